@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-compendium/compendium/internal/benchmarks"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fake is a pattern whose two implementations do measurably different work,
+// so the tables have something real to compare.
+func fake() []benchmarks.Pattern {
+	var n atomic.Int64
+	return []benchmarks.Pattern{{
+		Pkg: "fake", Name: "Add", Doc: "adds to a counter.", Ours: []string{"atomic"},
+		Cases: []benchmarks.Case{
+			{Name: "k=1/impl=atomic", F: func(b *testing.B) {
+				b.ReportAllocs()
+				for range b.N {
+					n.Add(1)
+				}
+			}},
+			{Name: "k=1/impl=alloc", F: func(b *testing.B) {
+				b.ReportAllocs()
+				for range b.N {
+					p := new([64]byte)
+					n.Add(int64(p[0]) + 1)
+				}
+				b.ReportMetric(1, "things/op")
+			}},
+		},
+	}}
+}
+
+func TestFormats(t *testing.T) {
+	cases := []struct {
+		format string
+		want   []string
+	}{
+		{"text", []string{"fake.Add: adds to a counter.", "atomic (ours)", "alloc", "things/op", "1.00x"}},
+		{"markdown", []string{"## fake.Add", "| case | impl | ns/op | B/op | allocs/op | things/op | vs ours |", "**atomic (ours)**"}},
+		{"bench", []string{"pkg: github.com/go-compendium/compendium/fake", "BenchmarkAdd/k=1/impl=atomic", "allocs/op", "1 things/op"}},
+	}
+	for _, c := range cases {
+		t.Run(c.format, func(t *testing.T) {
+			var out, progress bytes.Buffer
+			err := do(&out, &progress, fake(), options{benchtime: "100x", count: 2, format: c.format})
+			require.NoError(t, err)
+			for _, w := range c.want {
+				assert.Contains(t, out.String(), w)
+			}
+			assert.Contains(t, progress.String(), "[2/2] fake.Add/k=1/impl=alloc")
+		})
+	}
+}
+
+func TestBenchFormatRepeatsCount(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, do(&out, &bytes.Buffer{}, fake(), options{benchtime: "10x", count: 3, format: "bench"}))
+	assert.Equal(t, 3, strings.Count(out.String(), "BenchmarkAdd/k=1/impl=atomic"), "one line per run, for benchstat")
+}
+
+func TestRunFilterAndList(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, do(&out, &bytes.Buffer{}, fake(), options{run: "impl=alloc", benchtime: "1x", count: 1, format: "text", list: true}))
+	assert.Equal(t, "fake.Add/k=1/impl=alloc\n", out.String())
+}
+
+func TestBadFlags(t *testing.T) {
+	cases := []struct {
+		name string
+		o    options
+		want string
+	}{
+		{"count", options{count: 0, format: "text", benchtime: "1x"}, "-count must be at least 1, got 0"},
+		{"format", options{count: 1, format: "csv", benchtime: "1x"}, `-format must be text, markdown or bench, got "csv"`},
+		{"run", options{count: 1, format: "text", benchtime: "1x", run: "("}, "-run"},
+		{"nomatch", options{count: 1, format: "text", benchtime: "1x", run: "nothing"}, "no case matches"},
+		{"benchtime", options{count: 1, format: "text", benchtime: "soon"}, "-benchtime"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := do(&bytes.Buffer{}, &bytes.Buffer{}, fake(), c.o)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}

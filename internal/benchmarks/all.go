@@ -1,0 +1,8 @@
+package benchmarks
+
+// All returns every comparison, in the order bench/cmd/compare runs them:
+// the packages in import order (semaphore, timeout, pool, pipeline, fanout),
+// then the cross-package scenarios of bench/.
+func All() []Pattern {
+	return []Pattern{}
+}
