@@ -38,8 +38,8 @@ type Handle interface {
 // A Store puts its request in the channel's buffer (64 requests) and returns
 // without waiting for an answer. That is still linearizable: a channel is
 // FIFO, so any request sent after Store returned is received, and served,
-// after it. Waiting for an acknowledgement would double a Store's cost for
-// no added guarantee.
+// after it. Waiting for an acknowledgement would add a second hand-off to
+// every Store for no added guarantee.
 //
 // Using a ChanMap after Close, or after its context is done, panics. A Store
 // that races Close may be lost.
