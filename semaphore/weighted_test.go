@@ -244,7 +244,7 @@ func TestWeightedCancelAtHeadWakesThoseBehind(t *testing.T) {
 		require.True(t, w.TryAcquire(3))
 
 		ctx, cancel := context.WithCancel(context.Background())
-		head := waitFor(ctx, w, 2)                     // needs 2, 1 free: waits
+		head := waitFor(ctx, w, 2)                    // needs 2, 1 free: waits
 		behind := waitFor(context.Background(), w, 1) // fits, but queued behind head
 		assert.False(t, ready(behind), "the second waiter overtook the head")
 
