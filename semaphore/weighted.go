@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -45,23 +46,23 @@ const queued = 1
 // use. A [Weighted.Release] synchronizes before the Acquire or TryAcquire it
 // makes room for returns.
 //
-// # Design
-//
 // The state (weight held, and whether anyone waits) is one atomic word. An
 // Acquire or Release that finds no waiter and enough room settles with a
-// single compare-and-swap, which is why the uncontended cost is below
-// x/sync's mutex-based Weighted and why two goroutines sharing 4 slots do
-// not queue on a lock at all (BenchmarkAcquire; numbers in the package
-// documentation). Once a goroutine must wait, it takes a lock that is a
-// 1-buffered channel, appends itself to a FIFO queue and sets the queued
-// bit; from then on every Release takes the lock, hands weight to the
-// waiters at the head and wakes each by a send on its own 1-buffered ready
-// channel. Channels rather than a sync.Mutex and sync.Cond because a
-// waiter must also wait for its ctx (a select on ready and ctx.Done, which
-// no condition variable offers), and because a goroutine blocked on a
-// channel is durably blocked for testing/synctest while one blocked on a
-// contended mutex is not. Waiters are recycled, so blocking allocates
-// nothing in the steady state.
+// single compare-and-swap, and an Acquire that finds no room yields the
+// processor once and tries again before it queues, so that goroutines
+// queue only when they really must wait. Once one must, it takes a lock
+// that is a 1-buffered channel, appends itself to a FIFO queue and sets
+// the queued bit; from then on every Release takes the lock, hands weight
+// to the waiters at the head and wakes each by a send on its own
+// 1-buffered ready channel. Channels rather than a sync.Mutex and
+// sync.Cond because a waiter must also wait for its ctx (a select on ready
+// and ctx.Done, which no condition variable offers), and because a
+// goroutine blocked on a channel is durably blocked for testing/synctest.
+// Waiters are recycled, so blocking allocates nothing in the steady state.
+//
+// Cost (BenchmarkAcquire, 2 cores, weight 1): about 10 ns per uncontended
+// Acquire+Release, below x/sync's 13; about 16 ns with 16 goroutines on 1
+// or 4 slots, where x/sync's Weighted takes 320 to 460 ns and 3 allocations.
 type Weighted struct {
 	size int64
 	// state is held<<1 | queued. Without the queued bit, any goroutine may
@@ -130,6 +131,18 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 		return ctx.Err()
 	default:
 	}
+	if w.tryAcquire(k) {
+		return nil
+	}
+	// Yield once before queueing, for the reason Semaphore.Acquire does:
+	// the holders are often runnable behind us. Here it matters more, since
+	// the first goroutine to queue sets the queued bit, after which every
+	// Acquire must queue behind it and every Release must hand over through
+	// the lock and a goroutine switch; with enough goroutines that convoy
+	// never drains. Yielding first is not barging: a queued waiter still
+	// blocks the retry. (BenchmarkAcquire, 16 goroutines on 1 slot: 330 ns
+	// per Acquire+Release without the yield, 15 with it.)
+	runtime.Gosched()
 	if w.tryAcquire(k) {
 		return nil
 	}
