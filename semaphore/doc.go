@@ -15,7 +15,7 @@
 // The package has three types:
 //
 //   - [Semaphore] is that channel, with an Acquire that honours a context,
-//     a TryAcquire, and an [Semaphore.Acquirer] channel to send on inside
+//     a TryAcquire, and a channel, [Semaphore.Acquirer], to send on inside
 //     your own select.
 //   - [Weighted] shares out a size in weights (k units of memory, k
 //     connections) all or nothing, in FIFO order, like
@@ -40,7 +40,7 @@
 // ./bench/cmd/compare -run semaphore) on a 2-core machine, Go 1.26:
 //
 //   - A limit of 1 and no context is a [sync.Mutex]: 4.8 ns uncontended
-//     against 28 for Semaphore and 10 for Weighted, and it stays cheapest
+//     against 28 for Semaphore and 10 for Weighted, and among the cheapest
 //     with 16 goroutines. Use a semaphore of 1 only to honour a ctx or to
 //     select on the acquire.
 //   - Semaphore costs what a channel costs: a send and a receive, about
@@ -59,7 +59,7 @@
 //     waiter starve, and it cannot honour a ctx while it waits.
 //   - errgroup.Group with SetLimit is the better tool when every Go call
 //     may block forever and you want a task's panic to crash the program
-//     from the task's own goroutine. [Group] costs about the same per task
+//     from the task's own goroutine. [Group] costs no more per task
 //     (BenchmarkGroup: about 240 ns per tiny task, errgroup 330).
 //
 // # A deliberate difference from x/sync

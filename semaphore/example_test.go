@@ -38,6 +38,30 @@ func Example() {
 	// at most 3 at once: true
 }
 
+// This example bounds a fan-out of fetches to 2 at a time with a
+// Semaphore, acquiring in the loop so that no goroutine starts before it
+// has a slot.
+func ExampleSemaphore() {
+	s := semaphore.New(2)
+	ctx := context.Background()
+	pages := []string{"a", "b", "c", "d", "e"}
+	sizes := make([]int, len(pages))
+	var wg sync.WaitGroup
+	for i, p := range pages {
+		if err := s.Acquire(ctx); err != nil {
+			break
+		}
+		wg.Go(func() {
+			defer s.Release()
+			sizes[i] = len(p) * 100 // stands in for a fetch
+		})
+	}
+	wg.Wait()
+	fmt.Println(sizes)
+	// Output:
+	// [100 100 100 100 100]
+}
+
 // This example creates a semaphore and shows its capacity.
 func ExampleNew() {
 	s := semaphore.New(4)
@@ -147,6 +171,32 @@ func ExampleNewWeighted() {
 	// [2 4 6 8]
 }
 
+// This example takes weight all or nothing: two jobs that each need 3 of
+// 4 units run one after the other, never each holding part of what the
+// other needs.
+func ExampleWeighted() {
+	w := semaphore.NewWeighted(4)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var running, peak atomic.Int64
+	for range 2 {
+		wg.Go(func() {
+			if err := w.Acquire(ctx, 3); err != nil {
+				return
+			}
+			defer w.Release(3)
+			n := running.Add(3)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			running.Add(-3)
+		})
+	}
+	wg.Wait()
+	fmt.Println("peak weight:", peak.Load())
+	// Output:
+	// peak weight: 3
+}
+
 // This example shows Acquire failing at once for a weight larger than the
 // semaphore, where x/sync's semaphore would block until ctx ended.
 func ExampleWeighted_Acquire() {
@@ -207,6 +257,27 @@ func ExampleErrTooLarge() {
 	fmt.Println(errors.Is(err, semaphore.ErrTooLarge))
 	// Output:
 	// true
+}
+
+// This example is Mills' "acquire before go": Go blocks while 2 tasks run,
+// so the loop never has more than 2 goroutines out, and Wait returns the
+// first error.
+func ExampleGroup() {
+	ctx := context.Background()
+	g := semaphore.NewGroup(ctx, 2)
+	for _, name := range []string{"ok.txt", "missing.txt", "ok2.txt"} {
+		if err := g.Go(ctx, func(ctx context.Context) error {
+			if name == "missing.txt" {
+				return fmt.Errorf("open %s: no such file", name)
+			}
+			return nil
+		}); err != nil {
+			break // the group failed: stop submitting
+		}
+	}
+	fmt.Println(g.Wait())
+	// Output:
+	// open missing.txt: no such file
 }
 
 // This example runs 20 tasks, at most 4 at a time, and collects their sum.
