@@ -76,6 +76,17 @@ type request[Req, Resp any] struct {
 // 1.7 µs here, for tasks of 1 to 20 µs. The talk's shape is kept in the
 // benchmark as impl=talk.
 //
+// How well it spreads the load: while any request waits in Submit, every
+// worker's queue is full, so no worker idles while work waits to be
+// accepted (TestBalancerDepthAndBackpressure checks this after every
+// completion). Requests are placed one after another on the worker whose
+// load was smallest when the caller scanned, so with tasks that do not
+// finish, the loads never differ by more than one (TestBalancerLeastLoaded).
+// Queued requests are not moved: a request can wait behind a long task, at
+// most depth-1 of them, and only if every other worker was at least as
+// loaded when it was placed; and a worker whose queue has emptied idles
+// while another works through its own, until new requests arrive.
+//
 // Create one with [NewBalancer]; the zero value is not usable, and a
 // Balancer must not be copied. Its methods are safe for concurrent use. A
 // call to Submit or Do that returns nil synchronizes before the handler

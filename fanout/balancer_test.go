@@ -333,3 +333,40 @@ func TestBalancerBadArguments(t *testing.T) {
 	defer b.Close()
 	assert.PanicsWithValue(t, "fanout: Balancer.Submit needs a reply channel, got nil", func() { _ = b.Submit(context.Background(), 1, nil) })
 }
+
+// TestBalancerCancelUnderLoad cancels the Balancer's context while many
+// callers are submitting: every Do returns, every accepted request is
+// answered exactly once, and no goroutine is left (goleak).
+func TestBalancerCancelUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ran atomic.Int32
+	b := fanout.NewBalancer(ctx, 3, 2, func(_ context.Context, v int) (int, error) {
+		ran.Add(1)
+		return v, nil
+	})
+	var ok, failed atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for v := range 500 {
+				if v == 250 {
+					cancel()
+				}
+				if _, err := b.Do(context.Background(), v); err != nil {
+					assert.ErrorIs(t, err, context.Canceled)
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.Close()
+	s := b.Stats()
+	assert.Equal(t, int32(8*500), ok.Load()+failed.Load())
+	assert.Equal(t, ok.Load(), ran.Load(), "handled requests that did not answer, or answered without running")
+	assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
+	assert.Positive(t, failed.Load())
+}

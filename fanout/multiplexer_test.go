@@ -239,3 +239,34 @@ func TestMultiplexerBadArguments(t *testing.T) {
 		fanout.NewMultiplexer[int](context.Background(), 1, nil)
 	})
 }
+
+// TestMultiplexerCancelUnderLoad cancels the Multiplexer's context while
+// producers are sending: every Send returns, and the items whose Send
+// returned nil are exactly the items written.
+func TestMultiplexerCancelUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var s sink
+	m := fanout.NewMultiplexer(ctx, 8, s.write)
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for p := range 8 {
+		wg.Go(func() {
+			for v := range 500 {
+				if p == 0 && v == 250 {
+					cancel()
+				}
+				if err := m.Send(context.Background(), p*500+v); err == nil {
+					ok.Add(1)
+				} else {
+					assert.ErrorIs(t, err, context.Canceled)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.ErrorIs(t, m.Close(), context.Canceled)
+	assert.Len(t, s.items(), int(ok.Load()))
+	st := m.Stats()
+	assert.Equal(t, st.Sent, st.Written+st.Failed)
+}

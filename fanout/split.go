@@ -21,9 +21,10 @@ import (
 // so each consumer can be handed its own.
 //
 // Distribute starts one goroutine, which returns when in is closed or ctx
-// ends; values it has not delivered by then are not received from in. If
-// no consumer reads, it blocks in a send until ctx ends (backpressure on
-// in). Distribute panics if n < 1.
+// ends. It takes a value from in only when it has delivered the previous
+// one, so if no consumer reads it blocks in a send until ctx ends
+// (backpressure on in), and the one value it holds then is dropped.
+// Distribute panics if n < 1.
 func Distribute[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 	if n < 1 {
 		panic(fmt.Sprintf("fanout: Distribute needs at least 1 output, got %v", n))
@@ -55,7 +56,8 @@ func Distribute[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 // Each value is first offered to every output that is ready without
 // waiting, then sent to the rest in order, so a reader waits only for the
 // readers that are actually behind. Broadcast starts one goroutine, which
-// returns when in is closed or ctx ends. It panics if n < 1.
+// returns when in is closed or ctx ends; a value being delivered when ctx
+// ends may have reached some readers and not others. It panics if n < 1.
 func Broadcast[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 	if n < 1 {
 		panic(fmt.Sprintf("fanout: Broadcast needs at least 1 output, got %v", n))
