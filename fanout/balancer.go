@@ -72,8 +72,8 @@ type request[Req, Resp any] struct {
 // channel hops per request and, above all, a goroutine that must be
 // scheduled for every request and completion: when the workers keep every
 // CPU busy, the balancer goroutine waits its turn behind them, and in
-// BenchmarkBalancer the talk's shape has a median latency of 28 µs against
-// 1.7 µs here, for tasks of 1 to 20 µs. The talk's shape is kept in the
+// BenchmarkBalancer the talk's shape has a median latency of 26-28 µs against
+// 1.7 µs here, for tasks of 1.3 to 26 µs. The talk's shape is kept in the
 // benchmark as impl=talk.
 //
 // How well it spreads the load: while any request waits in Submit, every
@@ -92,15 +92,16 @@ type request[Req, Resp any] struct {
 // call to Submit or Do that returns nil synchronizes before the handler
 // call for its request, which synchronizes before its Result is received.
 //
-// Cost: a request costs about as much as a request to a worker pool on
-// one shared channel (BenchmarkBalancer: within 10% in time per task and
-// at the 99th percentile of latency). With 4 workers and tasks whose costs
-// differ by 20x, least-loaded dispatch keeps the p99 latency at about 22
-// µs, where round robin over the same queues reaches 240 µs: a request
-// lands behind a long task only when every worker has one. If your workers
-// are interchangeable and hold no per-worker state, a shared channel (as
-// in pool.Workers) is as good and simpler; the per-worker queues pay off
-// when a worker owns something (a connection, a cache, a core).
+// Cost: on a quiet machine a request costs about as much as a request to
+// a worker pool on one shared channel (BenchmarkBalancer: within 10% in
+// time per task and at the 99th percentile of latency), and Do allocates
+// nothing. With 4 workers and tasks whose costs differ by 20x,
+// least-loaded dispatch keeps the p99 latency at about 22 µs, where round
+// robin over the same queues reaches 150-260 µs: a request lands behind a
+// long task only when every worker has one. If your workers are
+// interchangeable and hold no per-worker state, a shared channel (as in
+// pool.Workers) is as good and simpler; the per-worker queues pay off when
+// a worker owns something (a connection, a cache, a core).
 type Balancer[Req, Resp any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic, or Close
 	cancel context.CancelCauseFunc

@@ -29,6 +29,9 @@
 //	mutex queue     333   317    210
 //	reflect.Select  482  1325   5810
 //
+// (Medians of a few runs vary by ±20% on this shared machine; the mutex
+// queue ties or beats Merge at k=64 in some runs, and loses at small k.)
+//
 // The talk's NIL CHANNELS slide merges two channels in one goroutine with
 // a select loop, and switches an input off when it closes by setting it to
 // nil: a receive from a nil channel blocks forever, so its case never
@@ -64,9 +67,9 @@
 // has to be scheduled for every request and every completion, and when
 // the workers keep the CPUs busy it waits behind them: in
 // BenchmarkBalancer (8 clients, 4 workers, queues of 2, one task in 8
-// costing 20x the others, 1 to 20 µs), the median latency is 1.7 µs here
-// and 28 µs with the talk's shape; the 99th percentile is 22 µs here and
-// 243 µs with round robin over the same queues. A handler's panic fails
+// costing 20x the others, 1.3 to 26 µs), the median latency is 1.7 µs here
+// and 26-28 µs with the talk's shape; the 99th percentile is 22 µs here and
+// 150-260 µs with round robin over the same queues. A handler's panic fails
 // its request with a [PanicError] and is re-raised by Close.
 //
 // # The multiplexer

@@ -34,7 +34,7 @@ const mergeBuffer = 64
 //
 // Cost: k+1 goroutines (about 2 KiB each) and about 190-250 ns per value on
 // 2 cores at k=2, 8 and 64 (BenchmarkMerge: at or below the unbuffered
-// goroutine-per-input shape, and 10-30x faster than reflect.Select at
+// goroutine-per-input shape, and 20-30x faster than reflect.Select at
 // k=64). Use [MergeSelect] to merge with a quarter as many goroutines.
 func Merge[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 	out := make(chan T, mergeBuffer)
@@ -104,7 +104,7 @@ const selectWidth = 4
 // goroutines gone after ctx ends even if nobody reads.
 //
 // It starts ceil(k/4) goroutines, plus one that closes the output when
-// there are more than four inputs. In BenchmarkMerge it is 10-50% slower
+// there are more than four inputs. In BenchmarkMerge it is 10-60% slower
 // per value than Merge (a select over five cases costs more than a receive
 // over two), so choose it when goroutines, not throughput, are what you
 // count: many small merges, or a pipeline that already has a goroutine per
@@ -141,7 +141,7 @@ func MergeSelect[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 // closed or ctx ends. A receive from a nil channel blocks forever, so a nil
 // slot in in is a case that can never fire: unused slots start nil and a
 // closed input is set to nil. That is cheaper than rebuilding a
-// reflect.Select case list, which BenchmarkMerge measures at 10-30x the
+// reflect.Select case list, which BenchmarkMerge measures at 2-30x the
 // cost per value.
 func selectLoop[T any](ctx context.Context, ins []<-chan T, out chan<- T) {
 	var in [selectWidth]<-chan T
