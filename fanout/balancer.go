@@ -259,12 +259,14 @@ func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 		b.pending[i].Add(-1)
 		<-b.slots
 	}()
-	switch {
-	case b.ctx.Err() != nil:
+	select {
+	case <-b.ctx.Done():
 		res.Err = context.Cause(b.ctx)
 		b.skipped.Add(1)
 		return
-	case r.ctx.Err() != nil:
+	default:
+	}
+	if r.ctx.Err() != nil {
 		res.Err = context.Cause(r.ctx) // the requester gave up: do not run it
 		b.skipped.Add(1)
 		return
@@ -342,9 +344,13 @@ func (b *Balancer[Req, Resp]) Submit(ctx context.Context, req Req, reply chan<- 
 		return b.closedErr()
 	}
 	defer b.gate.leave()
+	// Checked first so that a stopped Balancer refuses at once rather than
+	// at random when the select below also finds a free slot.
 	select {
 	case <-b.closing:
 		return ErrClosed
+	case <-b.ctx.Done():
+		return context.Cause(b.ctx)
 	default:
 	}
 	// Take a slot, waiting while every queue is full: the backpressure.

@@ -107,8 +107,10 @@ func Broadcast[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 // its output; the outputs are unbuffered, so one slow or stopped reader
 // holds up the others (keeping per-key order makes that unavoidable
 // without unbounded buffering). Cancel ctx to free everything. Partition
-// panics if n < 1 or key is nil; a panic in key crashes the program, as in
-// any goroutine.
+// panics if n < 1 or key is nil. A panic in key, or in hashing a key
+// whose dynamic type is not comparable (as a map would panic on it),
+// happens on Partition's goroutine and crashes the program, as in any
+// goroutine: keep key trivial.
 func Partition[T any, K comparable](ctx context.Context, in <-chan T, n int, key func(T) K) []<-chan T {
 	if n < 1 {
 		panic(fmt.Sprintf("fanout: Partition needs at least 1 output, got %v", n))
