@@ -93,7 +93,10 @@ func send[T any](done <-chan struct{}, out chan<- T, v T) bool {
 }
 
 // selectWidth is how many inputs one [MergeSelect] goroutine serves: the
-// number of input cases in its select statement.
+// number of input cases in its select statement. A select locks every
+// channel it waits on and shuffles its cases on every call, so its cost
+// grows with the number of cases; four inputs plus ctx.Done keep it small
+// while cutting the goroutines to a quarter.
 const selectWidth = 4
 
 // MergeSelect is [Merge] with fewer goroutines: each goroutine serves up to
