@@ -6,7 +6,7 @@
 // ([Multiplexer]).
 //
 // They come from the EXAMPLES and NIL CHANNELS sections of John
-// Graham-Cumming's talk [A Channel Compendium] (GopherCon 2014) and from
+// Graham-Cumming's talk "A Channel Compendium" (GopherCon 2014) and from
 // the Go blog's [Pipelines and cancellation], with the slides' bugs fixed:
 // every goroutine here has an exit, every queue has a bound, and every
 // blocking send also selects on ctx.Done, so cancelling the context frees
@@ -82,6 +82,9 @@
 // everything accepted before it, so no item is lost without its sender
 // being told.
 //
+// The talk's other EXAMPLES, first-of-N and timeouts, live in package
+// timeout.
+//
 // # When something simpler is better
 //
 // A sync.Mutex around the resource is simpler than a Multiplexer and, when
@@ -95,6 +98,5 @@
 // fan-out is a fixed set of tasks that each return an error, errgroup
 // (golang.org/x/sync) says it in fewer lines than Distribute and Merge.
 //
-// [A Channel Compendium]: https://www.youtube.com/watch?v=SmoM1InWXr0
 // [Pipelines and cancellation]: https://go.dev/blog/pipelines
 package fanout
