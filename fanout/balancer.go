@@ -92,10 +92,10 @@ type request[Req, Resp any] struct {
 // call to Submit or Do that returns nil synchronizes before the handler
 // call for its request, which synchronizes before its Result is received.
 //
-// Cost: on a quiet machine a request costs about as much as a request to
-// a worker pool on one shared channel (BenchmarkBalancer: within 10% in
-// time per task and at the 99th percentile of latency), and Do allocates
-// nothing. With 4 workers and tasks whose costs differ by 20x,
+// Cost: Do allocates nothing, and a request costs about as much as one to
+// a worker pool on a single shared channel: in BenchmarkBalancer the time
+// per task is within 0-25% of it (as much as the spread between runs on
+// this shared machine), and the 99th percentile of latency is the same. With 4 workers and tasks whose costs differ by 20x,
 // least-loaded dispatch keeps the p99 latency at about 22 µs, where round
 // robin over the same queues reaches 150-260 µs: a request lands behind a
 // long task only when every worker has one. If your workers are
