@@ -133,7 +133,8 @@ type Balancer[Req, Resp any] struct {
 // request's context or ctx ends, whichever is first, and carries the
 // request context's values. If handle panics, the request fails with a
 // *[PanicError], the Balancer stops as if ctx had ended, and Close
-// re-panics with it.
+// re-panics with it. A handler must not wait for a request to the same
+// Balancer: with every queue full, it would be waiting for itself.
 //
 // When ctx ends, the Balancer stops accepting requests and answers those
 // it has accepted but not started with ctx's cause, without running them;

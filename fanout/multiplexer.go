@@ -85,7 +85,8 @@ type Multiplexer[T any] struct {
 
 // NewMultiplexer starts a Multiplexer whose owner goroutine calls write
 // with batches of at most batch items, in the order the items were
-// accepted. write must not keep the slice after it returns: the owner
+// accepted. Only that goroutine calls write, one call at a time, so write
+// needs no lock of its own. write must not keep the slice after it returns: the owner
 // reuses it. If write panics or calls runtime.Goexit, the items of that
 // batch fail with the panic (a *[PanicError]), the Multiplexer stops as if
 // ctx had ended, and Close re-panics with it.
