@@ -5,7 +5,12 @@ package benchmarks
 // then the cross-package scenarios of bench/.
 func All() []Pattern {
 	return []Pattern{
+		// semaphore
 		SemaphoreAcquire(),
 		SemaphoreGroup(),
+		// fanout
+		FanoutMerge(),
+		FanoutBalancer(),
+		FanoutMultiplexer(),
 	}
 }
