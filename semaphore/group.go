@@ -38,7 +38,7 @@ type PanicError = panics.Error
 // context, after which Go and TryGo start nothing. The return of every task
 // synchronizes before Wait returns.
 //
-// Cost (BenchmarkGroup, tiny task, limit 4): about 240 ns and one
+// Cost (BenchmarkGroup, tiny task, limit 4): about 250 ns and one
 // allocation per task, errgroup with SetLimit about 330; both are mostly
 // the cost of starting a goroutine.
 type Group struct {
@@ -97,7 +97,7 @@ func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error
 		// them finish, and the retry usually finds a slot without the
 		// cost of parking in a select on three channels. For tiny tasks
 		// this halves the cost per task (BenchmarkGroup, about 480 ns to
-		// 240); for long ones it is one scheduler round trip.
+		// 250); for long ones it is one scheduler round trip.
 		runtime.Gosched()
 		select {
 		case g.tokens <- struct{}{}:
