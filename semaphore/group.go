@@ -194,6 +194,9 @@ func (g *Group) run(f func(ctx context.Context) error) {
 		<-g.tokens
 		g.wg.Done()
 	}()
+	// The error or panic cancels the group before the deferred release
+	// frees the slot, so a Go blocked on a full group wakes on the
+	// cancellation and starts nothing more.
 	var err error
 	if p := panics.Try(func() { err = f(g.ctx) }); p != nil {
 		g.panicked.CompareAndSwap(nil, p)
