@@ -126,11 +126,13 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 	if k > w.size {
 		return fmt.Errorf("%w: %d > %d", ErrTooLarge, k, w.size)
 	}
-	done := ctx.Done()
-	select {
-	case <-done:
-		return ctx.Err()
-	default:
+	done := ctx.Done() // nil for a context that never ends
+	if done != nil {
+		select {
+		case <-done:
+			return ctx.Err()
+		default:
+		}
 	}
 	if w.tryAcquire(k) {
 		return nil
@@ -297,8 +299,10 @@ func (w *Weighted) grantLocked(held int64) {
 	}
 	w.state.Store(s)
 	for x := first; x != last; {
-		// Read next before the send: once woken, x may be recycled.
+		// Unlink before the send: once woken, x may be recycled, and a
+		// pooled waiter should not keep others alive.
 		next := x.next
+		x.next = nil
 		x.ready <- struct{}{}
 		x = next
 	}
