@@ -32,6 +32,13 @@ type PanicError = panics.Error
 // panic in a task is re-raised by Wait on the caller's goroutine as a
 // *[PanicError] instead of crashing the process from the task's goroutine.
 //
+// errgroup's source explains why it does not carry panics to Wait: doing
+// so delays them, and a panic that leaves the program unable to reach Wait
+// would vanish. Group answers the second point by cancelling its context
+// the moment a task panics, so every blocked Go returns and the submitter
+// can reach Wait; a caller that never calls Wait does lose the panic, so
+// always call it (in a defer if the submit loop can return early).
+//
 // Create one with [NewGroup]; the zero value is not usable and a Group must
 // not be copied. Go, TryGo and Context are safe for concurrent use,
 // including from inside tasks. A Group is single use: Wait cancels its
