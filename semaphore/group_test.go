@@ -33,9 +33,15 @@ func recoverPanic(f func()) (v any) {
 }
 
 func TestNewGroupBadInput(t *testing.T) {
-	for _, n := range []int{0, -1} {
-		want := "semaphore: n must be at least 1, got " + map[int]string{0: "0", -1: "-1"}[n]
-		assert.PanicsWithValue(t, want, func() { semaphore.NewGroup(context.Background(), n) }, "NewGroup(ctx, %d)", n)
+	cases := []struct {
+		n    int
+		want string
+	}{
+		{0, "semaphore: n must be at least 1, got 0"},
+		{-1, "semaphore: n must be at least 1, got -1"},
+	}
+	for _, c := range cases {
+		assert.PanicsWithValue(t, c.want, func() { semaphore.NewGroup(context.Background(), c.n) }, "NewGroup(ctx, %d)", c.n)
 	}
 	g := semaphore.NewGroup(context.Background(), 1)
 	const nilTask = "semaphore: f must not be nil"
