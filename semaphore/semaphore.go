@@ -24,7 +24,7 @@ import (
 // channel send and receive, about 28 ns and no allocation, twice x/sync's
 // mutex-based Weighted (13 ns); [Weighted] with weight 1 (10 ns) is the
 // faster choice when the Acquirer channel is not needed. With 16 goroutines
-// on 1 or 4 slots it is about 35 to 40 ns, where x/sync's Weighted takes
+// on 1 or 4 slots it is about 30 to 40 ns, where x/sync's Weighted takes
 // 340 to 550 and 3 allocations.
 type Semaphore struct {
 	// tokens holds one token per slot in use: Acquire sends, Release
