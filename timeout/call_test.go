@@ -35,6 +35,15 @@ func TestCallReturnsResult(t *testing.T) {
 	})
 }
 
+func TestDoReturnsFError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		assert.NoError(t, timeout.Do(t.Context(), time.Second, func(context.Context) error { calls++; return nil }))
+		assert.ErrorIs(t, timeout.Do(t.Context(), time.Second, func(context.Context) error { calls++; return errBoom }), errBoom)
+		assert.Equal(t, 2, calls)
+	})
+}
+
 func TestCallReturnsFError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, err := timeout.Call(t.Context(), time.Second, func(context.Context) (int, error) { return 0, errBoom })

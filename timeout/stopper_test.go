@@ -143,3 +143,36 @@ func TestStopperWorkerGoexit(t *testing.T) {
 		s.Stop()
 	})
 }
+
+// TestStopperGoRacingStop: workers started while Stop runs are either
+// refused with ErrStopped or waited for by Stop; none outlives it.
+func TestStopperGoRacingStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var accepted, returned atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				for range 10 {
+					err := s.Go(func(quit <-chan struct{}) {
+						defer returned.Add(1)
+						<-quit
+						time.Sleep(time.Millisecond)
+					})
+					if err == nil {
+						accepted.Add(1)
+					} else if !assert.ErrorIs(t, err, timeout.ErrStopped) {
+						return
+					}
+				}
+			})
+		}
+		s.Stop()
+		atStop := returned.Load()
+		wg.Wait()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, atStop, returned.Load(), "a worker ran after Stop returned")
+		assert.Equal(t, accepted.Load(), atStop, "every accepted worker returned before Stop did")
+	})
+}
