@@ -16,7 +16,9 @@ import (
 // worker does a non-blocking send on a buffered channel, a monitor
 // goroutine resets a timer per beat) needs a monitor goroutine, a channel
 // operation per beat and a timer Reset per beat; Heartbeat needs none of
-// them. It is an [IdleTimer] whose expiry reports on a channel.
+// them. It is an [IdleTimer] whose expiry reports on a channel: for a
+// callback instead (say, to restart the worker directly), use an IdleTimer,
+// with Touch as the beat.
 //
 // Missed delivers one value per stall: after a report the watchdog rests
 // until the next Beat, so a worker that stays stalled is reported once, not

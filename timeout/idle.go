@@ -22,7 +22,10 @@ import (
 //
 // After f has run the timer rests until the next Touch, which re-arms it: f
 // runs once per idle period, not every d while idle. f runs on a goroutine
-// of its own (as with [time.AfterFunc]), never twice at once.
+// of its own (as with [time.AfterFunc]), never twice at once. An owner
+// goroutine that wants the expiry in its own select loop (a recycler
+// trimming its free list) can have f do a non-blocking send on a channel of
+// capacity one, which is what [Heartbeat] does.
 //
 // Create IdleTimers with [NewIdleTimer]; the zero value is not usable. An
 // IdleTimer must not be copied. Touch and Stop are safe to call from any
