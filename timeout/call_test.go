@@ -15,6 +15,7 @@ import (
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 var errBoom = errors.New("boom")
@@ -57,6 +58,7 @@ func TestCallReturnsFError(t *testing.T) {
 // not leak anything) and one that honours it (Call must report the
 // timeout, not f's own copy of ctx.Err()).
 func TestCallTimesOutAtDeadline(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	cases := []struct {
 		name string
 		f    func(ctx context.Context) (string, error)
@@ -231,6 +233,7 @@ func TestCallPanicAfterDeadlineCrashes(t *testing.T) {
 // (CI's -count=5 run) it does 10^4 calls, not 10^5, to stay cheap: the race
 // detector makes each goroutine about ten times dearer.
 func TestCallRepeatedTimeoutsStayFlat(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		const callers = 100
 		rounds := 1000

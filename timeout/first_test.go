@@ -13,6 +13,7 @@ import (
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // replicas records, for a set of functions, when each started, how its
@@ -61,6 +62,7 @@ func (r *replicas) startTimes() map[int]time.Duration {
 }
 
 func TestFirstFastestWinsLosersCancelled(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		r := newReplicas()
 		v, err := timeout.First(t.Context(),
@@ -80,6 +82,7 @@ func TestFirstFastestWinsLosersCancelled(t *testing.T) {
 // TestFirstLosersThatIgnoreCtxDoNotLeak is the slide's bug: losers that
 // finish after the winner must not block on their send.
 func TestFirstLosersThatIgnoreCtxDoNotLeak(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		r := newReplicas()
 		v, err := timeout.First(t.Context(),
@@ -173,6 +176,7 @@ func TestFirstPanicReachesCaller(t *testing.T) {
 }
 
 func TestHedgeStartsNextTryAfterDelay(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		const d = 10 * time.Millisecond
 		r := newReplicas()

@@ -7,11 +7,13 @@ import (
 
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
 )
 
 // TestHeartbeatReportsStallAtDeadline: a worker beats every 10ms for 100ms
 // and then stalls; the watchdog (d = 30ms) reports it at exactly 130ms, once.
 func TestHeartbeatReportsStallAtDeadline(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		hb := timeout.NewHeartbeat(30 * ms)
 		defer hb.Stop()

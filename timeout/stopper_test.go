@@ -12,6 +12,7 @@ import (
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // lingerer returns a worker that, once told to quit, takes d to clean up,
@@ -25,6 +26,7 @@ func lingerer(d time.Duration, done *atomic.Int32) func(<-chan struct{}) {
 }
 
 func TestStopperStopWaitsForEveryWorker(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		var s timeout.Stopper // the zero value is ready
 		var done atomic.Int32
@@ -83,6 +85,7 @@ func TestStopperNilFunc(t *testing.T) {
 }
 
 func TestStopperStopContextNamesStragglers(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		s := timeout.NewStopper()
 		var done atomic.Int32
