@@ -5,8 +5,8 @@
 //
 // They come from the SIGNALLING, select and TIMERS sections of John
 // Graham-Cumming's GopherCon 2014 talk "A Channel Compendium", from Rob
-// Pike's "Go Concurrency Patterns" (2012) and from Andrew Gerrand's "Timing
-// out, moving on" on the Go blog (2010). Several of the talk's slides leak
+// Pike's [Go Concurrency Patterns] (2012) and from Andrew Gerrand's [Timing
+// out, moving on] on the Go blog (2010). Several of the talk's slides leak
 // or misbehave; each appears here as an Example with its bug fixed and
 // named.
 //
@@ -83,8 +83,9 @@
 // single timer check, when it fires, whether a beat came since: if one did,
 // the timer re-arms for the time remaining; if not, [Heartbeat.Missed]
 // reports the stall. [IdleTimer] is the same mechanism with a callback: the
-// fix for the Cloudflare recycler's time.After on every loop iteration,
-// which allocated a timer per event. A Touch costs 29 ns and no allocation,
+// fix for the time.After on every loop iteration of the recycler in
+// Cloudflare's [Recycling memory buffers in Go], which allocated a timer per
+// event. A Touch costs 29 ns and no allocation,
 // against 40 ns for a Timer.Reset per event and 126 ns and three
 // allocations for a time.After per event (BenchmarkIdle).
 //
@@ -120,4 +121,8 @@
 // 579 (BenchmarkRecv). For errors that stop a group of workers,
 // golang.org/x/sync/errgroup remains the tool; Stopper is for loops that run
 // until told to stop.
+//
+// [Go Concurrency Patterns]: https://go.dev/talks/2012/concurrency.slide
+// [Timing out, moving on]: https://go.dev/blog/concurrency-timeouts
+// [Recycling memory buffers in Go]: https://blog.cloudflare.com/recycling-memory-buffers-in-go/
 package timeout
