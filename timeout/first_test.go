@@ -250,3 +250,22 @@ func TestHedgeOneFunctionNeedsNoTimer(t *testing.T) {
 		assert.Equal(t, 7, v)
 	})
 }
+
+func TestHedgeCtxCancelledBetweenTries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(15*time.Millisecond, cancel)
+		r := newReplicas()
+		_, err := timeout.Hedge(ctx, 10*time.Millisecond,
+			r.fn(0, time.Hour, "", nil, false),
+			r.fn(1, time.Hour, "", nil, false),
+			r.fn(2, time.Hour, "", nil, false), // would start at 20ms
+		)
+		assert.Equal(t, context.Canceled, err)
+		assert.Equal(t, 15*time.Millisecond, time.Since(r.epoch))
+		synctest.Wait()
+		assert.Equal(t, map[int]time.Duration{0: 0, 1: 10 * time.Millisecond}, r.startTimes(), "no try starts after ctx ended")
+		time.Sleep(time.Hour)
+		assert.EqualValues(t, 2, r.returned.Load())
+	})
+}
