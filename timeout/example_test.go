@@ -502,7 +502,9 @@ func ExampleNewIdleTimer() {
 }
 
 // Touch costs no timer operation and no allocation, so it can go on every
-// event of a hot path; the timer re-arms itself when it fires.
+// event of a hot path; the timer re-arms itself when it fires. This is the
+// fix for the Cloudflare recycler's loop, which called time.After on every
+// iteration and so allocated a timer per event.
 func ExampleIdleTimer_Touch() {
 	fired := make(chan struct{})
 	it := timeout.NewIdleTimer(20*time.Millisecond, func() { close(fired) })

@@ -157,3 +157,28 @@ func TestIdleTimerBadArguments(t *testing.T) {
 	assert.PanicsWithValue(t, "timeout: NewIdleTimer: f is nil", func() { timeout.NewIdleTimer(time.Second, nil) })
 	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got 0s", func() { timeout.NewHeartbeat(0) })
 }
+
+// TestIdleTimerStopRacingExpiry stops timers at the very instant they
+// expire, and touches others at that instant: whichever side wins, Stop
+// returns, and nothing runs after it.
+func TestIdleTimerStopRacingExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var afterStop atomic.Int32
+		for range 100 {
+			var stopped atomic.Bool
+			it := timeout.NewIdleTimer(10*ms, func() {
+				if stopped.Load() {
+					afterStop.Add(1)
+				}
+			})
+			touched := timeout.NewIdleTimer(10*ms, func() {})
+			time.Sleep(10 * ms) // wakes at the same instant as both expiries
+			touched.Touch()
+			it.Stop()
+			stopped.Store(true)
+			time.Sleep(50 * ms)
+			touched.Stop()
+		}
+		assert.Zero(t, afterStop.Load(), "f ran after Stop returned")
+	})
+}
