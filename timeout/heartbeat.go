@@ -26,6 +26,9 @@ import (
 // when it does, so that a replacement that never beats is reported d later.
 // A report nobody has received yet is not doubled.
 //
+// Cost: a Beat is an [IdleTimer.Touch] (see BenchmarkIdle); the watchdog
+// wakes about once per d while beats come, to re-arm.
+//
 // Create Heartbeats with [NewHeartbeat]; the zero value is not usable. A
 // Heartbeat must not be copied. Beat, Missed and Stop are safe to call from
 // any number of goroutines. Stop it when done: it owns a timer whose
