@@ -26,8 +26,10 @@ import (
 // without receiving. A nil ch is never ready, as in a select, so Recv waits
 // out d (or ctx).
 //
-// Cost: with a value ready, a receive and no allocation; otherwise one
-// timer, stopped before Recv returns (BenchmarkRecv).
+// Cost: with a value ready, a receive and no allocation (31 ns, against 252
+// ns and 3 allocations for a select with time.After); otherwise one timer,
+// stopped before Recv returns (451 ns against 695 for a ping-pong;
+// BenchmarkRecv).
 func Recv[T any](ctx context.Context, ch <-chan T, d time.Duration) (T, error) {
 	return recv(ctx, "Recv", ch, d)
 }

@@ -18,11 +18,14 @@ import "sync/atomic"
 //
 // Cost: no goroutine, no lock. Fired is one atomic load, and Done one
 // atomic load once the channel exists; the channel is allocated on the
-// first Done, and never if Quit comes first. Polled from two goroutines,
-// Fired costs 1.4 ns where context's Err costs 3.1, a select with a default
-// case 5.7 and a mutex-guarded flag 5.1 (BenchmarkSignal, op=poll). Use a
-// plain atomic.Bool instead if nobody needs to select on the signal: it
-// costs a third of a whole Quit lifecycle, but a goroutine can only poll it.
+// first Done, and never if Quit comes first. A whole lifecycle (new, Done,
+// Fired, Quit, receive) costs 89 ns and 2 allocations, against 170 ns and 4
+// for context.WithCancel and 81 ns for a sync.Once closing a channel.
+// Polled from two goroutines, Fired costs 0.8 ns where context's Err costs
+// 2.1, a select with a default case 3.3 and a mutex-guarded flag 7.7
+// (BenchmarkSignal). Use a plain atomic.Bool instead if nobody needs to
+// select on the signal: it saves the channel, most of the cost, but a
+// goroutine can only poll it.
 type Quit struct {
 	// done holds the chan struct{}, created lazily so that the zero value
 	// works: whoever needs it first (Done or Quit) installs it with a
