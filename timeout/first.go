@@ -29,6 +29,9 @@ import (
 // functions panicked); a panic in a loser after First returned crashes the
 // program from the loser's goroutine, never swallowed.
 //
+// Cost: a goroutine per function, one cancellable context and one channel
+// for them all; about what Call costs per function (BenchmarkCall).
+//
 // First is [Hedge] with no delay between starts.
 func First[T any](ctx context.Context, fs ...func(context.Context) (T, error)) (T, error) {
 	return hedge(ctx, "First", 0, fs)
