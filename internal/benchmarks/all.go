@@ -5,6 +5,18 @@ package benchmarks
 // then the cross-package scenarios of bench/.
 func All() []Pattern {
 	return []Pattern{
+		// semaphore
+		SemaphoreAcquire(),
+		SemaphoreGroup(),
+		// timeout
+		TimeoutSignal(),
+		TimeoutCall(),
+		TimeoutIdle(),
+		TimeoutRecv(),
+		// fanout
+		FanoutMerge(),
+		FanoutBalancer(),
+		FanoutMultiplexer(),
 		// bench: scenarios
 		ScenarioIDs(),
 		ScenarioOwnedState(),
