@@ -15,8 +15,8 @@
 // returned by [Workers.Wait], as in [golang.org/x/sync/errgroup]; a
 // task's panic is recovered with its stack on the worker, cancels the pool,
 // and is re-raised by Wait on the caller's goroutine as a [*PanicError]; a
-// task that calls runtime.Goexit costs the pool nothing (its worker is
-// replaced); the tasks skipped because the pool was cancelled are counted,
+// task that calls runtime.Goexit (t.FailNow, t.SkipNow) counts as done, as
+// in errgroup, and its worker is replaced; the tasks skipped because the pool was cancelled are counted,
 // not lost; and [Workers.Close] stops and joins every worker, so nothing
 // leaks. [Workers.Stats] keeps the counters.
 //

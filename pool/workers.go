@@ -23,11 +23,6 @@ var ErrClosed = errors.New("pool: closed")
 // Unwrap returns it. A panic(nil) arrives as a [*runtime.PanicNilError].
 type PanicError = panics.Error
 
-// errGoexit is what a task that called runtime.Goexit (as t.FailNow does)
-// counts as: a failure, since it returned no result. It is not exported:
-// only test helpers do this, and no caller should branch on it.
-var errGoexit = errors.New("pool: task called runtime.Goexit")
-
 // errFull is push's answer when the queue has no room; it never leaves the
 // package.
 var errFull = errors.New("pool: queue full")
@@ -266,6 +261,9 @@ func (w *Workers) push(task func(context.Context) error) error {
 	w.ring[tail] = task
 	w.stats.Queued++
 	w.stats.Submitted++
+	// Pass the doorbell on: it holds one ring, and other submitters may
+	// still be waiting for the room left.
+	w.ringRoom()
 	return nil
 }
 
@@ -293,7 +291,7 @@ func (w *Workers) ringRoom() {
 	if w.blocked > 0 && w.stats.Queued-w.coming <= w.q/2 {
 		select {
 		case w.room <- struct{}{}:
-		default: // already rung; the woken submitter rings on if room is left
+		default: // already rung; the woken submitter rings on (see push)
 		}
 	}
 }
@@ -381,13 +379,15 @@ func (w *Workers) run(me *worker, task func(context.Context) error) {
 			return
 		}
 		// The task called runtime.Goexit, which is taking this
-		// goroutine down. Count the task as failed and start a
-		// replacement in the same place (the count of workers is
-		// unchanged), or the pool would lose a worker per Goexit.
+		// goroutine down. Count the task as completed, as errgroup and
+		// semaphore.Group do: Goexit comes from t.FailNow or t.SkipNow
+		// in a test, whose framework reports it, and a skip is no
+		// error. Start a replacement in the same place (the count of
+		// workers is unchanged), or the pool would lose a worker per
+		// Goexit and Close would wait for one that is gone.
 		w.mu.Lock()
 		w.stats.Running--
-		w.stats.Failed++
-		w.fail(errGoexit)
+		w.stats.Completed++
 		w.checkIdle()
 		w.stats.Workers--
 		w.spawn(me)
@@ -541,10 +541,10 @@ type WorkersStats struct {
 	Queued int
 	// Running is the number of tasks running now.
 	Running int
-	// Completed counts the tasks that returned nil.
-	Completed int64
-	// Failed counts the tasks that returned an error or called
+	// Completed counts the tasks that returned nil or called
 	// runtime.Goexit.
+	Completed int64
+	// Failed counts the tasks that returned an error.
 	Failed int64
 	// Panicked counts the tasks that panicked.
 	Panicked int64
