@@ -151,6 +151,79 @@ func TestGoBlocksWhileFull(t *testing.T) {
 	})
 }
 
+// TestGoWakesAtHalf checks the documented hysteresis: a Go blocked on a
+// full queue of capacity 4 is woken when the queue is down to 2, not at the
+// first free slot.
+func TestGoWakesAtHalf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(context.Background(), 1, pool.QueueCapacity(4))
+		defer w.Close()
+		// Five tasks, each held until its own release: one runs, four
+		// fill the queue.
+		releases := make([]chan struct{}, 5)
+		for i := range releases {
+			releases[i] = make(chan struct{})
+			require.NoError(t, w.Go(context.Background(), func(context.Context) error {
+				<-releases[i]
+				return nil
+			}))
+		}
+		returned := make(chan error)
+		go func() { returned <- w.Go(context.Background(), nop) }()
+		blocked := func() bool {
+			synctest.Wait()
+			select {
+			case err := <-returned:
+				require.NoError(t, err)
+				return false
+			default:
+				return true
+			}
+		}
+		require.True(t, blocked(), "Go on a full queue")
+		close(releases[0]) // the queue is down to 3
+		assert.True(t, blocked(), "Go with the queue at 3 of 4")
+		close(releases[1]) // the queue is down to 2
+		assert.False(t, blocked(), "Go with the queue at 2 of 4")
+		for _, r := range releases[2:] {
+			close(r)
+		}
+		require.NoError(t, w.Wait())
+		assertAccounted(t, w.Stats())
+	})
+}
+
+// TestGoBlockedThenCancelled checks that a Go blocked on a full queue
+// returns when the pool stops taking tasks: ErrClosed when it is closed,
+// and the first error when a task fails.
+func TestGoBlockedThenCancelled(t *testing.T) {
+	errTask := errors.New("task failed")
+	cases := []struct {
+		name string
+		stop func(w *pool.Workers, g *gate)
+		want error
+	}{
+		{"closed", func(w *pool.Workers, g *gate) { _ = w.Close() }, pool.ErrClosed},
+		{"task failed", func(w *pool.Workers, g *gate) { g.err = errTask; g.release() }, errTask},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := pool.NewWorkers(context.Background(), 1, pool.QueueCapacity(0))
+				defer w.Close()
+				g := newGate()
+				require.NoError(t, w.Go(context.Background(), g.task))
+				returned := make(chan error)
+				go func() { returned <- w.Go(context.Background(), nop) }()
+				synctest.Wait()
+				c.stop(w, g)
+				assert.ErrorIs(t, <-returned, c.want, "the blocked Go")
+				assert.Equal(t, int64(1), w.Stats().Rejected)
+			})
+		})
+	}
+}
+
 func TestGoContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := pool.NewWorkers(context.Background(), 1, pool.QueueCapacity(1))
