@@ -5,6 +5,8 @@ package benchmarks
 // then the cross-package scenarios of bench/.
 func All() []Pattern {
 	return []Pattern{
+		SemaphoreAcquire(),
+		SemaphoreGroup(),
 		// pool: workers
 		PoolWorkers(),
 	}

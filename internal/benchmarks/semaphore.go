@@ -1,0 +1,204 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sync/errgroup"
+	xsemaphore "golang.org/x/sync/semaphore"
+
+	"github.com/go-compendium/compendium/semaphore"
+)
+
+// limiter is what every semaphore in SemaphoreAcquire is measured through:
+// one slot taken and given back. Going through the interface costs every
+// implementation the same indirect call.
+type limiter interface {
+	Acquire(ctx context.Context) error
+	Release()
+}
+
+// weightedOne adapts compendium's Weighted to limiter with weight 1.
+type weightedOne struct{ w *semaphore.Weighted }
+
+func (s weightedOne) Acquire(ctx context.Context) error { return s.w.Acquire(ctx, 1) }
+func (s weightedOne) Release()                          { s.w.Release(1) }
+
+// xsyncOne adapts golang.org/x/sync/semaphore.Weighted with weight 1.
+type xsyncOne struct{ w *xsemaphore.Weighted }
+
+func (s xsyncOne) Acquire(ctx context.Context) error { return s.w.Acquire(ctx, 1) }
+func (s xsyncOne) Release()                          { s.w.Release(1) }
+
+// mutexOne is a sync.Mutex, the right tool when the limit is 1.
+type mutexOne struct{ mu sync.Mutex }
+
+func (s *mutexOne) Acquire(context.Context) error { s.mu.Lock(); return nil }
+func (s *mutexOne) Release()                      { s.mu.Unlock() }
+
+// condCounter is the classical semaphore: a count guarded by a mutex, with
+// a condition variable to wait on. It cannot honour ctx while waiting,
+// which is one reason not to write it; it is here for its speed.
+type condCounter struct {
+	mu       sync.Mutex
+	nonFull  sync.Cond
+	n, limit int
+}
+
+func newCondCounter(limit int) *condCounter {
+	c := &condCounter{limit: limit}
+	c.nonFull.L = &c.mu
+	return c
+}
+
+func (c *condCounter) Acquire(context.Context) error {
+	c.mu.Lock()
+	for c.n == c.limit {
+		c.nonFull.Wait()
+	}
+	c.n++
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *condCounter) Release() {
+	c.mu.Lock()
+	c.n--
+	c.mu.Unlock()
+	c.nonFull.Signal()
+}
+
+// SemaphoreAcquire compares one Acquire+Release pair across compendium's
+// counting (chan) and weighted semaphores, x/sync's Weighted, a sync.Mutex
+// (limit 1 only) and a sync.Cond counter, at limits 1 and 4, from one
+// goroutine (mode=serial) and from 8×GOMAXPROCS goroutines (mode=parallel,
+// b.RunParallel with b.SetParallelism(8)), so that goroutines wait.
+func SemaphoreAcquire() Pattern {
+	impls := []struct {
+		name string
+		only int // the one limit this implementation supports; 0 for any
+		make func(limit int) limiter
+	}{
+		{"chan", 0, func(n int) limiter { return semaphore.New(n) }},
+		{"weighted", 0, func(n int) limiter { return weightedOne{semaphore.NewWeighted(int64(n))} }},
+		{"xsync", 0, func(n int) limiter { return xsyncOne{xsemaphore.NewWeighted(int64(n))} }},
+		{"mutex", 1, func(int) limiter { return new(mutexOne) }},
+		{"cond", 0, func(n int) limiter { return newCondCounter(n) }},
+	}
+	p := Pattern{
+		Pkg:  "semaphore",
+		Name: "Acquire",
+		Doc:  "one Acquire+Release pair; mode=parallel runs 8 goroutines per GOMAXPROCS (b.RunParallel) on the one semaphore.",
+		Ours: []string{"chan", "weighted"},
+	}
+	for _, limit := range []int{1, 4} {
+		for _, parallel := range []bool{false, true} {
+			mode := "serial"
+			if parallel {
+				mode = "parallel"
+			}
+			for _, impl := range impls {
+				if impl.only != 0 && impl.only != limit {
+					continue
+				}
+				p.Cases = append(p.Cases, Case{
+					Name: fmt.Sprintf("limit=%d/mode=%s/impl=%s", limit, mode, impl.name),
+					F:    acquireRelease(impl.make, limit, parallel),
+				})
+			}
+		}
+	}
+	return p
+}
+
+// parallelism is the b.SetParallelism of mode=parallel: 8 goroutines per
+// GOMAXPROCS, 16 on a 2-core machine.
+const parallelism = 8
+
+// acquireRelease returns the body of one SemaphoreAcquire case.
+func acquireRelease(mk func(int) limiter, limit int, parallel bool) func(*testing.B) {
+	return func(b *testing.B) {
+		s := mk(limit)
+		ctx := context.Background()
+		b.ReportAllocs()
+		if !parallel {
+			for range b.N {
+				if err := s.Acquire(ctx); err != nil {
+					b.Fatal(err)
+				}
+				s.Release()
+			}
+			return
+		}
+		// 8 goroutines per P: more goroutines than slots, so that some
+		// always wait (at the default parallelism of 1 per P, two
+		// goroutines on 4 slots never block and "contended" would only
+		// measure cache-line traffic).
+		b.SetParallelism(parallelism)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := s.Acquire(ctx); err != nil {
+					b.Error(err)
+					return
+				}
+				s.Release()
+			}
+		})
+	}
+}
+
+// SemaphoreGroup compares starting and joining tiny tasks (an atomic add)
+// with compendium's Group, errgroup with SetLimit, and a goroutine per task
+// joined by a sync.WaitGroup with no limit at all (the floor that any limit
+// adds to). One op is one task.
+func SemaphoreGroup() Pattern {
+	const limit = 4
+	return Pattern{
+		Pkg:  "semaphore",
+		Name: "Group",
+		Doc:  "one tiny task (an atomic add) started and joined, at most 4 running; impl=waitgroup is a goroutine per task with no limit.",
+		Ours: []string{"group"},
+		Cases: []Case{
+			{Name: fmt.Sprintf("limit=%d/impl=group", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				task := func(context.Context) error { n.Add(1); return nil }
+				ctx := context.Background()
+				b.ReportAllocs()
+				g := semaphore.NewGroup(ctx, limit)
+				for range b.N {
+					if err := g.Go(ctx, task); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}},
+			{Name: fmt.Sprintf("limit=%d/impl=errgroup", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				task := func() error { n.Add(1); return nil }
+				b.ReportAllocs()
+				var g errgroup.Group
+				g.SetLimit(limit)
+				for range b.N {
+					g.Go(task)
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}},
+			{Name: fmt.Sprintf("limit=%d/impl=waitgroup", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				b.ReportAllocs()
+				var wg sync.WaitGroup
+				for range b.N {
+					wg.Go(func() { n.Add(1) })
+				}
+				wg.Wait()
+			}},
+		},
+	}
+}

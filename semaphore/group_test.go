@@ -1,0 +1,293 @@
+package semaphore_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-compendium/compendium/semaphore"
+)
+
+// nop is a task that does nothing and succeeds.
+func nop(context.Context) error { return nil }
+
+// blockUntilDone is a task that holds its slot until the group ends.
+func blockUntilDone(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// recoverPanic runs f and returns what it panicked with, or nil.
+func recoverPanic(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
+}
+
+func TestNewGroupBadInput(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		want := "semaphore: n must be at least 1, got " + map[int]string{0: "0", -1: "-1"}[n]
+		assert.PanicsWithValue(t, want, func() { semaphore.NewGroup(context.Background(), n) }, "NewGroup(ctx, %d)", n)
+	}
+	g := semaphore.NewGroup(context.Background(), 1)
+	const nilTask = "semaphore: f must not be nil"
+	assert.PanicsWithValue(t, nilTask, func() { _ = g.Go(context.Background(), nil) }, "Go(ctx, nil)")
+	assert.PanicsWithValue(t, nilTask, func() { g.TryGo(nil) }, "TryGo(nil)")
+	assert.NoError(t, g.Wait())
+}
+
+func TestGroupLimitReachedNeverExceeded(t *testing.T) {
+	for _, limit := range []int{1, 4, 64} {
+		synctest.Test(t, func(t *testing.T) {
+			g := semaphore.NewGroup(context.Background(), limit)
+			var inFlight gauge
+			var ran atomic.Int64
+			for range goroutines {
+				err := g.Go(context.Background(), func(context.Context) error {
+					inFlight.add(1)
+					time.Sleep(hold)
+					inFlight.add(-1)
+					ran.Add(1)
+					return nil
+				})
+				require.NoError(t, err)
+			}
+			require.NoError(t, g.Wait())
+			assert.Equal(t, int64(limit), inFlight.peak.Load(), "peak tasks in flight with limit %d", limit)
+			assert.Equal(t, int64(goroutines), ran.Load(), "tasks run")
+		})
+	}
+}
+
+func TestGroupFirstErrorCancelsAndIsReturned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		first := errors.New("first")
+		second := errors.New("second")
+		g := semaphore.NewGroup(context.Background(), 3)
+
+		var sawCancel atomic.Bool
+		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+			<-ctx.Done()
+			sawCancel.Store(true)
+			assert.ErrorIs(t, context.Cause(ctx), first, "the cause seen by a sibling task")
+			return second // after the first: not reported
+		}))
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			time.Sleep(time.Second)
+			return first
+		}))
+		synctest.Wait()
+		assert.NoError(t, g.Context().Err(), "the group was cancelled before any task failed")
+
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.ErrorIs(t, context.Cause(g.Context()), first, "Cause(Context()) after the failure")
+		assert.ErrorIs(t, g.Go(context.Background(), nop), first, "Go on a failed group")
+		assert.False(t, g.TryGo(nop), "TryGo on a failed group")
+
+		assert.ErrorIs(t, g.Wait(), first)
+		assert.True(t, sawCancel.Load(), "the sibling task never saw the cancellation")
+	})
+}
+
+func TestGroupWaitNilAndSingleUse(t *testing.T) {
+	g := semaphore.NewGroup(context.Background(), 2)
+	var ran atomic.Int64
+	for range 10 {
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			ran.Add(1)
+			return nil
+		}))
+	}
+	assert.NoError(t, g.Wait())
+	assert.Equal(t, int64(10), ran.Load())
+	assert.ErrorIs(t, g.Context().Err(), context.Canceled, "Context() after Wait")
+	assert.ErrorIs(t, g.Go(context.Background(), nop), context.Canceled, "Go after Wait")
+	assert.False(t, g.TryGo(nop), "TryGo after Wait")
+	assert.NoError(t, g.Wait(), "a second Wait")
+}
+
+func TestGroupParentCancelStopsGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parent, cancel := context.WithCancel(context.Background())
+		g := semaphore.NewGroup(parent, 1)
+		require.NoError(t, g.Go(context.Background(), blockUntilDone))
+
+		errc := make(chan error, 1)
+		go func() { errc <- g.Go(context.Background(), nop) }()
+		synctest.Wait()
+		assert.Empty(t, errc, "Go returned while the only slot was held")
+
+		cancel()
+		assert.ErrorIs(t, <-errc, context.Canceled, "blocked Go after the parent was cancelled")
+		assert.NoError(t, g.Wait(), "Wait: no task failed")
+	})
+}
+
+func TestGroupGoHonoursCallerContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1)
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			<-release
+			return nil
+		}))
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var called atomic.Bool
+		start := time.Now()
+		err := g.Go(ctx, func(context.Context) error {
+			called.Store(true)
+			return nil
+		})
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "Go blocked behind a full group")
+		assert.Equal(t, time.Second, time.Since(start), "Go gave up before its deadline")
+		assert.NoError(t, g.Context().Err(), "the caller's timeout cancelled the group")
+
+		// A done ctx never starts a task, even with a slot free.
+		close(release)
+		synctest.Wait()
+		assert.ErrorIs(t, g.Go(ctx, func(context.Context) error {
+			called.Store(true)
+			return nil
+		}), context.DeadlineExceeded)
+
+		assert.NoError(t, g.Wait())
+		assert.False(t, called.Load(), "a task whose Go failed was called")
+	})
+}
+
+func TestGroupGoUnblocksWhenGroupFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		boom := errors.New("boom")
+		g := semaphore.NewGroup(context.Background(), 1)
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			time.Sleep(time.Second)
+			return boom
+		}))
+		start := time.Now()
+		err := g.Go(context.Background(), nop)
+		// The failing task frees its slot and cancels the group at the same
+		// moment; either way the submitter must not start a task.
+		if err == nil {
+			t.Log("Go won the slot before seeing the cancellation")
+		} else {
+			assert.ErrorIs(t, err, boom, "Go blocked behind a failing task")
+		}
+		assert.Equal(t, time.Second, time.Since(start))
+		assert.ErrorIs(t, g.Wait(), boom)
+	})
+}
+
+func TestGroupTryGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 2)
+		release := make(chan struct{})
+		wait := func(context.Context) error {
+			<-release
+			return nil
+		}
+		assert.True(t, g.TryGo(wait), "TryGo on an empty group")
+		assert.True(t, g.TryGo(wait), "TryGo with one slot free")
+		assert.False(t, g.TryGo(nop), "TryGo on a full group")
+		close(release)
+		synctest.Wait()
+		assert.True(t, g.TryGo(nop), "TryGo once the tasks are done")
+		assert.NoError(t, g.Wait())
+	})
+}
+
+// panicWith panics with v; its name must appear in the stack Wait
+// re-raises, so it is kept out of line.
+//
+//go:noinline
+func panicWith(v any) error { panic(v) }
+
+func TestGroupPanicReraisedByWait(t *testing.T) {
+	errVal := errors.New("an error value")
+	cases := []struct {
+		name  string
+		value any
+	}{
+		{"string", "boom"},
+		{"error", errVal},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := semaphore.NewGroup(context.Background(), 2)
+			require.NoError(t, g.Go(context.Background(), blockUntilDone))
+			require.NoError(t, g.Go(context.Background(), func(context.Context) error { return panicWith(c.value) }))
+
+			v := recoverPanic(func() { _ = g.Wait() })
+			require.NotNil(t, v, "Wait returned instead of panicking")
+			p, ok := v.(*semaphore.PanicError)
+			require.True(t, ok, "Wait panicked with %T, want *semaphore.PanicError", v)
+			assert.Equal(t, c.value, p.Value)
+			assert.Contains(t, string(p.Stack), "semaphore_test.panicWith", "the stack is the panicking goroutine's")
+			assert.Contains(t, p.Error(), "panic: ")
+
+			var pe *semaphore.PanicError
+			assert.ErrorAs(t, context.Cause(g.Context()), &pe, "the group's cause is the panic")
+			if err, isErr := c.value.(error); isErr {
+				assert.ErrorIs(t, p, err, "errors.Is through the PanicError")
+			}
+		})
+	}
+}
+
+// TestGroupPanicAfterErrorStillReraised checks that a panic is never
+// swallowed because an error came first.
+func TestGroupPanicAfterErrorStillReraised(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 2)
+		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+			<-ctx.Done() // the error below has cancelled the group
+			panic("second")
+		}))
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			return errors.New("first")
+		}))
+		v := recoverPanic(func() { _ = g.Wait() })
+		require.IsType(t, &semaphore.PanicError{}, v, "a panic after an error was swallowed")
+		assert.Equal(t, "second", v.(*semaphore.PanicError).Value)
+	})
+}
+
+func TestGroupGoexitDoesNotHangWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1)
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			runtime.Goexit()
+			return nil
+		}))
+		// The slot was freed: the next task can start.
+		require.NoError(t, g.Go(context.Background(), nop))
+		assert.NoError(t, g.Wait())
+	})
+}
+
+func TestGroupGoFromTask(t *testing.T) {
+	g := semaphore.NewGroup(context.Background(), 2)
+	var ran atomic.Int64
+	require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+		for range 5 {
+			if err := g.Go(ctx, func(context.Context) error {
+				ran.Add(1)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	assert.NoError(t, g.Wait())
+	assert.Equal(t, int64(5), ran.Load())
+}

@@ -1,0 +1,211 @@
+package semaphore_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-compendium/compendium/semaphore"
+)
+
+// gauge counts what is in flight and remembers the peak, as errgroup's
+// TestGoLimit does.
+type gauge struct {
+	now, peak atomic.Int64
+}
+
+// add moves the gauge by d and records a new peak.
+func (g *gauge) add(d int64) {
+	n := g.now.Add(d)
+	for {
+		p := g.peak.Load()
+		if n <= p || g.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// hold is the work done under the limit in the gauge tests: long enough in
+// virtual time that every goroutine that can get a slot has one before any
+// lets go, which is what makes "the limit is reached" deterministic.
+const hold = time.Millisecond
+
+// goroutines is how many goroutines compete in the limit tests.
+const goroutines = 1000
+
+func TestNewPanicsOnBadSize(t *testing.T) {
+	cases := []struct {
+		n    int
+		want string
+	}{
+		{0, "semaphore: n must be at least 1, got 0"},
+		{-1, "semaphore: n must be at least 1, got -1"},
+	}
+	for _, c := range cases {
+		assert.PanicsWithValue(t, c.want, func() { semaphore.New(c.n) }, "New(%d)", c.n)
+	}
+}
+
+func TestSemaphoreLimitReachedNeverExceeded(t *testing.T) {
+	for _, limit := range []int{1, 4, 64} {
+		synctest.Test(t, func(t *testing.T) {
+			s := semaphore.New(limit)
+			var g gauge
+			var wg sync.WaitGroup
+			for range goroutines {
+				wg.Go(func() {
+					if !assert.NoError(t, s.Acquire(context.Background())) {
+						return
+					}
+					defer s.Release()
+					g.add(1)
+					time.Sleep(hold)
+					g.add(-1)
+				})
+			}
+			wg.Wait()
+			assert.Equal(t, int64(limit), g.peak.Load(), "peak in flight with limit %d", limit)
+			assert.Equal(t, 0, s.Len(), "Len() after all released")
+		})
+	}
+}
+
+func TestSemaphoreAcquireBlocksUntilRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := semaphore.New(2)
+		require.NoError(t, s.Acquire(context.Background()))
+		require.True(t, s.TryAcquire())
+		assert.False(t, s.TryAcquire(), "TryAcquire() on a full semaphore")
+
+		var acquired atomic.Bool
+		go func() {
+			assert.NoError(t, s.Acquire(context.Background()))
+			acquired.Store(true)
+		}()
+		synctest.Wait()
+		assert.False(t, acquired.Load(), "Acquire returned while every slot was held")
+
+		s.Release()
+		synctest.Wait()
+		assert.True(t, acquired.Load(), "Acquire still blocked after Release")
+		assert.Equal(t, 2, s.Len())
+		s.Release()
+		s.Release()
+	})
+}
+
+func TestSemaphoreAcquireCancelLeavesStateUnchanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := semaphore.New(1)
+		require.NoError(t, s.Acquire(context.Background()))
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		err := s.Acquire(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, time.Second, time.Since(start), "Acquire gave up before its deadline")
+		assert.Equal(t, 1, s.Len(), "Len() after a failed Acquire")
+		s.Release()
+	})
+}
+
+func TestSemaphoreDoneContextNeverAcquires(t *testing.T) {
+	s := semaphore.New(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 100 {
+		assert.ErrorIs(t, s.Acquire(ctx), context.Canceled)
+	}
+	assert.Equal(t, 0, s.Len(), "Len() after Acquire with a done context")
+}
+
+func TestSemaphoreReleasePanics(t *testing.T) {
+	s := semaphore.New(2)
+	const want = "semaphore: released more than held"
+	assert.PanicsWithValue(t, want, s.Release, "Release() on a fresh semaphore")
+	require.True(t, s.TryAcquire())
+	s.Release()
+	assert.PanicsWithValue(t, want, s.Release, "second Release() after one acquire")
+	assert.Equal(t, 0, s.Len())
+}
+
+func TestSemaphoreAcquirerComposesWithSelect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := semaphore.New(1)
+		other := make(chan int, 1)
+
+		// A free slot: the send wins (other is empty).
+		select {
+		case s.Acquirer() <- struct{}{}:
+		case <-other:
+			t.Fatal("received from an empty channel")
+		}
+		assert.Equal(t, 1, s.Len(), "Len() after a send on Acquirer")
+
+		// Full: the other channel wins, and no slot is taken.
+		other <- 7
+		select {
+		case s.Acquirer() <- struct{}{}:
+			t.Fatal("acquired a slot from a full semaphore")
+		case v := <-other:
+			assert.Equal(t, 7, v)
+		}
+
+		// Full and nothing else ready: a timer ends the wait.
+		select {
+		case s.Acquirer() <- struct{}{}:
+			t.Fatal("acquired a slot from a full semaphore")
+		case <-time.After(time.Second):
+		}
+		assert.Equal(t, 1, s.Len())
+
+		// Release pairs with the send.
+		s.Release()
+		assert.Equal(t, 0, s.Len())
+		assert.Equal(t, 1, s.Cap())
+	})
+}
+
+func TestSemaphoreLenCap(t *testing.T) {
+	s := semaphore.New(3)
+	assert.Equal(t, 3, s.Cap())
+	for want := 1; want <= 3; want++ {
+		require.True(t, s.TryAcquire())
+		assert.Equal(t, want, s.Len())
+	}
+	assert.False(t, s.TryAcquire())
+	assert.Equal(t, 3, s.Cap(), "Cap() does not change with use")
+}
+
+// TestSemaphoreCancelRacingRelease races a waiter's cancellation against the
+// Release that would wake it, many times, and checks that no slot is lost
+// or created: afterwards the full capacity can be taken again, and no more.
+func TestSemaphoreCancelRacingRelease(t *testing.T) {
+	const size = 2
+	s := semaphore.New(size)
+	for range size {
+		require.True(t, s.TryAcquire())
+	}
+	for i := range 10_000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if s.Acquire(ctx) == nil {
+				s.Release()
+			}
+		})
+		wg.Go(cancel)
+		s.Release()
+		wg.Wait()
+		cancel()
+		require.True(t, s.TryAcquire(), "iteration %d: a slot was lost", i)
+		require.Equal(t, size, s.Len(), "iteration %d", i)
+	}
+}
