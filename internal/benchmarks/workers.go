@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/go-compendium/compendium/pool"
+	"github.com/go-compendium/compendium/semaphore"
 )
 
 // workersBatch is how many tasks one benchmark op submits before it waits
@@ -19,9 +20,10 @@ const workersBatch = 1000
 
 // PoolWorkers compares ways of running many small tasks on a bounded
 // number of goroutines: pool.Workers (a fixed set of workers on a bounded
-// queue), errgroup.SetLimit (a goroutine per task, gated), a goroutine per
-// task with a WaitGroup (no bound at all), and workers pulling from a
-// mutex-guarded slice.
+// queue), semaphore.Group and errgroup.SetLimit (a goroutine per task,
+// started once a semaphore slot is free: Mills' "acquire before go"), a
+// goroutine per task with a WaitGroup (no bound at all), and workers
+// pulling from a mutex-guarded slice.
 //
 // One op submits 1,000 tasks and waits for them, reusing one pool across
 // ops; ns/task and allocs/task divide by the 1,000. task=tiny is an atomic
@@ -48,6 +50,7 @@ func PoolWorkers() Pattern {
 		run  func(workers int, body func()) runner
 	}{
 		{"workers", newWorkersRunner},
+		{"group", newGroupRunner},
 		{"errgroup", newErrgroupRunner},
 		{"goroutines", newGoroutinesRunner},
 		{"mutexqueue", newMutexQueueRunner},
@@ -143,6 +146,36 @@ func (r *workersRunner) wait() {
 	}
 }
 func (r *workersRunner) close() { _ = r.w.Close() }
+
+// groupRunner is compendium's semaphore.Group. A Group is single use (its
+// Wait cancels it), so each op ends by making the next one: one allocation
+// per 1,000 tasks.
+type groupRunner struct {
+	n    int
+	g    *semaphore.Group
+	task func(context.Context) error
+}
+
+func newGroupRunner(workers int, body func()) runner {
+	return &groupRunner{
+		n:    workers,
+		g:    semaphore.NewGroup(context.Background(), workers),
+		task: func(context.Context) error { body(); return nil },
+	}
+}
+
+func (r *groupRunner) submit() {
+	if err := r.g.Go(context.Background(), r.task); err != nil {
+		panic(err)
+	}
+}
+func (r *groupRunner) wait() {
+	if err := r.g.Wait(); err != nil {
+		panic(err)
+	}
+	r.g = semaphore.NewGroup(context.Background(), r.n)
+}
+func (r *groupRunner) close() {}
 
 // errgroupRunner is errgroup.Group with SetLimit: a goroutine per task,
 // started once one of the limit's tokens is free.
