@@ -152,6 +152,10 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 // at every free slot, so that a producer faster than the workers parks once
 // per q/2 tasks instead of once per task.
 //
+// A task may submit more tasks to its own pool, but with TryGo or with a
+// ctx that can end: a task blocked in Go holds a worker, and if every
+// worker did, nothing would ever make room.
+//
 // Go panics if task is nil.
 func (w *Workers) Go(ctx context.Context, task func(context.Context) error) error {
 	if task == nil {
@@ -465,7 +469,8 @@ func (w *Workers) waitIdle() {
 // worker's stack; after that, Wait returns the *PanicError as its error.
 //
 // Tasks submitted while Wait runs may or may not be waited for; the pool can
-// be used again after Wait returns.
+// be used again after Wait returns. A Wait that has to block allocates one
+// channel, which the last task to finish closes.
 func (w *Workers) Wait() error {
 	w.waitIdle()
 	return w.result()
