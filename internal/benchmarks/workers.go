@@ -43,17 +43,17 @@ func PoolWorkers() Pattern {
 		body func(*atomic.Int64)
 	}{
 		{"tiny", func(n *atomic.Int64) { n.Add(1) }},
-		{"cpu1us", func(n *atomic.Int64) { n.Add(spin(cpuTaskRounds)) }},
+		{"cpu1us", func(n *atomic.Int64) { n.Add(workersSpin(workersSpinRounds)) }},
 	}
 	impls := []struct {
 		name string
-		run  func(workers int, body func()) runner
+		run  func(workers int, body func()) workersImpl
 	}{
-		{"workers", newWorkersRunner},
-		{"group", newGroupRunner},
-		{"errgroup", newErrgroupRunner},
-		{"goroutines", newGoroutinesRunner},
-		{"mutexqueue", newMutexQueueRunner},
+		{"workers", newWorkersOurs},
+		{"group", newWorkersGroup},
+		{"errgroup", newWorkersErrgroup},
+		{"goroutines", newWorkersGoroutines},
+		{"mutexqueue", newWorkersMutexQueue},
 	}
 	for _, task := range tasks {
 		for _, workers := range []int{2, 4, 8} {
@@ -66,7 +66,7 @@ func PoolWorkers() Pattern {
 					F: func(b *testing.B) {
 						var n atomic.Int64
 						body := func() { task.body(&n) }
-						benchRunner(b, impl.run(workers, body))
+						benchWorkers(b, impl.run(workers, body))
 					},
 				})
 			}
@@ -75,13 +75,13 @@ func PoolWorkers() Pattern {
 	return p
 }
 
-// cpuTaskRounds makes spin take about a microsecond on the reference
-// machine.
-const cpuTaskRounds = 750
+// workersSpinRounds makes workersSpin take about a microsecond on the
+// reference machine.
+const workersSpinRounds = 750
 
-// spin is CPU work that the compiler cannot remove: a chain of dependent
-// multiply-xorshift rounds.
-func spin(rounds int) int64 {
+// workersSpin is CPU work that the compiler cannot remove: a chain of
+// dependent multiply-xorshift rounds.
+func workersSpin(rounds int) int64 {
 	x := uint64(rounds) | 1
 	for range rounds {
 		x ^= x >> 13
@@ -90,18 +90,18 @@ func spin(rounds int) int64 {
 	return int64(x & 1)
 }
 
-// runner is one implementation under test: submit hands it one task (the
-// same pre-built func every time, so no implementation pays for a closure
-// the others do not), wait waits for every task submitted so far, and
-// close releases its goroutines.
-type runner interface {
+// workersImpl is one implementation under test: submit hands it one task
+// (the same pre-built func every time, so no implementation pays for a
+// closure the others do not), wait waits for every task submitted so far,
+// and close releases its goroutines.
+type workersImpl interface {
 	submit()
 	wait()
 	close()
 }
 
-// benchRunner submits workersBatch tasks per op and waits for them.
-func benchRunner(b *testing.B, r runner) {
+// benchWorkers submits workersBatch tasks per op and waits for them.
+func benchWorkers(b *testing.B, r workersImpl) {
 	defer r.close()
 	b.ReportAllocs()
 	var before, after runtime.MemStats
@@ -122,106 +122,106 @@ func benchRunner(b *testing.B, r runner) {
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/tasks, "allocs/task")
 }
 
-// workersRunner is compendium's pool.Workers.
-type workersRunner struct {
+// workersOurs is compendium's pool.Workers.
+type workersOurs struct {
 	w    *pool.Workers
 	task func(context.Context) error
 }
 
-func newWorkersRunner(workers int, body func()) runner {
-	return &workersRunner{
+func newWorkersOurs(workers int, body func()) workersImpl {
+	return &workersOurs{
 		w:    pool.NewWorkers(context.Background(), workers),
 		task: func(context.Context) error { body(); return nil },
 	}
 }
 
-func (r *workersRunner) submit() {
+func (r *workersOurs) submit() {
 	if err := r.w.Go(context.Background(), r.task); err != nil {
 		panic(err)
 	}
 }
-func (r *workersRunner) wait() {
+func (r *workersOurs) wait() {
 	if err := r.w.Wait(); err != nil {
 		panic(err)
 	}
 }
-func (r *workersRunner) close() { _ = r.w.Close() }
+func (r *workersOurs) close() { _ = r.w.Close() }
 
-// groupRunner is compendium's semaphore.Group. A Group is single use (its
+// workersGroup is compendium's semaphore.Group. A Group is single use (its
 // Wait cancels it), so each op ends by making the next one: one allocation
 // per 1,000 tasks.
-type groupRunner struct {
+type workersGroup struct {
 	n    int
 	g    *semaphore.Group
 	task func(context.Context) error
 }
 
-func newGroupRunner(workers int, body func()) runner {
-	return &groupRunner{
+func newWorkersGroup(workers int, body func()) workersImpl {
+	return &workersGroup{
 		n:    workers,
 		g:    semaphore.NewGroup(context.Background(), workers),
 		task: func(context.Context) error { body(); return nil },
 	}
 }
 
-func (r *groupRunner) submit() {
+func (r *workersGroup) submit() {
 	if err := r.g.Go(context.Background(), r.task); err != nil {
 		panic(err)
 	}
 }
-func (r *groupRunner) wait() {
+func (r *workersGroup) wait() {
 	if err := r.g.Wait(); err != nil {
 		panic(err)
 	}
 	r.g = semaphore.NewGroup(context.Background(), r.n)
 }
-func (r *groupRunner) close() {}
+func (r *workersGroup) close() {}
 
-// errgroupRunner is errgroup.Group with SetLimit: a goroutine per task,
+// workersErrgroup is errgroup.Group with SetLimit: a goroutine per task,
 // started once one of the limit's tokens is free.
-type errgroupRunner struct {
+type workersErrgroup struct {
 	g    errgroup.Group
 	task func() error
 }
 
-func newErrgroupRunner(workers int, body func()) runner {
-	r := &errgroupRunner{task: func() error { body(); return nil }}
+func newWorkersErrgroup(workers int, body func()) workersImpl {
+	r := &workersErrgroup{task: func() error { body(); return nil }}
 	r.g.SetLimit(workers)
 	return r
 }
 
-func (r *errgroupRunner) submit() { r.g.Go(r.task) }
-func (r *errgroupRunner) wait() {
+func (r *workersErrgroup) submit() { r.g.Go(r.task) }
+func (r *workersErrgroup) wait() {
 	if err := r.g.Wait(); err != nil {
 		panic(err)
 	}
 }
-func (r *errgroupRunner) close() {}
+func (r *workersErrgroup) close() {}
 
-// goroutinesRunner starts a goroutine per task, with no bound, and waits
+// workersGoroutines starts a goroutine per task, with no bound, and waits
 // with a WaitGroup.
-type goroutinesRunner struct {
+type workersGoroutines struct {
 	wg   sync.WaitGroup
 	body func()
 }
 
-func newGoroutinesRunner(_ int, body func()) runner { return &goroutinesRunner{body: body} }
+func newWorkersGoroutines(_ int, body func()) workersImpl { return &workersGoroutines{body: body} }
 
-func (r *goroutinesRunner) submit() {
+func (r *workersGoroutines) submit() {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		r.body()
 	}()
 }
-func (r *goroutinesRunner) wait()  { r.wg.Wait() }
-func (r *goroutinesRunner) close() {}
+func (r *workersGoroutines) wait()  { r.wg.Wait() }
+func (r *workersGoroutines) close() {}
 
-// mutexQueueRunner is a fixed set of workers pulling tasks from a slice
+// workersMutexQueue is a fixed set of workers pulling tasks from a slice
 // guarded by a mutex, parked on a sync.Cond while it is empty: the worker
 // pool without channels. The slice is a stack, since order does not matter
 // here and popping from the end keeps its backing array for reuse.
-type mutexQueueRunner struct {
+type workersMutexQueue struct {
 	body    func()
 	mu      sync.Mutex
 	ready   sync.Cond // signalled when a task is pushed or on close
@@ -232,8 +232,8 @@ type mutexQueueRunner struct {
 	workers sync.WaitGroup
 }
 
-func newMutexQueueRunner(workers int, body func()) runner {
-	r := &mutexQueueRunner{body: body, queue: make([]func(), 0, workersBatch)}
+func newWorkersMutexQueue(workers int, body func()) workersImpl {
+	r := &workersMutexQueue{body: body, queue: make([]func(), 0, workersBatch)}
 	r.ready.L = &r.mu
 	r.workers.Add(workers)
 	for range workers {
@@ -242,7 +242,7 @@ func newMutexQueueRunner(workers int, body func()) runner {
 	return r
 }
 
-func (r *mutexQueueRunner) work() {
+func (r *workersMutexQueue) work() {
 	defer r.workers.Done()
 	r.mu.Lock()
 	for {
@@ -264,7 +264,7 @@ func (r *mutexQueueRunner) work() {
 	}
 }
 
-func (r *mutexQueueRunner) submit() {
+func (r *workersMutexQueue) submit() {
 	r.tasks.Add(1)
 	r.mu.Lock()
 	r.queue = append(r.queue, r.body)
@@ -277,9 +277,9 @@ func (r *mutexQueueRunner) submit() {
 	}
 }
 
-func (r *mutexQueueRunner) wait() { r.tasks.Wait() }
+func (r *workersMutexQueue) wait() { r.tasks.Wait() }
 
-func (r *mutexQueueRunner) close() {
+func (r *workersMutexQueue) close() {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
