@@ -536,6 +536,15 @@ func (w *Workers) result() error {
 	return err
 }
 
+// Context returns the pool's context, the one every task receives: it is
+// done once a task fails or panics (with [JoinErrors], only panics), the
+// parent context ends, or [Workers.Close] is called, and [context.Cause]
+// reports why. A producer can select on its Done channel to stop producing
+// for a pool that will refuse its tasks.
+func (w *Workers) Context() context.Context {
+	return w.ctx
+}
+
 // WorkersStats counts what a [Workers] has done since it was created. It is
 // a consistent snapshot: at any moment,
 //

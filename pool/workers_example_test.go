@@ -166,6 +166,38 @@ func ExampleWorkers_Close() {
 	// Go after Close: pool: closed
 }
 
+// This example stops a producer when the pool fails: the producer selects
+// on the pool's context, whose cause is the first error.
+func ExampleWorkers_Context() {
+	w := pool.NewWorkers(context.Background(), 2)
+	defer w.Close()
+	produced := 0
+	for i := range 1_000_000 {
+		select {
+		case <-w.Context().Done():
+			fmt.Println("stopped early:", produced < 1_000_000)
+			fmt.Println("cause:", context.Cause(w.Context()))
+			fmt.Println("Wait:", w.Wait())
+			return
+		default:
+		}
+		err := w.Go(context.Background(), func(context.Context) error {
+			if i == 10 {
+				return errors.New("record 10 is corrupt")
+			}
+			return nil
+		})
+		if err != nil {
+			continue // the pool is cancelled; the select above sees it
+		}
+		produced++
+	}
+	// Output:
+	// stopped early: true
+	// cause: record 10 is corrupt
+	// Wait: record 10 is corrupt
+}
+
 // This example reads the counters after a run, where they satisfy the
 // identity that WorkersStats documents.
 func ExampleWorkers_Stats() {

@@ -500,6 +500,7 @@ func TestCancelQueued(t *testing.T) {
 				synctest.Wait()
 				want := c.cancel(w, g, cancel)
 				assert.ErrorIs(t, w.Wait(), want, "Wait")
+				assert.ErrorIs(t, context.Cause(w.Context()), want, "the cause of the pool's context")
 				assert.ErrorIs(t, w.Go(context.Background(), nop), want, "Go on a cancelled pool")
 				assert.False(t, w.TryGo(nop), "TryGo on a cancelled pool")
 
