@@ -14,11 +14,12 @@
 // never blocks forever; the first error cancels the other tasks and is
 // returned by [Workers.Wait], as in [golang.org/x/sync/errgroup]; a
 // task's panic is recovered with its stack on the worker, cancels the pool,
-// and is re-raised by Wait on the caller's goroutine as a [*PanicError]; a
-// task that calls runtime.Goexit (t.FailNow, t.SkipNow) counts as done, as
-// in errgroup, and its worker is replaced; the tasks skipped because the pool was cancelled are counted,
-// not lost; and [Workers.Close] stops and joins every worker, so nothing
-// leaks. [Workers.Stats] keeps the counters.
+// and is re-raised by Wait on the caller's goroutine as a [*PanicError];
+// a task that calls runtime.Goexit (t.FailNow, t.SkipNow) counts as done,
+// as in errgroup, and its worker is replaced; the tasks skipped because
+// the pool was cancelled are counted, not lost; and [Workers.Close] stops
+// and joins every worker, so nothing leaks. [Workers.Stats] keeps the
+// counters.
 //
 // Bryan C. Mills argues against the pattern ("Rethinking Classical
 // Concurrency Patterns", GopherCon 2018): in Go, goroutines are cheap, and
@@ -31,34 +32,44 @@
 //
 // A worker pool earns its keep when the per-task overhead matters, which
 // BenchmarkWorkers measures (go run ./bench/cmd/compare -run 'pool\.';
-// 2-core reference machine, GOMAXPROCS=2, 4 workers, 1,000 tasks submitted
-// then waited for):
+// 2-core reference machine shared with other work, GOMAXPROCS=2, 4
+// workers, 1,000 tasks submitted then waited for; ranges over several
+// runs):
 //
-//	task             Workers  errgroup.SetLimit  goroutine per task  mutex-guarded slice
-//	atomic add       47 ns    406 ns             272 ns              26 ns
-//	~1µs of CPU      1.13 µs  1.28 µs            1.28 µs             1.07 µs
-//	allocs per task  0        1                  1                   0
+//	per task               tiny (atomic add)  ~1µs of CPU    allocs
+//	Workers                43-52 ns           0.73-0.84 µs   0
+//	semaphore.Group        250-310 ns         1.2-1.3 µs     1
+//	errgroup.SetLimit      330-360 ns         0.83-1.2 µs    1
+//	goroutine per task     200-230 ns         0.75-1.1 µs    1 (no bound)
+//	mutex-guarded slice    20-30 ns           0.73-0.76 µs   0 (no bound)
 //
-// For tiny tasks a pool is about eight times cheaper than starting a
-// goroutine per task, because it starts none and allocates nothing per
-// task; the bare mutex-guarded slice of workers is cheaper still, because
-// it does nothing else (no bound, no context, no errors, no panics, no
-// counters). Once a task does a microsecond of work, every approach is
-// within about 15% of the others: the work dominates, and Mills' advice
-// holds. So use Workers for many small tasks (parsing records, hashing
-// chunks, fan-out of cheap calls), when a long-lived worker keeps
-// something warm, or when you want a queue with a hard bound in front of a
-// fixed number of goroutines; use errgroup.SetLimit or semaphore.Group for
-// tasks of a few microseconds or more, and a plain go statement with a
+// For tiny tasks the pool is four to seven times cheaper than a goroutine
+// per task, gated or not (0.15x errgroup.SetLimit), because it starts
+// no goroutine and allocates nothing per task. The bare mutex-guarded
+// slice of workers is cheaper still, because it does nothing else: no
+// bound on its queue, no context, no errors, no panics, no counters. At a
+// microsecond of work the pool still leads the goroutine-per-task
+// designs, by up to 1.6x but with much noise between runs; at ten
+// microseconds of work (measured apart, same machine) Workers,
+// semaphore.Group and errgroup are within 4% of one another, and at fifty
+// within 2%: the work dominates, and Mills' advice holds.
+//
+// So use Workers for many small tasks (parsing records, hashing chunks,
+// cheap calls fanned out), when a long-lived worker keeps something warm,
+// or when you want a hard bound on queued work in front of a fixed number
+// of goroutines. Use semaphore.Group or errgroup.SetLimit for tasks of ten
+// microseconds or more, where a goroutine per task costs nothing that
+// shows and is simpler to reason about, and a plain go statement with a
 // sync.WaitGroup when nothing needs bounding.
 //
 // # Choosing the queue capacity
 //
 // The queue holds 64 tasks unless [QueueCapacity] says otherwise. A
 // producer faster than the workers blocks when the queue is full and is
-// woken when it is half empty, so the capacity sets how often it parks; the
-// same benchmark with 4 workers: capacity 0 (hand-off) 160 ns per task, 4
-// 95 ns, 16 60 ns, 64 44 ns, 1,024 42 ns. A deeper queue buys little more
-// and means more tasks skipped (and more work accepted ahead of the
-// workers) when the pool is cancelled.
+// woken when it is half empty, so the capacity sets how often it parks.
+// The tiny-task benchmark with 4 workers: capacity 0 (hand-off) 150-160 ns
+// per task, 4 about 87 ns, 16 about 53 ns, 64 about 43 ns, 1,024 about
+// 37 ns. A deeper queue buys little more, costs 8 bytes a slot, and means
+// more work accepted ahead of the workers, all of it skipped if the pool is
+// cancelled.
 package pool
