@@ -93,7 +93,7 @@ type Workers struct {
 	ring     []func(context.Context) error // the queue: ring buffer of q+n slots
 	head     int                           // index of the oldest queued task
 	sleepers []*worker                     // parked workers, last parked last
-	coming   int                           // workers woken or started that have not yet looked at the queue
+	coming   int                           // workers woken or started, not yet back at the queue
 	blocked  int                           // submitters waiting on room
 	closed   bool
 	idle     chan struct{} // closed when nothing is queued or running; nil unless Wait waits
@@ -291,10 +291,11 @@ func (w *Workers) wake(s *worker) {
 }
 
 // ringRoom wakes a submitter waiting for room, with w.mu held, once the
-// queue is down to half its capacity, and reports whether it did. Waking at half rather than at every
-// free slot lets a producer faster than the workers refill q/2 slots per
-// wake-up instead of one: in BenchmarkWorkers (tiny task, 4 workers, queue
-// 64) it parks once per 36 tasks, and a task costs 48 ns instead of 58.
+// queue is down to half its capacity, and reports whether it did. Waking at
+// half rather than at every free slot lets a producer faster than the
+// workers refill q/2 slots per wake-up instead of one: in BenchmarkWorkers
+// (tiny task, 4 workers, queue 64) it parks once per 36 tasks, and a task
+// costs 48 ns instead of 58.
 func (w *Workers) ringRoom() bool {
 	if w.blocked > 0 && w.stats.Queued-w.coming <= w.q/2 {
 		select {
