@@ -5,9 +5,19 @@ package benchmarks
 // then the cross-package scenarios of bench/.
 func All() []Pattern {
 	return []Pattern{
+		// semaphore
 		SemaphoreAcquire(),
 		SemaphoreGroup(),
+		// timeout
+		TimeoutSignal(),
+		TimeoutCall(),
+		TimeoutIdle(),
+		TimeoutRecv(),
 		// pool: workers
 		PoolWorkers(),
+		// fanout
+		FanoutMerge(),
+		FanoutBalancer(),
+		FanoutMultiplexer(),
 	}
 }

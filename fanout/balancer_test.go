@@ -1,0 +1,372 @@
+package fanout_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-compendium/compendium/fanout"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func echo(_ context.Context, v int) (int, error) { return v, nil }
+
+func TestBalancerExactlyOnce(t *testing.T) {
+	const n, producers = 100_000, 4
+	var calls [n]atomic.Int32
+	b := fanout.NewBalancer(context.Background(), 4, 8, func(_ context.Context, v int) (int, error) {
+		calls[v].Add(1)
+		return v, nil
+	})
+	defer b.Close()
+	// The talk's shape: requests carry a reply channel, here one shared by
+	// all, with room for every request so no worker ever waits on it.
+	replies := make(chan fanout.Result[int], n)
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Go(func() {
+			for v := p; v < n; v += producers {
+				if err := b.Submit(context.Background(), v, replies); err != nil {
+					t.Errorf("Submit(%d) = %v", v, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := make([]bool, n)
+	for range n {
+		r := <-replies
+		require.NoError(t, r.Err)
+		require.False(t, seen[r.Value], "reply for %d twice", r.Value)
+		seen[r.Value] = true
+	}
+	for v := range calls {
+		if c := calls[v].Load(); c != 1 {
+			t.Fatalf("request %d handled %d times; want 1", v, c)
+		}
+	}
+	s := b.Stats()
+	assert.Equal(t, uint64(n), s.Submitted)
+	assert.Equal(t, uint64(n), s.Completed)
+}
+
+// gated is a handler whose calls block until released one at a time, so a
+// test can hold the Balancer in any state it wants.
+type gated struct {
+	release chan struct{}
+	running atomic.Int32
+	peak    atomic.Int32
+}
+
+func newGated() *gated { return &gated{release: make(chan struct{})} }
+
+func (g *gated) handle(ctx context.Context, v int) (int, error) {
+	n := g.running.Add(1)
+	defer g.running.Add(-1)
+	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	}
+	select {
+	case <-g.release:
+		return v, nil
+	case <-ctx.Done():
+		return 0, context.Cause(ctx)
+	}
+}
+
+func spread(pending []int) int { return slices.Max(pending) - slices.Min(pending) }
+
+// TestBalancerDepthAndBackpressure: with every handler blocked, the
+// Balancer accepts exactly workers*depth requests, at most depth per
+// worker, and leaves the rest blocked in Submit (nil-channel
+// backpressure). Releasing one handler at a time, every worker's queue is
+// full again each time the balancer settles: no worker idles while
+// requests wait, and no queue ever exceeds depth.
+func TestBalancerDepthAndBackpressure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, depth, requests = 3, 2, 20
+		g := newGated()
+		b := fanout.NewBalancer(context.Background(), workers, depth, g.handle)
+		var answered atomic.Int32
+		var wg sync.WaitGroup
+		for v := range requests {
+			wg.Go(func() {
+				_, err := b.Do(context.Background(), v)
+				assert.NoError(t, err)
+				answered.Add(1)
+			})
+		}
+		for released := 0; released < requests; released++ {
+			synctest.Wait()
+			s := b.Stats()
+			backlog := requests - int(s.Submitted)
+			for w, p := range s.Pending {
+				require.LessOrEqual(t, p, depth, "worker %d over depth: %v", w, s.Pending)
+				if backlog > 0 {
+					require.Equal(t, depth, p, "worker %d not full with %d requests waiting: %v", w, backlog, s.Pending)
+				}
+			}
+			if backlog > 0 {
+				require.Equal(t, workers*depth, int(s.Submitted)-released, "accepted beyond the queues")
+			}
+			require.LessOrEqual(t, int(g.peak.Load()), workers)
+			require.Equal(t, released, int(answered.Load()))
+			g.release <- struct{}{}
+		}
+		wg.Wait()
+		b.Close()
+	})
+}
+
+// TestBalancerLeastLoaded: requests arriving while every handler is
+// blocked are spread so that no two workers' loads differ by more than 1.
+func TestBalancerLeastLoaded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, depth = 4, 3
+		g := newGated()
+		b := fanout.NewBalancer(context.Background(), workers, depth, g.handle)
+		replies := make(chan fanout.Result[int], workers*depth)
+		for v := range workers * depth {
+			require.NoError(t, b.Submit(context.Background(), v, replies))
+			synctest.Wait()
+			assert.LessOrEqual(t, spread(b.Stats().Pending), 1, "after %d requests: %v", v+1, b.Stats().Pending)
+		}
+		close(g.release) // let everything finish
+		b.Close()
+	})
+}
+
+// TestBalancerShortTasksAvoidLongOne: with one worker busy on a long task,
+// short tasks go to the other worker and never wait behind it, as they
+// would one time in two under round robin.
+func TestBalancerShortTasksAvoidLongOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := fanout.NewBalancer(context.Background(), 2, 4, func(_ context.Context, d time.Duration) (time.Duration, error) {
+			time.Sleep(d)
+			return d, nil
+		})
+		long := make(chan fanout.Result[time.Duration], 1)
+		require.NoError(t, b.Submit(context.Background(), time.Hour, long))
+		for range 10 {
+			start := time.Now()
+			_, err := b.Do(context.Background(), time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, time.Second, time.Since(start), "a short task waited")
+		}
+		b.Close()
+		assert.NoError(t, (<-long).Err)
+	})
+}
+
+func TestBalancerCloseDrainsAndRejects(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGated()
+		b := fanout.NewBalancer(context.Background(), 2, 2, g.handle)
+		replies := make(chan fanout.Result[int], 4)
+		for v := range 4 {
+			require.NoError(t, b.Submit(context.Background(), v, replies))
+		}
+		closed := make(chan struct{})
+		go func() {
+			b.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		_, err := b.Do(context.Background(), 9)
+		assert.ErrorIs(t, err, fanout.ErrClosed)
+		select {
+		case <-closed:
+			t.Fatal("Close returned before accepted requests were answered")
+		default:
+		}
+		close(g.release)
+		<-closed
+		for range 4 {
+			assert.NoError(t, (<-replies).Err, "accepted request not run after Close")
+		}
+		b.Close() // idempotent
+	})
+}
+
+// TestBalancerSubmitRacesClose: Submit racing Close returns nil or
+// ErrClosed, never panics, and every nil has its answer.
+func TestBalancerSubmitRacesClose(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 2, 2, echo)
+	replies := make(chan fanout.Result[int], 1000)
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for p := range 4 {
+		wg.Go(func() {
+			for v := range 250 {
+				switch err := b.Submit(context.Background(), p*250+v, replies); {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, fanout.ErrClosed):
+					return
+				default:
+					t.Errorf("Submit = %v", err)
+					return
+				}
+			}
+		})
+	}
+	b.Close()
+	wg.Wait()
+	assert.Len(t, replies, int(ok.Load()))
+}
+
+func TestBalancerCancelAnswersQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		g := newGated()
+		b := fanout.NewBalancer(ctx, 1, 3, g.handle)
+		replies := make(chan fanout.Result[int], 3)
+		for v := range 3 {
+			require.NoError(t, b.Submit(context.Background(), v, replies))
+		}
+		blocked := make(chan error)
+		go func() { blocked <- b.Submit(context.Background(), 3, replies) }()
+		synctest.Wait()
+		stop := errors.New("stop")
+		cancel(stop)
+		assert.ErrorIs(t, <-blocked, stop, "Submit blocked on a full Balancer")
+		for range 3 {
+			assert.ErrorIs(t, (<-replies).Err, stop) // running one sees ctx end; queued ones skipped
+		}
+		b.Close()
+		assert.Equal(t, uint64(2), b.Stats().Canceled)
+	})
+}
+
+func TestBalancerRequestContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGated()
+		b := fanout.NewBalancer(context.Background(), 1, 2, g.handle)
+		defer b.Close()
+		replies := make(chan fanout.Result[int], 2)
+		require.NoError(t, b.Submit(context.Background(), 1, replies))
+		ctx, cancel := context.WithCancel(context.Background())
+		require.NoError(t, b.Submit(ctx, 2, replies))
+		cancel() // request 2 is queued behind 1: it must not run
+		g.release <- struct{}{}
+		assert.Equal(t, 1, (<-replies).Value)
+		assert.ErrorIs(t, (<-replies).Err, context.Canceled)
+		assert.Equal(t, int32(1), g.peak.Load())
+
+		// A running handler sees its request's context end.
+		ctx, cancel = context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { _, err := b.Do(ctx, 3); done <- err }()
+		synctest.Wait()
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+		synctest.Wait()
+		assert.Zero(t, g.running.Load(), "handler still running after its request was cancelled")
+	})
+}
+
+func TestBalancerPanicReachesRequesterAndOwner(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 2, 1, func(_ context.Context, v int) (int, error) {
+		if v == 13 {
+			panic("unlucky")
+		}
+		return v, nil
+	})
+	_, err := b.Do(context.Background(), 13)
+	var pe *fanout.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "unlucky", pe.Value)
+	assert.Contains(t, string(pe.Stack), "balancer_test.go")
+	_, err = b.Do(context.Background(), 1)
+	assert.ErrorAs(t, err, &pe, "Balancer kept serving after a panic")
+	for range 2 {
+		func() {
+			defer func() {
+				got, ok := recover().(*fanout.PanicError)
+				require.True(t, ok, "Close did not re-panic with a *PanicError")
+				assert.Same(t, pe, got)
+			}()
+			b.Close()
+		}()
+	}
+}
+
+func TestBalancerHandlerGoexit(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 1, 2, func(_ context.Context, v int) (int, error) {
+		if v == 0 {
+			runtime.Goexit()
+		}
+		return v, nil
+	})
+	_, err := b.Do(context.Background(), 0)
+	assert.ErrorContains(t, err, "Goexit")
+	v, err := b.Do(context.Background(), 7) // the worker was replaced
+	assert.NoError(t, err)
+	assert.Equal(t, 7, v)
+	b.Close()
+}
+
+func TestBalancerBadArguments(t *testing.T) {
+	cases := []struct {
+		name           string
+		workers, depth int
+		handle         func(context.Context, int) (int, error)
+		want           string
+	}{
+		{"workers", 0, 1, echo, "fanout: NewBalancer needs at least 1 worker, got 0"},
+		{"depth", 1, 0, echo, "fanout: NewBalancer needs a queue depth of at least 1, got 0"},
+		{"handle", 1, 1, nil, "fanout: NewBalancer needs a handle func, got nil"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.PanicsWithValue(t, c.want, func() { fanout.NewBalancer(context.Background(), c.workers, c.depth, c.handle) })
+		})
+	}
+	b := fanout.NewBalancer(context.Background(), 1, 1, echo)
+	defer b.Close()
+	assert.PanicsWithValue(t, "fanout: Balancer.Submit needs a reply channel, got nil", func() { _ = b.Submit(context.Background(), 1, nil) })
+}
+
+// TestBalancerCancelUnderLoad cancels the Balancer's context while many
+// callers are submitting: every Do returns, every accepted request is
+// answered exactly once, and no goroutine is left (goleak).
+func TestBalancerCancelUnderLoad(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ran atomic.Int32
+	b := fanout.NewBalancer(ctx, 3, 2, func(_ context.Context, v int) (int, error) {
+		ran.Add(1)
+		return v, nil
+	})
+	var ok, failed atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for v := range 500 {
+				if v == 250 {
+					cancel()
+				}
+				if _, err := b.Do(context.Background(), v); err != nil {
+					assert.ErrorIs(t, err, context.Canceled)
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.Close()
+	s := b.Stats()
+	assert.Equal(t, int32(8*500), ok.Load()+failed.Load())
+	assert.Equal(t, ok.Load(), ran.Load(), "handled requests that did not answer, or answered without running")
+	assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
+	assert.Positive(t, failed.Load())
+}
