@@ -4,5 +4,8 @@ package benchmarks
 // the packages in import order (semaphore, timeout, pool, pipeline, fanout),
 // then the cross-package scenarios of bench/.
 func All() []Pattern {
-	return []Pattern{}
+	return []Pattern{
+		// pipeline
+		PipelineThreeStage(),
+	}
 }

@@ -1,0 +1,182 @@
+package benchmarks
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/go-compendium/compendium/pipeline"
+)
+
+// pipelineItems is how many ints the three-stage comparison pushes through
+// per op: enough that start-up is noise, little enough that a case sets up
+// in microseconds.
+const pipelineItems = 100_000
+
+// reportPerItem reports ns/item and allocs/item for b.N runs of items
+// items each. It reads the allocation count from runtime.MemStats because
+// b's own counter is only reported per op.
+func reportPerItem(b *testing.B, items int, run func()) {
+	b.Helper()
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for range b.N {
+		run()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	total := float64(b.N) * float64(items)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/item")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/item")
+}
+
+// PipelineThreeStage is the Go blog's pipeline (generate, square, sum) over
+// 10^5 ints: compendium's default stages against channels per item,
+// hand-batched channels, a mutex-guarded slice and the plain loop.
+func PipelineThreeStage() Pattern {
+	const n = pipelineItems
+	want := 0
+	for i := range n {
+		want += i * i
+	}
+	check := func(b *testing.B, got int) {
+		if got != want {
+			b.Fatalf("sum = %d; want %d", got, want)
+		}
+	}
+	square := func(_ context.Context, v int) (int, error) { return v * v, nil }
+	chanPipeline := func(buffer int) func() int {
+		return func() int {
+			nums := make(chan int, buffer)
+			squares := make(chan int, buffer)
+			go func() {
+				defer close(nums)
+				for i := range n {
+					nums <- i
+				}
+			}()
+			go func() {
+				defer close(squares)
+				for v := range nums {
+					squares <- v * v
+				}
+			}()
+			sum := 0
+			for v := range squares {
+				sum += v
+			}
+			return sum
+		}
+	}
+	cases := []struct {
+		impl string
+		run  func() int
+	}{
+		{"plainloop", func() int {
+			sum := 0
+			for i := range n {
+				sum += i * i
+			}
+			return sum
+		}},
+		{"unbuffered", chanPipeline(0)},
+		{"buffered", chanPipeline(64)},
+		{"batched", func() int {
+			// Hand-batched: 256 items per channel operation, fresh
+			// slices, the floor a per-batch channel design can reach.
+			const size = 256
+			nums := make(chan []int)
+			squares := make(chan []int)
+			go func() {
+				defer close(nums)
+				for lo := 0; lo < n; lo += size {
+					batch := make([]int, 0, size)
+					for i := lo; i < min(lo+size, n); i++ {
+						batch = append(batch, i)
+					}
+					nums <- batch
+				}
+			}()
+			go func() {
+				defer close(squares)
+				for batch := range nums {
+					for i, v := range batch {
+						batch[i] = v * v
+					}
+					squares <- batch
+				}
+			}()
+			sum := 0
+			for batch := range squares {
+				for _, v := range batch {
+					sum += v
+				}
+			}
+			return sum
+		}},
+		{"pipeline", func() int {
+			p := pipeline.New(context.Background())
+			nums := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range n {
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+			squares := pipeline.Map(nums, 1, square)
+			sum, err := pipeline.Reduce(squares, 0, func(acc, v int) int { return acc + v })
+			if err != nil {
+				panic(err)
+			}
+			return sum
+		}},
+		{"mutexslice", func() int {
+			// Workers share the input through a mutex-guarded cursor,
+			// one item per lock, and add their sums at the end.
+			var mu sync.Mutex
+			next, sum := 0, 0
+			var wg sync.WaitGroup
+			for range runtime.GOMAXPROCS(0) {
+				wg.Go(func() {
+					local := 0
+					for {
+						mu.Lock()
+						i := next
+						next++
+						mu.Unlock()
+						if i >= n {
+							break
+						}
+						local += i * i
+					}
+					mu.Lock()
+					sum += local
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			return sum
+		}},
+	}
+	p := Pattern{
+		Pkg:  "pipeline",
+		Name: "ThreeStage",
+		Doc:  "generate, square, sum over 10^5 ints (ns/item, allocs/item); ours is Generate, Map with 1 worker, Reduce",
+		Ours: []string{"pipeline"},
+	}
+	for _, c := range cases {
+		p.Cases = append(p.Cases, Case{
+			Name: "items=1e5/impl=" + c.impl,
+			F: func(b *testing.B) {
+				got := 0
+				reportPerItem(b, n, func() { got = c.run() })
+				check(b, got)
+			},
+		})
+	}
+	return p
+}

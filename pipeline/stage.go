@@ -1,0 +1,181 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// step processes items of a stage, in order, adding what it produces to e
+// and checking e.canceled before each item. An error ends the stage;
+// errCanceled means the scope was cancelled. A step takes a run of items
+// rather than one so that the stage's loop costs no indirect call per item
+// beyond the caller's function.
+type step[T, U any] func(ctx context.Context, items []T, e *emitter[U]) error
+
+// checkWorkers panics unless n is a usable worker count.
+func checkWorkers(op string, n int) {
+	if n < 1 {
+		panic(fmt.Sprintf("pipeline: %s needs at least 1 worker, got %v", op, n))
+	}
+}
+
+// checkFunc panics if a stage was given a nil function: better at the call
+// that built the pipeline than as a nil dereference inside a stage.
+func checkFunc(op string, isNil bool) {
+	if isNil {
+		panic("pipeline: " + op + " with a nil function")
+	}
+}
+
+// run starts the workers of a stage that calls f on every item of in, and
+// returns the stream they feed. The last worker to exit closes it.
+func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[U] {
+	checkWorkers(op, workers)
+	in.take(op)
+	out := newStream[U](in.s)
+	var c *crew[T]
+	if workers > 1 {
+		c = &crew[T]{share: make(chan []T), allDone: make(chan struct{})}
+	}
+	var live atomic.Int32
+	live.Store(int32(workers))
+	for range workers {
+		in.s.spawn(func() error {
+			// Closing on every exit, failure included, is the Go blog's rule
+			// (a stage closes its outbound channel when its sends are done),
+			// so that a receiver is never left waiting on a stage that is gone.
+			defer func() {
+				if live.Add(-1) == 0 {
+					close(out.ch)
+				}
+			}()
+			return work(in, out, c, f)
+		})
+	}
+	return out
+}
+
+// crew is what the workers of one multi-worker stage share, so that the
+// batches of opportunistic batching do not cost parallelism. Each worker
+// takes a whole incoming batch; if another worker is idle meanwhile, the
+// busy one donates the second half of what it has left. Without that,
+// FromSlice of 8 slow items into Map with 8 workers would hand all 8 items
+// to one worker in one batch and run them one after another.
+type crew[T any] struct {
+	share   chan []T      // unbuffered: a donation goes only to a worker parked waiting for one
+	busy    atomic.Int32  // workers holding a batch
+	inDone  atomic.Bool   // the input stream is closed
+	allDone chan struct{} // closed once the input is closed and no worker holds a batch
+	once    sync.Once
+}
+
+// check closes allDone if no more work can come: the input is closed and no
+// worker holds a batch it might donate from. Workers that saw the input
+// close wait for allDone rather than exit, so that they can still take
+// donations at the tail of the stream. (A worker that has just received a
+// batch but not yet counted itself busy may see allDone close early; it
+// then finishes its batch alone, which costs parallelism, never items.)
+func (c *crew[T]) check() {
+	if c.inDone.Load() && c.busy.Load() == 0 {
+		c.once.Do(func() { close(c.allDone) })
+	}
+}
+
+// donate offers b[mid:], the second half of the items of b not yet
+// processed (b[i] is next), to an idle worker, and returns what the caller
+// keeps and whether the offer was taken. The halves share b's array, so a
+// failed offer costs only a non-blocking send, and neither half goes back
+// to the free list (the array is recycled only by a worker that never
+// shared it): donations are rare, one allocation each is cheap.
+func (c *crew[T]) donate(b []T, i int) ([]T, bool) {
+	mid := i + (len(b)-i+1)/2
+	c.busy.Add(1) // before the send, so that allDone cannot close while the half is in flight
+	select {
+	case c.share <- b[mid:len(b):len(b)]:
+		return b[:mid], true
+	default:
+		c.busy.Add(-1)
+		return b, false
+	}
+}
+
+// work is one worker of a stage: it receives batches from in (or donations
+// from its crew), calls f on each item, and feeds out through an emitter.
+func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U]) error {
+	ctx := in.s.ctx
+	done := ctx.Done()
+	e := newEmitter(out)
+	src := in.ch
+	var share <-chan []T
+	var allDone <-chan struct{}
+	if c != nil {
+		share, allDone = c.share, c.allDone
+	}
+	for {
+		var b []T
+		ok, fromIn, sent, finished := true, false, false, false
+		in.enter()
+		// One select waits for input, a donation, or the consumer taking
+		// the pending batch; the cases that cannot apply are nil channels.
+		select {
+		case b, ok = <-src:
+			fromIn = true
+		case b = <-share:
+		case e.out() <- e.buf:
+			e.sent()
+			sent = true
+		case <-allDone:
+			finished = true
+		case <-done:
+			in.leave()
+			return errCanceled
+		}
+		if !fromIn || !ok {
+			in.leave() // the sender uncounts a consumer it hands a batch to
+		}
+		switch {
+		case sent:
+			continue
+		case finished:
+			return e.finish()
+		case !ok && c == nil:
+			return e.finish()
+		case !ok:
+			// Keep going without input: other workers may still donate.
+			src = nil
+			c.inDone.Store(true)
+			c.check()
+			continue
+		}
+		if fromIn && c != nil {
+			c.busy.Add(1)
+		}
+		if c == nil {
+			if err := f(ctx, b, e); err != nil {
+				return err
+			}
+			in.put(b)
+		} else {
+			shared := !fromIn
+			for i := 0; i < len(b); i++ {
+				// A worker of this stage waiting on in is idle: give it
+				// work.
+				if len(b)-i > 1 && in.idle() {
+					var given bool
+					b, given = c.donate(b, i)
+					shared = shared || given
+				}
+				if err := f(ctx, b[i:i+1], e); err != nil {
+					return err
+				}
+			}
+			if !shared { // a shared array is not recycled
+				in.put(b)
+			}
+			c.busy.Add(-1)
+			c.check()
+		}
+	}
+}
