@@ -26,9 +26,9 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 	in.take("Batch")
 	s := in.s
 	out := newStream[[]T](s)
-	s.spawn(func() error {
+	s.spawn(func(quit <-chan struct{}) error {
 		defer close(out.ch)
-		e := newEmitter(out)
+		e := newEmitter(out, quit)
 		cur := make([]T, 0, size)
 		// One timer for the stage's life, reset per batch rather than made
 		// per batch (the talk's recycler re-created one on every loop).
@@ -128,9 +128,8 @@ func Buffer[T any](in *Stream[T], n int) *Stream[T] {
 	in.take("Buffer")
 	s := in.s
 	out := newStream[T](s)
-	s.spawn(func() error {
+	s.spawn(func(done <-chan struct{}) error {
 		defer close(out.ch)
-		done := s.ctx.Done()
 		var queue [][]T // batches of out's size; all full but the last
 		held := 0
 		src := in.ch

@@ -7,3 +7,5 @@ import (
 )
 
 func BenchmarkThreeStage(b *testing.B) { benchmarks.PipelineThreeStage().Bench(b) }
+func BenchmarkFirstItem(b *testing.B)  { benchmarks.PipelineFirstItem().Bench(b) }
+func BenchmarkSoak(b *testing.B)       { benchmarks.PipelineSoak().Bench(b) }

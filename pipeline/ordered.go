@@ -33,7 +33,6 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 	in.take("OrderedMap")
 	s := in.s
 	ctx := s.ctx
-	done := ctx.Done()
 	out := newStream[U](s)
 	jobs := make(chan piece[T, U])
 	order := make(chan chan []U, windowPerWorker*workers)
@@ -44,7 +43,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 	results := newStream[U](s) // only its free list is used: the workers' result batches
 
 	// The dispatcher.
-	s.spawn(func() error {
+	s.spawn(func(done <-chan struct{}) error {
 		defer close(order)
 		defer close(jobs)
 		for {
@@ -93,7 +92,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 
 	// The workers.
 	for range workers {
-		s.spawn(func() error {
+		s.spawn(func(done <-chan struct{}) error {
 			for {
 				var pc piece[T, U]
 				var ok bool
@@ -123,9 +122,9 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 	}
 
 	// The collector.
-	s.spawn(func() error {
+	s.spawn(func(done <-chan struct{}) error {
 		defer close(out.ch)
-		e := newEmitter(out)
+		e := newEmitter(out, done)
 		for {
 			var res chan []U
 			var ok bool

@@ -55,9 +55,11 @@ type Scope struct {
 	dead      atomic.Bool
 	stopDeath func() bool // unregisters the AfterFunc that sets dead
 
-	mu  sync.Mutex
-	err error       // the first failure, guarded by mu
-	pan *PanicError // the first panic, guarded by mu
+	mu      sync.Mutex
+	err     error           // the first failure
+	pan     *PanicError     // the first panic
+	quits   []chan struct{} // one per stage goroutine and sink, closed on cancellation
+	quitted bool            // quits are closed
 }
 
 // New returns a Scope whose stages run until their input ends, a stage
@@ -66,7 +68,10 @@ type Scope struct {
 func New(ctx context.Context) *Scope {
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &Scope{ctx: ctx, cancel: cancel}
-	s.stopDeath = context.AfterFunc(ctx, func() { s.dead.Store(true) })
+	s.stopDeath = context.AfterFunc(ctx, func() {
+		s.dead.Store(true)
+		s.closeQuits()
+	})
 	return s
 }
 
@@ -98,9 +103,42 @@ func (s *Scope) Wait() error {
 	return err
 }
 
-// spawn runs f on a goroutine that Wait joins. A panic in f is captured and
-// cancels the scope; an error from f goes through end.
-func (s *Scope) spawn(f func() error) {
+// newQuit returns a channel that is closed when the scope is cancelled, for
+// one goroutine's selects. Each goroutine gets its own rather than sharing
+// ctx.Done(): a select locks every channel it waits on, and one channel
+// shared by every stage's every select made its lock the contended spot
+// of an idle pipeline (it doubled BenchmarkFirstItem).
+func (s *Scope) newQuit() <-chan struct{} {
+	q := make(chan struct{})
+	s.mu.Lock()
+	if s.quitted {
+		close(q)
+	} else {
+		s.quits = append(s.quits, q)
+	}
+	s.mu.Unlock()
+	return q
+}
+
+// closeQuits closes every quit channel, once.
+func (s *Scope) closeQuits() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.quitted {
+		return
+	}
+	s.quitted = true
+	for _, q := range s.quits {
+		close(q)
+	}
+	s.quits = nil
+}
+
+// spawn runs f on a goroutine that Wait joins, passing it the goroutine's
+// quit channel (see newQuit). A panic in f is captured and cancels the
+// scope; an error from f goes through end.
+func (s *Scope) spawn(f func(quit <-chan struct{}) error) {
+	quit := s.newQuit()
 	s.wg.Add(1)
 	go func() {
 		// Done in a defer so that a stage function calling runtime.Goexit
@@ -115,7 +153,7 @@ func (s *Scope) spawn(f func() error) {
 			s.wg.Done()
 		}()
 		var err error
-		pe := panics.Try(func() { err = f() })
+		pe := panics.Try(func() { err = f(quit) })
 		returned = true
 		if pe != nil {
 			s.mu.Lock()
@@ -170,6 +208,7 @@ func (s *Scope) fail(err error) {
 // next item.
 func (s *Scope) kill(cause error) {
 	s.dead.Store(true)
+	s.closeQuits()
 	s.cancel(cause)
 }
 

@@ -13,7 +13,7 @@ import (
 // with the scope; the deferred stop in the sinks below makes sure a panic
 // in a sink function cancels the stages instead of leaving them blocked.
 func (st *Stream[T]) each(f func([]T) bool) bool {
-	done := st.s.ctx.Done()
+	done := st.s.newQuit()
 	for {
 		st.enter()
 		var b []T

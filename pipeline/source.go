@@ -16,12 +16,12 @@ func checkScope(op string, s *Scope) {
 // and returns the stream. The goroutine closes the stream when it returns.
 func source[T any](s *Scope, produce func(e *emitter[T]) error) *Stream[T] {
 	out := newStream[T](s)
-	s.spawn(func() error {
+	s.spawn(func(quit <-chan struct{}) error {
 		defer close(out.ch)
 		if s.ctx.Err() != nil {
 			return errCanceled // already cancelled: produce nothing
 		}
-		e := newEmitter(out)
+		e := newEmitter(out, quit)
 		if err := produce(e); err != nil {
 			return err
 		}

@@ -42,7 +42,7 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 	var live atomic.Int32
 	live.Store(int32(workers))
 	for range workers {
-		in.s.spawn(func() error {
+		in.s.spawn(func(quit <-chan struct{}) error {
 			// Closing on every exit, failure included, is the Go blog's rule
 			// (a stage closes its outbound channel when its sends are done),
 			// so that a receiver is never left waiting on a stage that is gone.
@@ -51,7 +51,7 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 					close(out.ch)
 				}
 			}()
-			return work(in, out, c, f)
+			return work(in, out, c, f, quit)
 		})
 	}
 	return out
@@ -103,10 +103,9 @@ func (c *crew[T]) donate(b []T, i int) ([]T, bool) {
 
 // work is one worker of a stage: it receives batches from in (or donations
 // from its crew), calls f on each item, and feeds out through an emitter.
-func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U]) error {
+func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], done <-chan struct{}) error {
 	ctx := in.s.ctx
-	done := ctx.Done()
-	e := newEmitter(out)
+	e := newEmitter(out, done)
 	src := in.ch
 	var share <-chan []T
 	var allDone <-chan struct{}

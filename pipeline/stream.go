@@ -130,10 +130,12 @@ type emitter[T any] struct {
 	done    <-chan struct{}
 }
 
-func newEmitter[T any](st *Stream[T]) *emitter[T] {
+// newEmitter returns an emitter for st that gives up blocking sends when
+// quit is closed.
+func newEmitter[T any](st *Stream[T], quit <-chan struct{}) *emitter[T] {
 	return &emitter[T]{
 		st: st, buf: st.get(), max: st.max,
-		waiting: &st.waiting, dead: &st.s.dead, done: st.s.ctx.Done(),
+		waiting: &st.waiting, dead: &st.s.dead, done: quit,
 	}
 }
 

@@ -7,5 +7,7 @@ func All() []Pattern {
 	return []Pattern{
 		// pipeline
 		PipelineThreeStage(),
+		PipelineFirstItem(),
+		PipelineSoak(),
 	}
 }

@@ -180,3 +180,154 @@ func PipelineThreeStage() Pattern {
 	}
 	return p
 }
+
+// PipelineFirstItem measures the latency of one item through an idle
+// pipeline (forward, square, sink goroutines), ours against unbuffered
+// channels: the cost of opportunistic batching when there is nothing to
+// batch.
+func PipelineFirstItem() Pattern {
+	square := func(_ context.Context, v int) (int, error) { return v * v, nil }
+	// run sends b.N items one at a time into in and waits for each at got.
+	run := func(b *testing.B, in chan<- int, got <-chan int) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			in <- i
+			if v := <-got; v != i*i {
+				b.Fatalf("got %d; want %d", v, i*i)
+			}
+		}
+		b.StopTimer()
+	}
+	return Pattern{
+		Pkg:  "pipeline",
+		Name: "FirstItem",
+		Doc:  "latency of one item through an idle 3-goroutine pipeline, sent and awaited one at a time",
+		Ours: []string{"pipeline"},
+		Cases: []Case{
+			{Name: "impl=pipeline", F: func(b *testing.B) {
+				in, got := make(chan int), make(chan int)
+				p := pipeline.New(context.Background())
+				squares := pipeline.Map(pipeline.FromChan(p, in), 1, square)
+				go func() {
+					for v := range pipeline.All(squares) {
+						got <- v
+					}
+					close(got)
+				}()
+				run(b, in, got)
+				close(in)
+				<-got
+				if err := p.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}},
+			{Name: "impl=unbuffered", F: func(b *testing.B) {
+				// Bare unbuffered channels: the floor, but a pipeline
+				// that cannot be cancelled (its stages leak if the
+				// consumer stops early).
+				in, mid, squares, got := make(chan int), make(chan int), make(chan int), make(chan int)
+				stage := func(in <-chan int, out chan<- int, f func(int) int) {
+					defer close(out)
+					for v := range in {
+						out <- f(v)
+					}
+				}
+				go stage(in, mid, func(v int) int { return v })
+				go stage(mid, squares, func(v int) int { return v * v })
+				go stage(squares, got, func(v int) int { return v })
+				run(b, in, got)
+				close(in)
+				<-got
+			}},
+			{Name: "impl=unbuffered-cancellable", F: func(b *testing.B) {
+				// The Go blog's pipeline: unbuffered channels, every send
+				// also selecting on a done channel so that the stages can
+				// be cancelled (a pipeline without it leaks its stages when
+				// the consumer stops).
+				done := make(chan struct{})
+				in, mid, squares, got := make(chan int), make(chan int), make(chan int), make(chan int)
+				stage := func(in <-chan int, out chan<- int, f func(int) int) {
+					defer close(out)
+					for {
+						select {
+						case v, ok := <-in:
+							if !ok {
+								return
+							}
+							select {
+							case out <- f(v):
+							case <-done:
+								return
+							}
+						case <-done:
+							return
+						}
+					}
+				}
+				go stage(in, mid, func(v int) int { return v })
+				go stage(mid, squares, func(v int) int { return v * v })
+				go stage(squares, got, func(v int) int { return v })
+				run(b, in, got)
+				close(in)
+				<-got
+				close(done)
+			}},
+		},
+	}
+}
+
+// PipelineSoak pushes b.N items through Generate, Map with 2 workers,
+// Filter and Reduce in one pipeline, so that -benchtime=100ms runs about
+// 10^7 items, and reports allocated bytes per item, the peak live heap
+// above the start, and the peak goroutine count: all three must stay flat
+// however many items flow.
+func PipelineSoak() Pattern {
+	return Pattern{
+		Pkg:  "pipeline",
+		Name: "Soak",
+		Doc:  "b.N items through Generate, Map(2), Filter, Reduce: B/item, peak heap and goroutines stay flat as b.N grows",
+		Ours: []string{"pipeline"},
+		Cases: []Case{{Name: "items=b.N/impl=pipeline", F: func(b *testing.B) {
+			b.ReportAllocs()
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			peakHeap, peakG := uint64(0), 0
+			sample := func() {
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				peakHeap = max(peakHeap, m.HeapAlloc)
+				peakG = max(peakG, runtime.NumGoroutine())
+			}
+			b.ResetTimer()
+			p := pipeline.New(context.Background())
+			src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range b.N {
+					if i%(1<<20) == 0 {
+						sample() // stops the world: once per million items
+					}
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+			squares := pipeline.Map(src, 2, func(_ context.Context, v int) (int, error) { return v * v, nil })
+			odd := pipeline.Filter(squares, 1, func(_ context.Context, v int) (bool, error) { return v%2 == 1, nil })
+			count, err := pipeline.Reduce(odd, 0, func(acc, _ int) int { return acc + 1 })
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if want := b.N / 2; count != want {
+				b.Fatalf("count = %d; want %d", count, want)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/item")
+			b.ReportMetric(float64(peakHeap-min(peakHeap, before.HeapAlloc))/1024, "peak-heap-KiB")
+			b.ReportMetric(float64(peakG), "goroutines")
+		}}},
+	}
+}
