@@ -61,7 +61,7 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 				got = true
 			case <-tick:
 				ticked = true
-			case e.out() <- e.buf:
+			case e.out() <- e.batch():
 				e.sent()
 			case <-e.done:
 				in.leave()

@@ -133,7 +133,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 				if !ok {
 					return e.finish()
 				}
-			case e.out() <- e.buf:
+			case e.out() <- e.batch():
 				e.sent()
 				continue
 			case <-done:
@@ -145,7 +145,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 			for r == nil {
 				select {
 				case r = <-res:
-				case e.out() <- e.buf:
+				case e.out() <- e.batch():
 					e.sent()
 				case <-done:
 					return errCanceled

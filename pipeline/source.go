@@ -37,7 +37,7 @@ func FromSlice[T any](s *Scope, xs []T) *Stream[T] {
 	checkScope("FromSlice", s)
 	return source(s, func(e *emitter[T]) error {
 		for _, v := range xs {
-			if s.canceled() || !e.add(v) {
+			if s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
@@ -76,7 +76,7 @@ func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool)
 	return source(s, func(e *emitter[T]) error {
 		stopped := false
 		err := gen(s.ctx, func(v T) bool {
-			if stopped || s.canceled() || !e.add(v) {
+			if stopped || s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				stopped = true
 			}
 			return !stopped
@@ -102,10 +102,10 @@ func FromChan[T any](s *Scope, ch <-chan T) *Stream[T] {
 				if !ok {
 					return nil
 				}
-				if !e.add(v) {
+				if !e.tryAdd(v) && !e.add(v) {
 					return errCanceled
 				}
-			case e.out() <- e.buf:
+			case e.out() <- e.batch():
 				e.sent()
 			case <-e.done:
 				return errCanceled

@@ -122,7 +122,7 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 		case b, ok = <-src:
 			fromIn = true
 		case b = <-share:
-		case e.out() <- e.buf:
+		case e.out() <- e.batch():
 			e.sent()
 			sent = true
 		case <-allDone:

@@ -27,7 +27,7 @@ func Map[T, U any](in *Stream[T], workers int, f func(context.Context, T) (U, er
 			if err != nil {
 				return err
 			}
-			if !e.add(u) {
+			if !e.tryAdd(u) && !e.add(u) {
 				return errCanceled
 			}
 		}
@@ -50,7 +50,7 @@ func Filter[T any](in *Stream[T], workers int, keep func(context.Context, T) (bo
 			if err != nil {
 				return err
 			}
-			if ok && !e.add(v) {
+			if ok && !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
@@ -99,7 +99,7 @@ func Tap[T any](in *Stream[T], f func(context.Context, T) error) *Stream[T] {
 			if err := f(ctx, v); err != nil {
 				return err
 			}
-			if !e.add(v) {
+			if !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
