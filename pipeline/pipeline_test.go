@@ -405,6 +405,35 @@ func TestBreakCancelsUpstream(t *testing.T) {
 	})
 }
 
+// TestDeadline: a pipeline whose context times out stops at the deadline,
+// not later, and Wait reports it.
+func TestDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		p := pipeline.New(ctx)
+		ticks := pipeline.Generate(p, func(ctx context.Context, yield func(int) bool) error {
+			for i := 0; ; i++ {
+				select {
+				case <-time.After(150 * time.Millisecond):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if !yield(i) {
+					return nil
+				}
+			}
+		})
+		start := time.Now()
+		got, err := pipeline.Collect(pipeline.Map(ticks, 2, square))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, time.Second, time.Since(start), "Wait returned at")
+		// Ticks at 150, 300, ... 900 ms; each passes through the idle
+		// pipeline at once (no batching delay), the next would be at 1050.
+		assert.Equal(t, []int{0, 1, 4, 9, 16, 25}, got)
+	})
+}
+
 // TestOrderedMapKeepsOrder: under random (virtual) delays, OrderedMap's
 // output is the input's order, and its workers do run at once.
 func TestOrderedMapKeepsOrder(t *testing.T) {

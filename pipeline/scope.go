@@ -53,7 +53,8 @@ type Scope struct {
 	// atomic load costs a fraction of a nanosecond, where a non-blocking
 	// receive on ctx.Done() costs a runtime call (5 ns an item, measured).
 	dead      atomic.Bool
-	stopDeath func() bool // unregisters the AfterFunc that sets dead
+	stopDeath func() bool   // unregisters the AfterFunc that sets dead
+	deathDone chan struct{} // closed when that AfterFunc has run
 
 	mu      sync.Mutex
 	err     error           // the first failure
@@ -67,8 +68,9 @@ type Scope struct {
 // processes anything and Wait returns ctx.Err().
 func New(ctx context.Context) *Scope {
 	ctx, cancel := context.WithCancelCause(ctx)
-	s := &Scope{ctx: ctx, cancel: cancel}
+	s := &Scope{ctx: ctx, cancel: cancel, deathDone: make(chan struct{})}
 	s.stopDeath = context.AfterFunc(ctx, func() {
+		defer close(s.deathDone)
 		s.dead.Store(true)
 		s.closeQuits()
 	})
@@ -92,7 +94,11 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // than once, and every call returns the same result.
 func (s *Scope) Wait() error {
 	s.wg.Wait()
-	s.stopDeath() // no stage is left to look at dead: spare the AfterFunc goroutine
+	// No stage is left to look at dead: spare the AfterFunc its goroutine,
+	// or, if it has started, join it, so that nothing outlives Wait.
+	if !s.stopDeath() {
+		<-s.deathDone
+	}
 	s.cancel(context.Canceled)
 	s.mu.Lock()
 	err, pan := s.err, s.pan

@@ -61,6 +61,8 @@ func (st *Stream[T]) consume(f func([]T) bool) error {
 //
 // The loop also ends early, without a break, if the scope is cancelled;
 // Wait tells why. The iterator may be ranged once; ranging it again panics.
+// Until it is ranged, the stages feeding it wait (so does Wait), unless the
+// scope is cancelled.
 func All[T any](in *Stream[T]) iter.Seq[T] {
 	in.take("All")
 	var ranged atomic.Bool
