@@ -155,10 +155,8 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 			case slots <- res:
 			default:
 			}
-			for _, u := range r {
-				if !e.add(u) {
-					return errCanceled
-				}
+			if !e.addAll(r) {
+				return errCanceled
 			}
 			results.put(r)
 		}

@@ -9,5 +9,6 @@ func All() []Pattern {
 		PipelineThreeStage(),
 		PipelineFirstItem(),
 		PipelineSoak(),
+		PipelineWorkers(),
 	}
 }

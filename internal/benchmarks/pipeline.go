@@ -331,3 +331,97 @@ func PipelineSoak() Pattern {
 		}}},
 	}
 }
+
+// spin does about a microsecond of arithmetic that the compiler cannot
+// remove: the stand-in for real per-item work.
+func spin(v int) int {
+	for range 300 {
+		v = v*1664525 + 1013904223
+	}
+	return v
+}
+
+// PipelineWorkers runs 10^4 items of about a microsecond of CPU each through
+// a stage of 2 workers (one per core here): Map and OrderedMap against the
+// classic worker pool on a channel (the Go blog's bounded parallelism).
+func PipelineWorkers() Pattern {
+	const n, workers = 10_000, 2
+	want := 0
+	for i := range n {
+		want += spin(i)
+	}
+	work := func(_ context.Context, v int) (int, error) { return spin(v), nil }
+	sum := func(acc, v int) int { return acc + v }
+	cases := []struct {
+		impl string
+		run  func() int
+	}{
+		{"map", func() int {
+			p := pipeline.New(context.Background())
+			got, err := pipeline.Reduce(pipeline.Map(pipeline.FromSlice(p, ints(n)), workers, work), 0, sum)
+			if err != nil {
+				panic(err)
+			}
+			return got
+		}},
+		{"orderedmap", func() int {
+			p := pipeline.New(context.Background())
+			got, err := pipeline.Reduce(pipeline.OrderedMap(pipeline.FromSlice(p, ints(n)), workers, work), 0, sum)
+			if err != nil {
+				panic(err)
+			}
+			return got
+		}},
+		{"chanpool", func() int {
+			jobs, results := make(chan int, 64), make(chan int, 64)
+			go func() {
+				defer close(jobs)
+				for i := range n {
+					jobs <- i
+				}
+			}()
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Go(func() {
+					for v := range jobs {
+						results <- spin(v)
+					}
+				})
+			}
+			go func() { wg.Wait(); close(results) }()
+			got := 0
+			for v := range results {
+				got += v
+			}
+			return got
+		}},
+	}
+	p := Pattern{
+		Pkg:  "pipeline",
+		Name: "Workers",
+		Doc:  "10^4 items of ~1 µs CPU each through 2 workers (ns/item): Map, OrderedMap, a worker pool on channels",
+		Ours: []string{"map", "orderedmap"},
+	}
+	for _, c := range cases {
+		p.Cases = append(p.Cases, Case{
+			Name: "items=1e4/workers=2/impl=" + c.impl,
+			F: func(b *testing.B) {
+				got := 0
+				reportPerItem(b, n, func() { got = c.run() })
+				if got != want {
+					b.Fatalf("sum = %d; want %d", got, want)
+				}
+			},
+		})
+	}
+	return p
+}
+
+// ints returns 0, 1, ..., n-1.
+func ints(n int) []int {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return xs
+}
