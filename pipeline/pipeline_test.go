@@ -604,6 +604,60 @@ func TestBatch(t *testing.T) {
 	})
 }
 
+// TestStageErrors: an error from any stage's function fails the scope with
+// that error, and a panic in it comes out of Wait as a *PanicError.
+func TestStageErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		build func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int]
+	}{
+		{"Map", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.Map(in, 1, func(_ context.Context, v int) (int, error) { return v, check(v) })
+		}},
+		{"OrderedMap", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.OrderedMap(in, 3, func(_ context.Context, v int) (int, error) { return v, check(v) })
+		}},
+		{"Filter", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.Filter(in, 2, func(_ context.Context, v int) (bool, error) { return true, check(v) })
+		}},
+		{"FlatMap", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.FlatMap(in, 2, func(_ context.Context, v int) ([]int, error) { return []int{v}, check(v) })
+		}},
+		{"Tap", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.Tap(in, func(_ context.Context, v int) error { return check(v) })
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name+"/error", func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			out := c.build(pipeline.FromSlice(p, ints(1000)), func(v int) error {
+				if v == 300 {
+					return errBoom
+				}
+				return nil
+			})
+			_, err := pipeline.Collect(out)
+			assert.ErrorIs(t, err, errBoom)
+		})
+		t.Run(c.name+"/panic", func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			out := c.build(pipeline.FromSlice(p, ints(1000)), func(v int) error {
+				if v == 300 {
+					panic(errBoom)
+				}
+				return nil
+			})
+			var pe *pipeline.PanicError
+			func() {
+				defer func() { pe, _ = recover().(*pipeline.PanicError) }()
+				_ = pipeline.Drain(out)
+			}()
+			require.NotNil(t, pe, "Drain did not re-panic")
+			assert.ErrorIs(t, pe, errBoom)
+		})
+	}
+}
+
 // TestPanic: a panic in a stage cancels the scope and Wait re-panics with
 // a *PanicError holding the value and the stack.
 func TestPanic(t *testing.T) {

@@ -29,7 +29,7 @@ var errStopped = errors.New("pipeline: consumer stopped")
 var errGoexit = errors.New("pipeline: a stage function called runtime.Goexit")
 
 // errCanceled is what a stage returns when it exits because the scope's
-// context is done; [Scope.end] turns it into the error Wait should report.
+// context is done; Scope.end turns it into the error Wait should report.
 var errCanceled = errors.New("pipeline: canceled")
 
 // Scope owns every goroutine of one pipeline: each source and stage runs on
@@ -42,8 +42,14 @@ var errCanceled = errors.New("pipeline: canceled")
 // consumer that stops early ([All] with break, [First]) cancels the scope
 // too, without it counting as an error.
 //
-// Its methods are safe for concurrent use. Every stage's work happens
-// before Wait returns.
+// Its methods are safe for concurrent use. Everything the stage functions
+// did synchronizes before Wait returns, as for [sync.WaitGroup.Wait].
+//
+// Cost: one goroutine per source, per worker and per single-goroutine stage
+// (OrderedMap adds two), 100 to 200 bytes of state per stage, and three
+// batches of up to 256 items per edge between stages. The per-item cost of
+// a stage is about 5 ns at full load; a 3-stage pipeline of ints runs at
+// 15 ns an item on two cores (BenchmarkThreeStage).
 type Scope struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
