@@ -30,6 +30,17 @@
 // Wait returns that error, or re-panics with a [PanicError] on the caller's
 // goroutine.
 //
+// # Sinks
+//
+// A pipeline ends in a sink that runs on the caller's goroutine: [All] for a
+// range loop, or [ForEach], [Collect], [Reduce], [First] and [Drain], which
+// consume their stream and then call [Scope.Wait] themselves, so their
+// error is the pipeline's. Since Wait joins every stage, those five must be
+// the last sink a goroutine runs on the scope: a stream left unread keeps
+// its producer, and so Wait, waiting. (Stages take only the stream, which
+// knows its scope, rather than the scope and the stream as sources do: a
+// stage cannot be attached to the wrong scope.)
+//
 // # Cancel, not drain
 //
 // When a consumer stops early (a break out of [All], [First] once it has its

@@ -62,7 +62,16 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 // takes a whole incoming batch; if another worker is idle meanwhile, the
 // busy one donates the second half of what it has left. Without that,
 // FromSlice of 8 slow items into Map with 8 workers would hand all 8 items
-// to one worker in one batch and run them one after another.
+// to one worker in one batch and run them one after another. A worker
+// offers between items, so when the others were busy (or not yet started)
+// as a batch arrived, spreading it takes one item's time per halving:
+// TestMapShareBatch, 32 one-second items on 8 workers, ends at 7 s where
+// 4 s is the floor and one worker would take 32.
+//
+// The alternative, idle workers stealing from busy ones, would spread work
+// at once but needs the busy worker to claim each item atomically (a CAS
+// per item, contended by thieves) and a generation count against reuse of
+// its batch; donation costs one load per item and no shared write.
 type crew[T any] struct {
 	share   chan []T      // unbuffered: a donation goes only to a worker parked waiting for one
 	busy    atomic.Int32  // workers holding a batch
