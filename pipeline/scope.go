@@ -37,8 +37,9 @@ var errCanceled = errors.New("pipeline: canceled")
 // with [New]; the zero value is not usable, and a Scope must not be copied.
 //
 // The Scope follows errgroup's rules: the first stage error, or the first
-// panic, cancels [Scope.Context], every stage then stops at its next item or
-// channel operation, and Wait returns that first error (or re-panics). A
+// panic, cancels [Scope.Context], every stage then stops at its next item
+// or when its input closes, and Wait returns that first error (or
+// re-panics). A
 // consumer that stops early ([All] with break, [First]) cancels the scope
 // too, without it counting as an error.
 //

@@ -7,23 +7,19 @@ import (
 )
 
 // each calls f on the batches of st, in order, on the caller's goroutine,
-// until st ends (it returns true), f returns false, or the scope is
-// cancelled. The sinks loop over a batch's items themselves: one indirect
-// call per item fewer than a per-item callback (measured: 2 ns an item). If f panics or returns false, the caller decides what to do
-// with the scope; the deferred stop in the sinks below makes sure a panic
-// in a sink function cancels the stages instead of leaving them blocked.
+// until st ends (it returns true) or f returns false. The sinks loop over a
+// batch's items themselves: one indirect call per item fewer than a
+// per-item callback (measured: 2 ns an item). If f panics or returns
+// false, the caller decides what to do with the scope; the deferred stop in
+// the sinks below makes sure a panic in a sink function cancels the stages
+// instead of leaving them blocked.
+//
+// The receive is a plain one, with no quit case, as in work: cancellation
+// arrives as st closing, once the stage feeding it has exited.
 func (st *Stream[T]) each(f func([]T) bool) bool {
-	done := st.s.newQuit()
 	for {
 		st.enter()
-		var b []T
-		var ok bool
-		select {
-		case b, ok = <-st.ch:
-		case <-done:
-			st.leave()
-			return false
-		}
+		b, ok := <-st.ch
 		if !ok {
 			st.leave()
 			return true
@@ -54,8 +50,8 @@ func (st *Stream[T]) consume(f func([]T) bool) error {
 
 // All returns the items of in as an iterator for a range loop on the
 // caller's goroutine. Breaking out of the loop (or a panic in its body)
-// cancels the scope: every stage stops at its next item or channel
-// operation instead of running on to drain its input, and nothing outlives
+// cancels the scope: every stage stops at its next item instead of running
+// on to drain its input, and nothing outlives
 // the call to [Scope.Wait] that must follow the loop. A break is not an
 // error: Wait then returns nil unless a stage failed first.
 //

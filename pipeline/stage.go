@@ -125,20 +125,37 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 		var b []T
 		ok, fromIn, sent, finished := true, false, false, false
 		in.enter()
-		// One select waits for input, a donation, or the consumer taking
-		// the pending batch; the cases that cannot apply are nil channels.
-		select {
-		case b, ok = <-src:
+		if c == nil && e.n == 0 {
+			// Nothing to send and no crew: just wait for input. A plain
+			// receive needs no quit case, because cancellation reaches
+			// this stage as its input closing: every stage closes its
+			// output when it exits, and the sources, which receive from
+			// nothing of ours, exit on cancellation. It costs half what a
+			// select does, and an idle pipeline's latency is made of
+			// these receives (BenchmarkFirstItem: 1.1 µs with selects,
+			// 0.8 without). Wait takes no longer for it: it joins every
+			// stage anyway.
+			b, ok = <-src
 			fromIn = true
-		case b = <-share:
-		case e.out() <- e.batch():
-			e.sent()
-			sent = true
-		case <-allDone:
-			finished = true
-		case <-done:
-			in.leave()
-			return errCanceled
+		} else {
+			// One select waits for input, a donation, or the consumer
+			// taking the pending batch; the cases that cannot apply are
+			// nil channels. Here the quit case is needed: a send blocks
+			// until the consumer takes the batch, which it will not do
+			// once cancelled.
+			select {
+			case b, ok = <-src:
+				fromIn = true
+			case b = <-share:
+			case e.out() <- e.batch():
+				e.sent()
+				sent = true
+			case <-allDone:
+				finished = true
+			case <-done:
+				in.leave()
+				return errCanceled
+			}
 		}
 		if !fromIn || !ok {
 			in.leave() // the sender uncounts a consumer it hands a batch to
