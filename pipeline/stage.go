@@ -92,21 +92,26 @@ func (c *crew[T]) check() {
 	}
 }
 
-// donate offers b[mid:], the second half of the items of b not yet
-// processed (b[i] is next), to an idle worker, and returns what the caller
-// keeps and whether the offer was taken. The halves share b's array, so a
-// failed offer costs only a non-blocking send, and neither half goes back
-// to the free list (the array is recycled only by a worker that never
-// shared it): donations are rare, one allocation each is cheap.
-func (c *crew[T]) donate(b []T, i int) ([]T, bool) {
+// donate offers a copy of b[mid:], the second half of the items of b not
+// yet processed (b[i] is next), to an idle worker, and returns what the
+// caller keeps. The copy goes in a batch from the free list, so that both
+// arrays are recycled as usual. (Handing over b[mid:] itself would save the
+// copy, but then neither worker could recycle the shared array: at full
+// load, where every batch gets split, that was one 2 KiB allocation per
+// batch, BenchmarkSoak.) An offer fails only if the waiting count is stale
+// for a moment, so the copy is rarely wasted.
+func (c *crew[T]) donate(in *Stream[T], b []T, i int) []T {
 	mid := i + (len(b)-i+1)/2
-	c.busy.Add(1) // before the send, so that allDone cannot close while the half is in flight
+	d := append(in.get(), b[mid:]...)
+	c.busy.Add(1) // before the send, so that allDone cannot close while d is in flight
 	select {
-	case c.share <- b[mid:len(b):len(b)]:
-		return b[:mid], true
+	case c.share <- d:
+		clear(b[mid:]) // nothing reachable from the part given away
+		return b[:mid]
 	default:
 		c.busy.Add(-1)
-		return b, false
+		in.put(d)
+		return b
 	}
 }
 
@@ -183,22 +188,17 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 			}
 			in.put(b)
 		} else {
-			shared := !fromIn
 			for i := 0; i < len(b); i++ {
 				// A worker of this stage waiting on in is idle: give it
 				// work.
 				if len(b)-i > 1 && in.idle() {
-					var given bool
-					b, given = c.donate(b, i)
-					shared = shared || given
+					b = c.donate(in, b, i)
 				}
 				if err := f(ctx, b[i:i+1], e); err != nil {
 					return err
 				}
 			}
-			if !shared { // a shared array is not recycled
-				in.put(b)
-			}
+			in.put(b)
 			c.busy.Add(-1)
 			c.check()
 		}

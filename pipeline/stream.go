@@ -104,9 +104,6 @@ func (st *Stream[T]) get() []T {
 // clearing would write every cache line of the batch on the consumer's
 // core just before the producer writes them again on its own.
 func (st *Stream[T]) put(b []T) {
-	if cap(b) != st.max {
-		return // a donated half (see crew.donate): its array is shared
-	}
 	if st.clear {
 		clear(b)
 	}
