@@ -57,8 +57,10 @@
 // channel helpers take no context and leak their goroutines when the
 // consumer stops reading.
 //
-// Bounds: after a failure, each worker finishes at most the item it holds.
-// Items produced upstream but never consumed are bounded by the batches in
+// Bounds: once the scope is cancelled, which a failing stage does as its
+// function returns the error, each worker starts at most one more item (it
+// checks before each one, and may have checked just before). Items produced
+// upstream but never consumed are bounded by the batches in
 // flight: per edge between two stages, the producer's pending batch and the
 // batch the consumer holds, each at most 256 items. Backpressure is
 // complete: every channel is unbuffered, so a slow sink holds up every stage

@@ -111,7 +111,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 					}
 					u, err := f(ctx, v)
 					if err != nil {
-						return err
+						return s.failed(err)
 					}
 					r = append(r, u)
 				}

@@ -324,8 +324,9 @@ func TestNilChannel(t *testing.T) {
 
 // TestErrorMidStream: a stage failing at item 200 of 1000 fails the scope
 // with its error and every goroutine exits (goleak). The work done after
-// the failure is bounded: each other worker of the failing stage starts at
-// most one more call (it checks for cancellation before each item), and
+// the failure is bounded: once the scope is cancelled, each other worker of
+// the failing stage starts at most one more call (it checks for
+// cancellation before each item, and may have checked just before), and
 // with one worker, where items go in order, the stage upstream is at most
 // two batches ahead (the batch the failing stage holds and the one being
 // filled for it), 2×256 items.
@@ -334,24 +335,22 @@ func TestErrorMidStream(t *testing.T) {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
 			p := pipeline.New(t.Context())
 			var seen, late atomic.Int64
-			var failed atomic.Bool
 			counted := pipeline.Tap(pipeline.FromSlice(p, ints(1000)), func(context.Context, int) error {
 				seen.Add(1)
 				return nil
 			})
-			out := pipeline.Map(counted, workers, func(_ context.Context, v int) (int, error) {
-				if failed.Load() {
+			out := pipeline.Map(counted, workers, func(ctx context.Context, v int) (int, error) {
+				if ctx.Err() != nil {
 					late.Add(1)
 				}
 				if v == 200 {
-					failed.Store(true)
 					return 0, fmt.Errorf("item %d: %w", v, errBoom)
 				}
 				return v, nil
 			})
 			_, err := pipeline.Collect(out)
 			assert.ErrorIs(t, err, errBoom)
-			assert.LessOrEqual(t, late.Load(), int64(workers-1), "calls started after the failure")
+			assert.LessOrEqual(t, late.Load(), int64(workers-1), "calls started after the cancellation")
 			if workers == 1 {
 				assert.LessOrEqual(t, seen.Load(), int64(201+2*256), "items seen upstream")
 			}

@@ -205,6 +205,18 @@ func (s *Scope) end(err error) {
 	s.fail(err)
 }
 
+// failed is for a stage whose function just returned err: it fails the
+// scope at once, rather than when spawn sees the error after the stage's
+// deferred calls (closing its output among them) have run, so that the
+// other stages stop a little sooner and see the failure before the closed
+// stream. It returns err for the stage to return.
+func (s *Scope) failed(err error) error {
+	if err != errCanceled {
+		s.end(err)
+	}
+	return err
+}
+
 // fail records err if it is the first failure, then cancels the scope. The
 // order matters: a stage that sees the context done must find the failure
 // already recorded, so that its own ctx.Err() does not take its place.

@@ -23,7 +23,7 @@ func source[T any](s *Scope, produce func(e *emitter[T]) error) *Stream[T] {
 		}
 		e := newEmitter(out, quit)
 		if err := produce(e); err != nil {
-			return err
+			return s.failed(err)
 		}
 		return e.finish()
 	})

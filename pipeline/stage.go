@@ -184,7 +184,7 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 		}
 		if c == nil {
 			if err := f(ctx, b, e); err != nil {
-				return err
+				return in.s.failed(err)
 			}
 			in.put(b)
 		} else {
@@ -195,7 +195,7 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 					b = c.donate(in, b, i)
 				}
 				if err := f(ctx, b[i:i+1], e); err != nil {
-					return err
+					return in.s.failed(err)
 				}
 			}
 			in.put(b)

@@ -140,8 +140,8 @@ func newEmitter[T any](st *Stream[T], quit <-chan struct{}) *emitter[T] {
 }
 
 // canceled reports whether the scope is cancelled; stages check it before
-// every item, so that the work done after a failure is at most the item in
-// hand.
+// every item, so that the work done after a cancellation is at most the
+// item in hand.
 func (e *emitter[T]) canceled() bool { return e.dead.Load() }
 
 // tryAdd is add's common case, room in the batch and no consumer waiting:

@@ -9,8 +9,8 @@ import "context"
 //
 // f receives the scope's context. If f returns an error, the scope is
 // cancelled and [Scope.Wait] returns the error; once the scope is cancelled,
-// each worker stops before its next item, so the calls made after a failure
-// are at most the ones already running: one per worker.
+// each worker stops before its next item, so the calls started after the
+// cancellation are at most one per worker (one that checked just before).
 //
 // Each worker takes a whole incoming batch, and between items a worker with
 // items left gives half of them to a worker that has none, so that all
