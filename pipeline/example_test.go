@@ -148,6 +148,7 @@ func ExampleStream() {
 	// Output: [10 20 30]
 }
 
+// FromSlice streams a slice's items in order.
 func ExampleFromSlice() {
 	p := pipeline.New(context.Background())
 	got, _ := pipeline.Collect(pipeline.FromSlice(p, []string{"a", "b", "c"}))
@@ -155,6 +156,7 @@ func ExampleFromSlice() {
 	// Output: [a b c]
 }
 
+// FromSeq streams an iterator's values, here from the slices package.
 func ExampleFromSeq() {
 	p := pipeline.New(context.Background())
 	got, _ := pipeline.Collect(pipeline.FromSeq(p, slices.Values([]int{3, 1, 2})))
@@ -216,6 +218,7 @@ func ExampleOrderedMap() {
 	// Output: [3 2 1]
 }
 
+// Filter keeps the items its function accepts.
 func ExampleFilter() {
 	p := pipeline.New(context.Background())
 	evens := pipeline.Filter(pipeline.FromSlice(p, []int{1, 2, 3, 4}), 1, func(_ context.Context, v int) (bool, error) {
@@ -226,6 +229,7 @@ func ExampleFilter() {
 	// Output: [2 4]
 }
 
+// FlatMap turns each item into any number of items.
 func ExampleFlatMap() {
 	p := pipeline.New(context.Background())
 	words := pipeline.FlatMap(pipeline.FromSlice(p, []string{"a b", "c"}), 1, func(_ context.Context, line string) ([]string, error) {
@@ -259,6 +263,7 @@ func ExampleBatch() {
 	// Output: [[1 2] [3 4] [5]]
 }
 
+// Unbatch flattens a stream of slices, empty ones included.
 func ExampleUnbatch() {
 	p := pipeline.New(context.Background())
 	flat := pipeline.Unbatch(pipeline.FromSlice(p, [][]int{{1, 2}, {}, {3}}))
@@ -275,6 +280,7 @@ func ExampleBuffer() {
 	// Output: [1 2 3]
 }
 
+// All ranges over the final stream; Wait follows the loop.
 func ExampleAll() {
 	p := pipeline.New(context.Background())
 	for s := range pipeline.All(pipeline.FromSlice(p, []string{"go", "stop"})) {
@@ -287,6 +293,7 @@ func ExampleAll() {
 	// <nil>
 }
 
+// ForEach calls a function on each item, in order, then waits.
 func ExampleForEach() {
 	p := pipeline.New(context.Background())
 	err := pipeline.ForEach(pipeline.FromSlice(p, []string{"a", "b"}), func(_ context.Context, s string) error {
@@ -300,6 +307,7 @@ func ExampleForEach() {
 	// <nil>
 }
 
+// Collect gathers the final stream into a slice.
 func ExampleCollect() {
 	p := pipeline.New(context.Background())
 	got, err := pipeline.Collect(pipeline.FromSlice(p, []int{1, 2}))
@@ -307,6 +315,7 @@ func ExampleCollect() {
 	// Output: [1 2] <nil>
 }
 
+// Reduce folds the items into one value: here the longest string.
 func ExampleReduce() {
 	p := pipeline.New(context.Background())
 	longest, _ := pipeline.Reduce(pipeline.FromSlice(p, []string{"go", "channel", "pipe"}), "", func(acc, s string) string {
