@@ -390,6 +390,31 @@ func TestCancelMidFlight(t *testing.T) {
 	assert.Less(t, generated.Load(), int64(n), "the source ran to the end")
 }
 
+// TestCancelEveryStage: cancelling the parent context while every kind of
+// stage is busy on an endless source ends the pipeline, Wait reports the
+// cancellation, and no goroutine is left (goleak).
+func TestCancelEveryStage(t *testing.T) {
+	for _, c := range stageCases() {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			p := pipeline.New(ctx)
+			endless := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := 0; yield(i); i++ {
+				}
+				return nil
+			})
+			n := 0
+			for range pipeline.All(c.build(endless)) {
+				if n++; n == 5000 {
+					cancel()
+				}
+			}
+			assert.ErrorIs(t, p.Wait(), context.Canceled)
+		})
+	}
+}
+
 // TestBreakCancelsUpstream: a break out of All stops the source instead of
 // letting it run on (or be drained), and Wait then returns nil.
 func TestBreakCancelsUpstream(t *testing.T) {
