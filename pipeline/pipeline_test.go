@@ -514,11 +514,10 @@ func TestMapReorders(t *testing.T) {
 }
 
 // TestMapShareBatch: items that arrive together in one batch are still
-// spread over every worker. A busy worker hands half of what it has left to
-// an idle one between items, so the spread takes a few item times (here the
-// other workers were not yet waiting when the batch arrived) and then every
-// worker is busy: 32 one-second items on 8 workers take well under half the
-// 32 s one worker would.
+// spread over every worker: 32 one-second items on 8 workers take 4 s (the
+// floor) or 5 (when the first item went ahead alone, as it does into an idle
+// pipeline, and the worker that took it finishes a piece of the rest after
+// it), where one worker would take 32.
 func TestMapShareBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const workers = 8
@@ -531,7 +530,7 @@ func TestMapShareBatch(t *testing.T) {
 			return v, nil
 		})
 		require.NoError(t, pipeline.Drain(out))
-		assert.Less(t, time.Since(start), 10*time.Second, "32 one-second items on 8 workers")
+		assert.LessOrEqual(t, time.Since(start), 5*time.Second, "32 one-second items on 8 workers")
 		assert.Equal(t, int64(workers), g.peak.Load(), "peak concurrency")
 	})
 }

@@ -37,7 +37,7 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 	out := newStream[U](in.s)
 	var c *crew[T]
 	if workers > 1 {
-		c = &crew[T]{share: make(chan []T), allDone: make(chan struct{})}
+		c = &crew[T]{share: make(chan []T, workers), allDone: make(chan struct{})}
 	}
 	var live atomic.Int32
 	live.Store(int32(workers))
@@ -51,73 +51,90 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 					close(out.ch)
 				}
 			}()
-			return work(in, out, c, f, quit)
+			return work(in, out, c, workers, f, quit)
 		})
 	}
 	return out
 }
 
 // crew is what the workers of one multi-worker stage share, so that the
-// batches of opportunistic batching do not cost parallelism. Each worker
-// takes a whole incoming batch; if another worker is idle meanwhile, the
-// busy one donates the second half of what it has left. Without that,
+// batches of opportunistic batching do not cost parallelism. Without it,
 // FromSlice of 8 slow items into Map with 8 workers would hand all 8 items
-// to one worker in one batch and run them one after another. A worker
-// offers between items, so when the others were busy (or not yet started)
-// as a batch arrived, spreading it takes one item's time per halving:
-// TestMapShareBatch, 32 one-second items on 8 workers, ends at 7 s where
-// 4 s is the floor and one worker would take 32.
+// to one worker in one batch and run them one after another.
 //
-// The alternative, idle workers stealing from busy ones, would spread work
-// at once but needs the busy worker to claim each item atomically (a CAS
-// per item, contended by thieves) and a generation count against reuse of
-// its batch; donation costs one load per item and no shared write.
+// Work spreads two ways. A worker that receives a batch from the input
+// splits it at once into one piece per worker, keeps the first, and queues
+// the others on share, a channel buffered to one piece per worker, where
+// any worker takes them when it is free: a worker parked in its receive at
+// once, one still busy or not yet started when it next looks. Then, between
+// items, a worker with items left gives half of them to a worker that is
+// waiting (counted in the input's waiting), which evens out the tail when
+// items take unequal times. TestMapShareBatch: 32 one-second items on 8
+// workers take 4 or 5 s, where 4 is the floor.
+//
+// The alternative, idle workers stealing from busy ones, would also even out
+// the tail at once, but needs the busy worker to claim each item atomically
+// (a CAS per item, contended by thieves) and a generation count against
+// reuse of its batch; queued pieces and donation cost one load per item and
+// no shared write.
 type crew[T any] struct {
-	share   chan []T      // unbuffered: a donation goes only to a worker parked waiting for one
-	busy    atomic.Int32  // workers holding a batch
+	share   chan []T      // pieces for any worker; buffered, one per worker
+	busy    atomic.Int32  // pieces held by workers or queued on share
 	inDone  atomic.Bool   // the input stream is closed
-	allDone chan struct{} // closed once the input is closed and no worker holds a batch
+	allDone chan struct{} // closed once the input is closed and no piece is left (a hint: see check)
 	once    sync.Once
 }
 
-// check closes allDone if no more work can come: the input is closed and no
-// worker holds a batch it might donate from. Workers that saw the input
+// check closes allDone if no more work is likely to come: the input is
+// closed and no piece is held or queued. Workers that saw the input
 // close wait for allDone rather than exit, so that they can still take
-// donations at the tail of the stream. (A worker that has just received a
-// batch but not yet counted itself busy may see allDone close early; it
-// then finishes its batch alone, which costs parallelism, never items.)
+// pieces at the tail of the stream. (A worker that has just received a
+// batch but not yet counted itself busy may let allDone close early; the
+// pieces it then queues are taken by the workers on their way out, see
+// work, which costs parallelism, never items.)
 func (c *crew[T]) check() {
 	if c.inDone.Load() && c.busy.Load() == 0 {
 		c.once.Do(func() { close(c.allDone) })
 	}
 }
 
-// donate offers a copy of b[mid:], the second half of the items of b not
-// yet processed (b[i] is next), to an idle worker, and returns what the
-// caller keeps. The copy goes in a batch from the free list, so that both
-// arrays are recycled as usual. (Handing over b[mid:] itself would save the
-// copy, but then neither worker could recycle the shared array: at full
+// offer queues a copy of b[lo:] on share for any worker, and reports
+// whether there was room. The copy goes in a batch from the free list, so
+// that both arrays are recycled as usual. (Queuing b[lo:] itself would save
+// the copy, but then neither worker could recycle the shared array: at full
 // load, where every batch gets split, that was one 2 KiB allocation per
-// batch, BenchmarkSoak.) An offer fails only if the waiting count is stale
-// for a moment, so the copy is rarely wasted.
-func (c *crew[T]) donate(in *Stream[T], b []T, i int) []T {
-	mid := i + (len(b)-i+1)/2
-	d := append(in.get(), b[mid:]...)
-	c.busy.Add(1) // before the send, so that allDone cannot close while d is in flight
+// batch, BenchmarkSoak.)
+func (c *crew[T]) offer(in *Stream[T], b []T, lo int) bool {
+	d := append(in.get(), b[lo:]...)
+	c.busy.Add(1) // before the send, so that allDone cannot close while d is queued
 	select {
 	case c.share <- d:
-		clear(b[mid:]) // nothing reachable from the part given away
-		return b[:mid]
+		clear(b[lo:]) // nothing reachable from the part given away
+		return true
 	default:
 		c.busy.Add(-1)
 		in.put(d)
-		return b
+		return false
 	}
+}
+
+// split cuts a batch just received from the input into one piece per
+// worker, queues all but the first, and returns the first (or more, if the
+// queue was full).
+func (c *crew[T]) split(in *Stream[T], b []T, workers int) []T {
+	size := (len(b) + workers - 1) / workers
+	for lo := (len(b) - 1) / size * size; lo > 0; lo -= size {
+		if !c.offer(in, b, lo) {
+			break
+		}
+		b = b[:lo]
+	}
+	return b
 }
 
 // work is one worker of a stage: it receives batches from in (or donations
 // from its crew), calls f on each item, and feeds out through an emitter.
-func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], done <-chan struct{}) error {
+func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], workers int, f step[T, U], done <-chan struct{}) error {
 	ctx := in.s.ctx
 	e := newEmitter(out, done)
 	src := in.ch
@@ -165,11 +182,23 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 		if !fromIn || !ok {
 			in.leave() // the sender uncounts a consumer it hands a batch to
 		}
+		if finished {
+			// No worker should hold work now, but one that received a
+			// batch just as the input closed may have queued pieces of
+			// it after allDone closed: whoever exits takes those first,
+			// and since that worker drains the queue too before it
+			// exits, the last worker out leaves it empty.
+			select {
+			case b = <-share:
+			default:
+				return e.finish()
+			}
+		}
 		switch {
 		case sent:
 			continue
 		case finished:
-			return e.finish()
+			// a piece from the queue: process it below
 		case !ok && c == nil:
 			return e.finish()
 		case !ok:
@@ -188,11 +217,16 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], f step[T, U], don
 			}
 			in.put(b)
 		} else {
+			if fromIn && len(b) > 1 {
+				b = c.split(in, b, workers)
+			}
 			for i := 0; i < len(b); i++ {
 				// A worker of this stage waiting on in is idle: give it
-				// work.
+				// half of what is left.
 				if len(b)-i > 1 && in.idle() {
-					b = c.donate(in, b, i)
+					if mid := i + (len(b)-i+1)/2; c.offer(in, b, mid) {
+						b = b[:mid]
+					}
 				}
 				if err := f(ctx, b[i:i+1], e); err != nil {
 					return in.s.failed(err)
