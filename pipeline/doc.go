@@ -108,9 +108,10 @@
 // [Map], [Filter] and [FlatMap] take a worker count. With one worker the
 // output keeps the input's order; with more, items come out as they finish,
 // and [OrderedMap] restores the input's order with a bounded reorder window.
-// A worker takes a whole incoming batch and gives half of what it has left
-// to any worker that is idle, so slow items that arrived together still
-// spread over every worker.
+// A worker that receives a batch splits it into one piece per worker and
+// queues the others for whichever worker is free first, and between items
+// it gives half of what it has left to a worker that is waiting, so slow
+// items that arrived together still spread over every worker.
 //
 // # When something simpler is better
 //
