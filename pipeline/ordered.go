@@ -47,15 +47,10 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 		defer close(order)
 		defer close(jobs)
 		for {
-			var b []T
-			var ok bool
+			// A plain receive: cancellation arrives as in closing (see
+			// work).
 			in.enter()
-			select {
-			case b, ok = <-in.ch:
-			case <-done:
-				in.leave()
-				return errCanceled
-			}
+			b, ok := <-in.ch
 			if !ok {
 				in.leave()
 				return nil
