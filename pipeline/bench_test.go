@@ -9,4 +9,3 @@ import (
 func BenchmarkThreeStage(b *testing.B) { benchmarks.PipelineThreeStage().Bench(b) }
 func BenchmarkFirstItem(b *testing.B)  { benchmarks.PipelineFirstItem().Bench(b) }
 func BenchmarkSoak(b *testing.B)       { benchmarks.PipelineSoak().Bench(b) }
-func BenchmarkWorkers(b *testing.B)    { benchmarks.PipelineWorkers().Bench(b) }

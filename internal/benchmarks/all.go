@@ -9,6 +9,5 @@ func All() []Pattern {
 		PipelineThreeStage(),
 		PipelineFirstItem(),
 		PipelineSoak(),
-		PipelineWorkers(),
 	}
 }
