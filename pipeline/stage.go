@@ -70,7 +70,8 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 // items, a worker with items left gives half of them to a worker that is
 // waiting (counted in the input's waiting), which evens out the tail when
 // items take unequal times. TestMapShareBatch: 32 one-second items on 8
-// workers take 4 or 5 s, where 4 is the floor.
+// workers take 4 to 6 s, where 4 is the floor (and 32 the time of one
+// worker).
 //
 // The alternative, idle workers stealing from busy ones, would also even out
 // the tail at once, but needs the busy worker to claim each item atomically
