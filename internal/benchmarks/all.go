@@ -4,5 +4,10 @@ package benchmarks
 // the packages in import order (semaphore, timeout, pool, pipeline, fanout),
 // then the cross-package scenarios of bench/.
 func All() []Pattern {
-	return []Pattern{}
+	return []Pattern{
+		// pool: recyclers
+		PoolRecycle(),
+		PoolRecycleGC(),
+		PoolBurst(),
+	}
 }
