@@ -11,7 +11,7 @@ import (
 // This example recycles bytes.Buffers between requests: at most 8 wait
 // idle, each is reset on Put, and buffers grown past 64 KiB by a huge
 // message are left to the garbage collector instead of being pinned.
-func Example() {
+func Example_recycler() {
 	buffers := pool.NewRecycler(8,
 		func() *bytes.Buffer { return new(bytes.Buffer) },
 		pool.ResetWith(func(b *bytes.Buffer) *bytes.Buffer { b.Reset(); return b }),
