@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,15 @@ import (
 // and zeroing cost more than the handoff, and wherever idle memory must be
 // handed back.
 type AgingRecycler[T any] struct {
+	// The state lives apart so that the owner goroutine, which holds only
+	// the state, does not keep the AgingRecycler reachable: a recycler
+	// dropped without Close is found by the garbage collector, and its
+	// cleanup stops the owner (see NewAgingRecycler).
+	*agingState[T]
+}
+
+// agingState is everything an AgingRecycler and its owner goroutine share.
+type agingState[T any] struct {
 	newFn   func() T
 	cfg     config[T]
 	nilable bool
@@ -93,6 +103,11 @@ type idleValue[T any] struct {
 // the owner goroutine; call Close to stop it. Options: [ResetWith],
 // [KeepIf], [MaxIdleBytes].
 //
+// If the AgingRecycler becomes unreachable without Close, a cleanup
+// registered with [runtime.AddCleanup] stops the owner after a garbage
+// collection, so a forgotten Close leaks nothing for long; call Close all
+// the same, which joins the goroutine and releases the idle values at once.
+//
 // NewAgingRecycler panics if size < 1, ttl <= 0 or newFn is nil.
 func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts ...AgingOption[T]) *AgingRecycler[T] {
 	if size < 1 {
@@ -104,7 +119,7 @@ func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts .
 	if newFn == nil {
 		panic("pool: NewAgingRecycler needs a new function, got nil")
 	}
-	a := &AgingRecycler[T]{
+	s := &agingState[T]{
 		newFn:   newFn,
 		cfg:     newConfig[T](opts),
 		nilable: isNilable[T](),
@@ -114,8 +129,17 @@ func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts .
 		done:    make(chan struct{}),
 		stats:   make(chan chan RecyclerStats),
 	}
-	go a.run(size, ttl)
+	go s.run(size, ttl)
+	a := &AgingRecycler[T]{s}
+	// The cleanup gets the state, never a itself (which would keep a
+	// reachable forever); it only signals, as cleanups must not block.
+	runtime.AddCleanup(a, (*agingState[T]).stop, s)
 	return a
+}
+
+// stop tells the owner to exit, once.
+func (s *agingState[T]) stop() {
+	s.closeOnce.Do(func() { close(s.quit) })
 }
 
 // Get returns the most recently Put idle value if there is one, and
@@ -167,7 +191,7 @@ func (a *AgingRecycler[T]) Put(v T) {
 // after Close, without recycling: Get makes a new value and Put drops its
 // value, both counted.
 func (a *AgingRecycler[T]) Close() {
-	a.closeOnce.Do(func() { close(a.quit) })
+	a.stop()
 	<-a.done
 }
 
@@ -196,7 +220,7 @@ func (a *AgingRecycler[T]) Stats() RecyclerStats {
 // (oldest), and since values are pushed in time order the bottom is always
 // the next to expire. A preallocated ring, unlike the post's
 // container/list, allocates nothing per value.
-func (a *AgingRecycler[T]) run(size int, ttl time.Duration) {
+func (a *agingState[T]) run(size int, ttl time.Duration) {
 	ring := make([]idleValue[T], size)
 	var (
 		bottom int           // the oldest idle value is ring[bottom]

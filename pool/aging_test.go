@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/go-compendium/compendium/pool"
 )
@@ -176,4 +178,17 @@ func TestAgingStatsSeeOwnOperations(t *testing.T) {
 		require.Equal(t, uint64(i+1), st.Gets)
 		require.Equal(t, uint64(i+1), st.Kept)
 	}
+}
+
+// TestAgingForgottenCloseLeaksNothing drops an AgingRecycler without
+// Close: its cleanup must stop the owner goroutine once the garbage
+// collector finds the recycler unreachable.
+func TestAgingForgottenCloseLeaksNothing(t *testing.T) {
+	forget := func() {
+		a := aging(4)
+		a.Put(a.Get())
+	}
+	forget()
+	runtime.GC() // runs the cleanup, which closes quit; goleak retries until the owner is gone
+	goleak.VerifyNone(t)
 }
