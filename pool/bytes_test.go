@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -124,4 +125,28 @@ func FuzzBytesGet(f *testing.F) {
 			t.Fatalf("Put(Get(%d)) with cap %d: rejects %d -> %d", n, c, before.Rejects, after.Rejects)
 		}
 	})
+}
+
+// TestBytesNoSharing has goroutines Get slices of several classes, fill
+// them with their id, and check them before Put: no slice is handed to
+// two goroutines at once, whatever its class.
+func TestBytesNoSharing(t *testing.T) {
+	const goroutines, ops = 16, 500
+	bs := pool.NewBytes(4)
+	hammer(t, goroutines, ops, func(id, i int) string {
+		b := bs.Get(100 << (i % 6)) // 100 B to 3.2 KiB: four classes
+		defer bs.Put(b)
+		for j := range b {
+			b[j] = byte(id)
+		}
+		for j := range b {
+			if b[j] != byte(id) {
+				return fmt.Sprintf("goroutine %d found %d in its slice", id, b[j])
+			}
+		}
+		return ""
+	})
+	st := bs.Stats()
+	assert.Equal(t, uint64(goroutines*ops), st.Gets)
+	checkStats(t, st)
 }

@@ -211,22 +211,34 @@ func TestNoSharing(t *testing.T) {
 // stress runs goroutines x ops Get, stamp, check, Put on r.
 func stress(t *testing.T, r recycler[*buf], goroutines, ops int) {
 	t.Helper()
+	hammer(t, goroutines, ops, func(id, _ int) string {
+		b := r.Get()
+		defer r.Put(b)
+		for i := range b.owner {
+			b.owner[i] = id
+		}
+		for i := range b.owner {
+			if b.owner[i] != id {
+				return fmt.Sprintf("goroutine %d found %d in its buffer", id, b.owner[i])
+			}
+		}
+		return ""
+	})
+}
+
+// hammer runs op(id, i) for i below ops on each of goroutines goroutines,
+// and reports the failures op returns; a goroutine stops at its first.
+func hammer(t *testing.T, goroutines, ops int, op func(id, i int) string) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan string, goroutines)
 	for id := range goroutines {
 		wg.Go(func() {
-			for range ops {
-				b := r.Get()
-				for i := range b.owner {
-					b.owner[i] = id
+			for i := range ops {
+				if e := op(id, i); e != "" {
+					errs <- e
+					return
 				}
-				for i := range b.owner {
-					if b.owner[i] != id {
-						errs <- fmt.Sprintf("goroutine %d found %d in its buffer", id, b.owner[i])
-						return
-					}
-				}
-				r.Put(b)
 			}
 		})
 	}
