@@ -120,6 +120,8 @@ type shard[T any] struct {
 // NewRecycler returns a Recycler that keeps at most size idle values and
 // makes new ones with newFn. Options: [ResetWith], [KeepIf].
 //
+// The channels' buffers are allocated up front: size slots of a T.
+//
 // NewRecycler panics if size < 1 or newFn is nil.
 func NewRecycler[T any](size int, newFn func() T, opts ...RecyclerOption[T]) *Recycler[T] {
 	if size < 1 {
