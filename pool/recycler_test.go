@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -282,4 +283,64 @@ func TestRecyclerGetMissesOnlyWhenEmpty(t *testing.T) {
 	st := r.Stats()
 	require.Equal(t, uint64(8), st.Gets)
 	assert.Equal(t, uint64(8), st.Hits)
+}
+
+// FuzzRecyclerModel runs a sequence of Gets and Puts, decoded from the
+// input, on a Recycler and an AgingRecycler, and checks both against a
+// model of a bounded free list: used serially, a Get hits exactly when a
+// value is idle, and a Put keeps exactly when a slot is free (both try
+// every shard); the AgingRecycler returns the newest idle value; a Get
+// never returns a value the caller still holds; the Stats equal the model.
+func FuzzRecyclerModel(f *testing.F) {
+	f.Add(uint8(1), []byte{0, 1, 1, 0, 0, 2, 1})
+	f.Add(uint8(3), []byte{0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 2, 2, 1})
+	f.Add(uint8(17), []byte{0, 0, 1, 0, 1, 1, 0, 2, 0, 0, 1, 1, 1})
+	f.Fuzz(func(t *testing.T, size uint8, ops []byte) {
+		if size == 0 || size > 64 {
+			t.Skip()
+		}
+		for name, r := range impls(t, int(size)) {
+			var (
+				held, idle []*buf // values the caller holds; the model's idle values, oldest first
+				want       pool.RecyclerStats
+			)
+			for _, op := range ops {
+				switch {
+				case op%3 == 0 || len(held) == 0: // Get
+					v := r.Get()
+					require.False(t, slices.Contains(held, v), "%s: Get returned a value the caller holds", name)
+					want.Gets++
+					if len(idle) > 0 {
+						want.Hits++
+						if name == "aging" {
+							require.Same(t, idle[len(idle)-1], v, "aging: Get returns the newest idle value")
+						}
+						i := slices.Index(idle, v)
+						require.GreaterOrEqual(t, i, 0, "%s: a hit returns an idle value", name)
+						idle = slices.Delete(idle, i, i+1)
+					} else {
+						want.Misses++
+					}
+					held = append(held, v)
+				case op%3 == 1: // Put the value held longest
+					v := held[0]
+					held = held[1:]
+					r.Put(v)
+					want.Puts++
+					if len(idle) < int(size) {
+						want.Kept++
+						idle = append(idle, v)
+					} else {
+						want.Drops++
+					}
+				default: // Put(nil)
+					r.Put(nil)
+					want.Puts++
+					want.Rejects++
+				}
+			}
+			want.Idle = len(idle)
+			require.Equal(t, want, r.Stats(), "%s: Stats", name)
+		}
+	})
 }
