@@ -62,10 +62,12 @@ func (s RecyclerStats) add(o RecyclerStats) RecyclerStats {
 
 // Recycler is a bounded leaky free list: Effective Go's leaky buffer and the
 // buffered-channel recycler of John Graham-Cumming's talk, generic and
-// sharded. Up to size values wait idle in buffered channels; Get takes one
-// or, if none is idle, calls the new function; Put keeps a value if there is
-// room and otherwise drops it for the garbage collector. Neither ever
-// blocks, and a Recycler starts no goroutine, so it needs no Close.
+// sharded. Up to size values wait idle in buffered channels (and, for
+// pointer-shaped T, one per shard in an atomic slot in front of its
+// channel); Get takes one or, if none is idle, calls the new function; Put
+// keeps a value if there is room and otherwise drops it for the garbage
+// collector. Neither ever blocks, and a Recycler starts no goroutine, so it
+// needs no Close.
 //
 // Unlike a [sync.Pool], a Recycler keeps its idle values across garbage
 // collections (up to size of them, for as long as the Recycler lives), so
@@ -80,18 +82,21 @@ func (s RecyclerStats) add(o RecyclerStats) RecyclerStats {
 // Putting a value twice lets two Gets return it to two goroutines at once,
 // a bug the recycler cannot detect.
 //
-// Cost (BenchmarkRecycle, 2 cores, 4 KiB buffers): Get+Put takes about 1.5x
-// a sync.Pool's time serially and about 2x in parallel, with no allocation;
-// with runtime.GC every 1,000 operations it allocates nothing where a
-// sync.Pool reallocates its buffers after every collection. See the package
-// documentation for the numbers.
+// Cost (BenchmarkRecycle, 2 cores, *[]byte buffers): a Get+Put takes 16 ns
+// serially and 9 ns per operation in parallel, about 1.1x a sync.Pool, with
+// no allocation; with runtime.GC every 1,000 operations it makes no new
+// buffer where a sync.Pool remakes one every other collection. For T not
+// pointer-shaped (slices, strings, structs, interfaces) every Get and Put
+// is a channel operation: about 34 ns per Get+Put serially, 2.3x a
+// sync.Pool. See the package documentation for the numbers.
 type Recycler[T any] struct {
-	// The idle values are spread over a power-of-two number of shards, one
-	// buffered channel each, whose capacities add up to size. One channel
-	// is one lock that every processor would fight over under parallel
-	// load (219 ns per Get+Put on 2 cores, against sync.Pool's 26);
-	// starting each goroutine's operations on a shard of its own (see
-	// start) removes that contention.
+	// The idle values are spread over a power-of-two number of shards, a
+	// slot and a buffered channel each, whose capacities add up to size.
+	// One channel is one lock that every processor would fight over under
+	// parallel load (43 ns per Get+Put on 2 cores, 219 in DESIGN.md's
+	// reference run, against sync.Pool's 8 and 26); starting each
+	// goroutine's operations on a shard of its own (see start) removes
+	// that contention.
 	shards []shard[T]
 	mask   uint32
 	newFn  func() T
@@ -99,10 +104,24 @@ type Recycler[T any] struct {
 	// nilable says T is a pointer, slice, map, channel, function or
 	// interface type, whose nil values Put rejects.
 	nilable bool
+	// slotted says T is one pointer word (a pointer, map, channel or
+	// function type), so that each shard keeps one of its values in a
+	// slot that atomics can swap (see shard).
+	slotted bool
 }
 
-// shard is one channel of a Recycler and the counters of the operations
-// that started on it. The counters are per shard, not per Recycler, so
+// shard is one slot and one channel of a Recycler, and the counters of
+// the operations that started on it.
+//
+// The slot is the shard's fast path, for pointer-shaped T: one value kept
+// in a word that Get empties with an atomic swap and Put fills with a
+// compare-and-swap, as sync.Pool keeps one private value per processor in
+// front of its shared list. A channel operation takes the channel's lock
+// (an atomic to lock, another to unlock, plus the bookkeeping of a
+// buffered channel): a Get+Put through the channel costs about 34 ns on 2
+// cores, twice a sync.Pool (BenchmarkRecycle), where the slot costs about
+// 16. The channel holds the shard's other values, so the pattern is still
+// the leaky buffer's: a bounded free list that never blocks. The counters are per shard, not per Recycler, so
 // that parallel Gets and Puts, each starting on its goroutine's own shard,
 // do not contend on one cache line of counters; padding keeps neighbouring
 // shards off each other's cache lines.
@@ -112,9 +131,56 @@ type Recycler[T any] struct {
 // rejects. That saves an atomic add per Get on the fast path (about 2 ns of
 // 35), and costs Stats nothing in exactness once the recycler is quiet.
 type shard[T any] struct {
+	slot                         unsafe.Pointer // a T, or nil; accessed atomically
 	ch                           chan T
 	puts, misses, drops, rejects atomic.Uint64
-	_                            [128 - 5*8]byte
+	_                            [128 - 6*8]byte
+}
+
+// take removes an idle value from the shard, the slot's first, and
+// reports whether there was one.
+func (s *shard[T]) take(slotted bool) (v T, ok bool) {
+	// Load before Swap: an empty slot costs a read, and the cache line
+	// stays shared instead of bouncing between cores that all find it
+	// empty.
+	if slotted && atomic.LoadPointer(&s.slot) != nil {
+		if p := atomic.SwapPointer(&s.slot, nil); p != nil {
+			return *(*T)(unsafe.Pointer(&p)), true
+		}
+	}
+	// A receive on an empty channel with select/default returns without
+	// taking the channel's lock, so trying an empty shard is cheap.
+	select {
+	case v = <-s.ch:
+		return v, true
+	default:
+		return v, false
+	}
+}
+
+// keep stores v, not nil, in the shard, the slot if it is empty, and
+// reports whether there was room.
+func (s *shard[T]) keep(v T, slotted bool) bool {
+	if slotted && atomic.LoadPointer(&s.slot) == nil &&
+		atomic.CompareAndSwapPointer(&s.slot, nil, *(*unsafe.Pointer)(unsafe.Pointer(&v))) {
+		return true
+	}
+	// As in take, a send to a full channel fails without the lock.
+	select {
+	case s.ch <- v:
+		return true
+	default:
+		return false
+	}
+}
+
+// idle returns the number of values idle in the shard.
+func (s *shard[T]) idle() int {
+	n := len(s.ch)
+	if atomic.LoadPointer(&s.slot) != nil {
+		n++
+	}
+	return n
 }
 
 // NewRecycler returns a Recycler that keeps at most size idle values and
@@ -137,13 +203,19 @@ func NewRecycler[T any](size int, newFn func() T, opts ...RecyclerOption[T]) *Re
 		newFn:   newFn,
 		cfg:     newConfig[T](opts),
 		nilable: isNilable[T](),
+		slotted: isPointerShaped[T](),
 	}
 	for i := range r.shards {
 		// Spread size over the shards, the first size%n one larger, so
-		// that the capacities add up to exactly size.
+		// that the capacities add up to exactly size, each slot counting
+		// as one. A channel of capacity 0 holds nothing: select/default
+		// sends and receives on it never meet.
 		c := size / n
 		if i < size%n {
 			c++
+		}
+		if r.slotted {
+			c--
 		}
 		r.shards[i].ch = make(chan T, c)
 	}
@@ -177,8 +249,8 @@ func shardCount(size int) int {
 // speed, never correctness. Rejected: a random shard per call
 // (math/rand/v2, 5 ns), which scatters a goroutine's values over every
 // shard so that all cores touch all channels (85 ns per Get+Put in
-// parallel, against 33); and a shared rotating counter, one contended
-// cache line.
+// parallel, against 33, both measured before shards had slots); and a
+// shared rotating counter, one contended cache line.
 func (r *Recycler[T]) start() uint32 {
 	var marker byte
 	h := uint64(uintptr(unsafe.Pointer(&marker))>>11) * 0x9E3779B97F4A7C15
@@ -186,33 +258,18 @@ func (r *Recycler[T]) start() uint32 {
 }
 
 // Get returns an idle value if there is one and otherwise a new value from
-// the new function. It never blocks. The idle value it returns is the
-// oldest in the first non-empty shard it tries (each shard is a FIFO
-// channel); an [AgingRecycler] returns the newest instead. It tries every
-// shard before making a value, so it makes one only when it saw every
-// shard empty.
+// the new function. It never blocks. Which idle value it returns is
+// unspecified (the caller's shard's first); an [AgingRecycler] returns the
+// newest. It tries every shard before making a value, so it makes one only
+// when it saw every shard empty.
 func (r *Recycler[T]) Get() T {
-	// The fast path, on the caller's own shard, is kept small and apart
-	// from the search so that the common case costs one channel receive.
 	i := r.start()
-	select {
-	case v := <-r.shards[i].ch:
+	if v, ok := r.shards[i].take(r.slotted); ok {
 		return v
-	default:
-		return r.getSlow(i)
 	}
-}
-
-// getSlow tries the other shards, then makes a value.
-func (r *Recycler[T]) getSlow(i uint32) T {
 	for j := range len(r.shards) - 1 {
-		// A receive on an empty channel with select/default returns
-		// without taking the channel's lock, so trying empty shards is
-		// cheap.
-		select {
-		case v := <-r.shards[(i+uint32(j)+1)&r.mask].ch:
+		if v, ok := r.shards[(i+uint32(j)+1)&r.mask].take(r.slotted); ok {
 			return v
-		default:
 		}
 	}
 	r.shards[i].misses.Add(1)
@@ -222,8 +279,8 @@ func (r *Recycler[T]) getSlow(i uint32) T {
 // Put offers v for reuse. It rejects v if v is nil (for pointer, slice,
 // map, channel, function and interface types; other types have no nil and
 // are always offered) or the [KeepIf] rule refuses it; otherwise it applies
-// the [ResetWith] function and keeps v if a slot is free, or drops it if
-// all size slots are taken. It never blocks. Every outcome is counted in
+// the [ResetWith] function and keeps v if one of the size places is free,
+// or drops it. It never blocks. Every outcome is counted in
 // [RecyclerStats].
 func (r *Recycler[T]) Put(v T) {
 	i := r.start()
@@ -238,25 +295,15 @@ func (r *Recycler[T]) Put(v T) {
 	if r.cfg.reset != nil {
 		v = r.cfg.reset(v)
 	}
-	select {
-	case s.ch <- v:
-	default:
-		r.putSlow(i, v)
+	if s.keep(v, r.slotted) {
+		return
 	}
-}
-
-// putSlow tries the other shards, then drops v.
-func (r *Recycler[T]) putSlow(i uint32, v T) {
 	for j := range len(r.shards) - 1 {
-		// As in getSlow, a send to a full channel with select/default
-		// fails without taking the lock.
-		select {
-		case r.shards[(i+uint32(j)+1)&r.mask].ch <- v:
+		if r.shards[(i+uint32(j)+1)&r.mask].keep(v, r.slotted) {
 			return
-		default:
 		}
 	}
-	r.shards[i].drops.Add(1)
+	s.drops.Add(1)
 }
 
 // Stats returns the recycler's counters. It is safe to call concurrently
@@ -268,7 +315,7 @@ func (r *Recycler[T]) Stats() RecyclerStats {
 	// read was counted in Puts before it, so Kept >= Idle and the derived
 	// Hits cannot go negative however Gets and Puts interleave.
 	for i := range r.shards {
-		st.Idle += len(r.shards[i].ch)
+		st.Idle += r.shards[i].idle()
 	}
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -294,6 +341,17 @@ func isNilable[T any]() bool {
 	switch reflect.TypeFor[T]().Kind() {
 	case reflect.Pointer, reflect.UnsafePointer, reflect.Slice, reflect.Map,
 		reflect.Chan, reflect.Func, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+// isPointerShaped reports whether T is exactly one pointer word that the
+// garbage collector follows: a pointer, map, channel, function or unsafe
+// pointer. Such a T can be stored in an unsafe.Pointer and back.
+func isPointerShaped[T any]() bool {
+	switch reflect.TypeFor[T]().Kind() {
+	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func:
 		return true
 	}
 	return false

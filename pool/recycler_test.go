@@ -35,11 +35,31 @@ func impls(t *testing.T, size int, opts ...pool.RecyclerOption[*buf]) map[string
 	}
 	a := pool.NewAgingRecycler(size, time.Hour, newBuf, aopts...)
 	t.Cleanup(a.Close)
-	return map[string]recycler[*buf]{
+	m := map[string]recycler[*buf]{
 		"recycler": pool.NewRecycler(size, newBuf, opts...),
 		"aging":    a,
 	}
+	if len(opts) == 0 {
+		m["recycler-chan"] = newBoxed(size)
+	}
+	return m
 }
+
+// boxed is a Recycler of [1]*buf seen as a recycler of *buf: an array is
+// not pointer-shaped, so it exercises the channel-only path of Recycler,
+// which pointer types reach only when their shard's slot is taken.
+type boxed struct{ r *pool.Recycler[[1]*buf] }
+
+func newBoxed(size int) boxed {
+	return boxed{pool.NewRecycler(size,
+		func() [1]*buf { return [1]*buf{newBuf()} },
+		pool.KeepIf(func(b [1]*buf) bool { return b[0] != nil }), // as Put(nil) is rejected
+	)}
+}
+
+func (b boxed) Get() *buf                 { return b.r.Get()[0] }
+func (b boxed) Put(v *buf)                { b.r.Put([1]*buf{v}) }
+func (b boxed) Stats() pool.RecyclerStats { return b.r.Stats() }
 
 // checkStats asserts that st's counters add up, the recycler being quiet.
 func checkStats(t *testing.T, st pool.RecyclerStats) {
