@@ -42,19 +42,20 @@
 // byte, Put it; parallel: b.RunParallel, time per operation) measured:
 //
 //	                         serial   parallel   allocs
-//	sync.Pool                 15 ns     8.5 ns      0
-//	slice under a mutex        9 ns    16 ns        0
-//	Recycler                  18 ns     8.9 ns      0
-//	one buffered channel      33 ns    71 ns        0
-//	AgingRecycler           1000 ns  1200 ns        0
-//	make([]byte, 4096)       870 ns  3100 ns        2
+//	sync.Pool                 14 ns     7.9 ns      0
+//	slice under a mutex        9 ns    12 ns        0
+//	Recycler                  15 ns     8.3 ns      0
+//	one buffered channel      31 ns    47 ns        0
+//	AgingRecycler            930 ns   930 ns        0
+//	make([]byte, 4096)       810 ns  1240 ns        2
 //
 // A single channel is the talk's free list as usually written: its lock
-// is fought over by every processor (8x sync.Pool in parallel). The
+// is fought over by every processor (6x sync.Pool in parallel here, 8.6x
+// in DESIGN.md's reference run). The
 // Recycler shards it, each goroutine starting on a shard of its own, and
 // for pointer-shaped values keeps one value per shard in an atomic slot in
 // front of the channel, as sync.Pool keeps a private value per processor:
-// that brings it within 1.1x to 1.25x of sync.Pool. Values of other types
+// that brings it within 1.05x to 1.25x of sync.Pool over our runs. Values of other types
 // (slices, structs, interfaces) always go through the channels, at 35 ns
 // per Get+Put serially: recycle pointers to them.
 //
@@ -66,7 +67,8 @@
 //   - It survives garbage collection. sync.Pool empties at every
 //     collection (since Go 1.13 a victim cache keeps values through one).
 //     With runtime.GC every 1,000 operations (BenchmarkRecycleGC),
-//     sync.Pool made 0.47 new buffers per 1,000 Get+Put, the Recycler none.
+//     sync.Pool made 0.3 to 0.5 new buffers per 1,000 Get+Put, the
+//     Recycler none.
 //   - It is bounded: at most size values idle, so a burst cannot pin
 //     unbounded memory, and [KeepIf] refuses values not worth keeping,
 //     such as buffers grown huge by one request (sync.Pool keeps them:
@@ -75,7 +77,7 @@
 //     Get, and [RecyclerStats] counts hits, misses, drops and rejects.
 //
 // A mutex around a slice is faster serially (9 ns), though not in
-// parallel (16 ns on 2 cores, one lock for every processor): choose it for
+// parallel (12 ns on 2 cores, one lock for every processor): choose it for
 // a free list used by one goroutine at a time, or kept inside one
 // short-lived object, where a Recycler's shards are overhead.
 //
