@@ -50,8 +50,7 @@
 //	make([]byte, 4096)       810 ns  1240 ns        2
 //
 // A single channel is the talk's free list as usually written: its lock
-// is fought over by every processor (6x sync.Pool in parallel here, 8.6x
-// in DESIGN.md's reference run). The
+// is fought over by every processor (5x to 8x sync.Pool in parallel). The
 // Recycler shards it, each goroutine starting on a shard of its own, and
 // for pointer-shaped values keeps one value per shard in an atomic slot in
 // front of the channel, as sync.Pool keeps a private value per processor:
