@@ -13,6 +13,16 @@ func All() []Pattern {
 		TimeoutCall(),
 		TimeoutIdle(),
 		TimeoutRecv(),
+		// pool: recyclers
+		PoolRecycle(),
+		PoolRecycleGC(),
+		PoolBurst(),
+		// pool: workers
+		PoolWorkers(),
+		// pipeline
+		PipelineThreeStage(),
+		PipelineFirstItem(),
+		PipelineSoak(),
 		// fanout
 		FanoutMerge(),
 		FanoutBalancer(),
