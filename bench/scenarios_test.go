@@ -1,14 +1,19 @@
 package bench_test
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/go-compendium/compendium/internal/scenario"
+	"github.com/go-compendium/compendium/pool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -369,4 +374,73 @@ func TestCondQueue(t *testing.T) {
 		assert.PanicsWithValue(t, "scenario: negative channel size, got -1", func() { scenario.NewChanQueue(-1) })
 		assert.PanicsWithValue(t, "scenario: negative ChanIDs buffer, got -1", func() { scenario.NewChanIDs(context.Background(), -1) })
 	})
+}
+
+func TestRequestPathRoundTrip(t *testing.T) {
+	// Small buffers, so that most bodies take several reads; bodies from
+	// empty to several buffers long, the last not a multiple of the
+	// buffer size.
+	const bufSize = 1000
+	sizes := []int{0, 1, bufSize - 1, bufSize, bufSize + 1, 5*bufSize + 123}
+	sources := map[string]func() (scenario.Buffers, func()){
+		"recycler": func() (scenario.Buffers, func()) {
+			return pool.NewRecycler(4, scenario.NewBuffer(bufSize)), func() {}
+		},
+		"aging": func() (scenario.Buffers, func()) {
+			a := pool.NewAgingRecycler(4, time.Minute, scenario.NewBuffer(bufSize))
+			return a, a.Close
+		},
+		"syncpool": func() (scenario.Buffers, func()) { return scenario.NewSyncPoolBuffers(bufSize), func() {} },
+		"fresh":    func() (scenario.Buffers, func()) { return scenario.NewFreshBuffers(bufSize), func() {} },
+	}
+	for name, mk := range sources {
+		t.Run(name, func(t *testing.T) {
+			bufs, stop := mk()
+			defer stop()
+			p := scenario.NewProxy(bufs, 4)
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for i, size := range sizes {
+						body := scenario.RequestBody(size + g + i)
+						var out bytes.Buffer
+						if err := p.Handle(bytes.NewReader(body), &out); err != nil {
+							t.Errorf("Handle(%d bytes) = %v", len(body), err)
+							return
+						}
+						got, err := io.ReadAll(flate.NewReader(&out))
+						if err != nil {
+							t.Errorf("inflating Handle's output for %d bytes: %v", len(body), err)
+							return
+						}
+						if !bytes.Equal(body, got) {
+							t.Errorf("Handle(%d bytes) round trip gave %d bytes, not the body", len(body), len(got))
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+func TestRequestBody(t *testing.T) {
+	a, b := scenario.RequestBody(10000), scenario.RequestBody(10000)
+	require.Len(t, a, 10000)
+	assert.Equal(t, a, b, "RequestBody is not deterministic")
+	var z bytes.Buffer
+	zw, err := flate.NewWriter(&z, flate.BestSpeed)
+	require.NoError(t, err)
+	_, _ = zw.Write(a)
+	require.NoError(t, zw.Close())
+	// Like a web page: compressible, but not trivially.
+	assert.Less(t, z.Len(), len(a)/3, "compressed size")
+	assert.Greater(t, z.Len(), len(a)/20, "compressed size")
+}
+
+func TestNewProxyBadConcurrency(t *testing.T) {
+	assert.PanicsWithValue(t, "scenario: concurrency must be at least 1, got 0", func() {
+		scenario.NewProxy(scenario.NewFreshBuffers(10), 0)
+	})
+	assert.PanicsWithValue(t, "scenario: buffer size must be at least 1, got 0", func() { scenario.NewBuffer(0) })
 }

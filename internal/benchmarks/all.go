@@ -31,5 +31,6 @@ func All() []Pattern {
 		ScenarioIDs(),
 		ScenarioOwnedState(),
 		ScenarioHandoff(),
+		ScenarioRequestPath(),
 	}
 }

@@ -1,13 +1,19 @@
 package benchmarks
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"runtime/metrics"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-compendium/compendium/internal/scenario"
+	"github.com/go-compendium/compendium/pool"
 )
 
 // This file holds the cross-package scenarios of bench/ (see bench/doc.go
@@ -212,4 +218,127 @@ func handoff(b *testing.B, q scenario.Queue, producers, consumers int) {
 	prod.Wait()
 	q.Close()
 	cons.Wait()
+}
+
+// Request-path parameters: 4 requests in flight (the worker pool size, and
+// the bound on goroutines per request), 16 KiB bodies read through 64 KiB
+// buffers, sized, as a proxy's are, for bodies larger than the usual one.
+const (
+	requestConcurrency = 4
+	requestBodySize    = 16 << 10
+	requestBufferSize  = 64 << 10
+)
+
+// ScenarioRequestPath is Railgun's request path from the recycler post:
+// read a body into a buffer, compress it, write it out, with buffers from
+// pool.Recycler, pool.AgingRecycler, sync.Pool or fresh allocation, driven
+// by pool.Workers or a goroutine per request.
+func ScenarioRequestPath() Pattern {
+	body := scenario.RequestBody(requestBodySize)
+	newBuf := scenario.NewBuffer(requestBufferSize)
+	sources := []struct {
+		name string
+		make func() (scenario.Buffers, func())
+	}{
+		{"recycler", func() (scenario.Buffers, func()) {
+			return pool.NewRecycler(requestConcurrency, newBuf), func() {}
+		}},
+		{"aging", func() (scenario.Buffers, func()) {
+			// Nothing idles for a minute during a benchmark: the
+			// expiry costs nothing here but its timer.
+			a := pool.NewAgingRecycler(requestConcurrency, time.Minute, newBuf)
+			return a, a.Close
+		}},
+		{"syncpool", func() (scenario.Buffers, func()) { return scenario.NewSyncPoolBuffers(requestBufferSize), func() {} }},
+		{"fresh", func() (scenario.Buffers, func()) { return scenario.NewFreshBuffers(requestBufferSize), func() {} }},
+	}
+	drivers := []struct {
+		name string
+		// sources lists the buffer sources measured with this driver: the
+		// goroutine driver only needs ours and fresh to show what the
+		// driver changes, which keeps the module's case count down.
+		sources []string
+		run     func(b *testing.B, handle func() error)
+	}{
+		{"workers", []string{"recycler", "aging", "syncpool", "fresh"}, driveWorkers},
+		{"goroutines", []string{"recycler", "fresh"}, driveGoroutines},
+	}
+	var cases []Case
+	for _, d := range drivers {
+		for _, s := range sources {
+			if !slices.Contains(d.sources, s.name) {
+				continue
+			}
+			cases = append(cases, Case{
+				Name: "driver=" + d.name + "/impl=" + s.name,
+				F: func(b *testing.B) {
+					b.ReportAllocs()
+					bufs, stop := s.make()
+					defer stop()
+					p := scenario.NewProxy(bufs, requestConcurrency)
+					handle := func() error {
+						var r bytes.Reader
+						r.Reset(body)
+						return p.Handle(&r, io.Discard)
+					}
+					gcs := gcCycles()
+					b.ResetTimer()
+					d.run(b, handle)
+					b.StopTimer()
+					b.ReportMetric(float64(gcCycles()-gcs)*1000/float64(b.N), "GCs/1000req")
+				},
+			})
+		}
+	}
+	return Pattern{
+		Pkg:   "bench",
+		Name:  "RequestPath",
+		Doc:   "one request per op: read a 16 KiB body through a 64 KiB buffer, flate it to io.Discard, 4 in flight; buffers from Recycler, AgingRecycler, sync.Pool or make.",
+		Ours:  []string{"recycler", "aging"},
+		Cases: cases,
+	}
+}
+
+// driveWorkers runs b.N requests on a pool.Workers of requestConcurrency
+// workers. The task is one closure for every request, so submitting it
+// allocates nothing.
+func driveWorkers(b *testing.B, handle func() error) {
+	w := pool.NewWorkers(context.Background(), requestConcurrency)
+	defer w.Close()
+	task := func(context.Context) error { return handle() }
+	for range b.N {
+		if err := w.Go(context.Background(), task); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Wait(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// driveGoroutines runs each of b.N requests on a goroutine of its own, at
+// most requestConcurrency at a time (as a server's clients would bound
+// them), the way net/http serves requests.
+func driveGoroutines(b *testing.B, handle func() error) {
+	sem := make(chan struct{}, requestConcurrency)
+	var wg sync.WaitGroup
+	for range b.N {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := handle(); err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// gcCycles returns the number of garbage collections so far, read from
+// runtime/metrics, which unlike runtime.ReadMemStats does not stop the
+// world.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
