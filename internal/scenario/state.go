@@ -33,7 +33,7 @@ type Handle interface {
 // blocks on a slow reader) and reuses it for every Load, unless the map was
 // made with [NewChanMapReplyPerRequest], which makes a new one per Load as
 // most examples of the pattern do: that costs one allocation (128 B) per
-// Load, and about 15% more time per op in the read-heavy mix.
+// Load, and about 20% more time per op in the read-heavy mix.
 //
 // A Store puts its request in the channel's buffer (64 requests) and returns
 // without waiting for an answer. That is still linearizable: a channel is
