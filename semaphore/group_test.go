@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -32,9 +33,15 @@ func recoverPanic(f func()) (v any) {
 }
 
 func TestNewGroupBadInput(t *testing.T) {
-	for _, n := range []int{0, -1} {
-		want := "semaphore: n must be at least 1, got " + map[int]string{0: "0", -1: "-1"}[n]
-		assert.PanicsWithValue(t, want, func() { semaphore.NewGroup(context.Background(), n) }, "NewGroup(ctx, %d)", n)
+	cases := []struct {
+		n    int
+		want string
+	}{
+		{0, "semaphore: n must be at least 1, got 0"},
+		{-1, "semaphore: n must be at least 1, got -1"},
+	}
+	for _, c := range cases {
+		assert.PanicsWithValue(t, c.want, func() { semaphore.NewGroup(context.Background(), c.n) }, "NewGroup(ctx, %d)", c.n)
 	}
 	g := semaphore.NewGroup(context.Background(), 1)
 	const nilTask = "semaphore: f must not be nil"
@@ -64,6 +71,33 @@ func TestGroupLimitReachedNeverExceeded(t *testing.T) {
 			assert.Equal(t, int64(goroutines), ran.Load(), "tasks run")
 		})
 	}
+}
+
+func TestGroupConcurrentSubmitters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, submitters, each = 4, 10, 100
+		g := semaphore.NewGroup(context.Background(), limit)
+		var inFlight gauge
+		var ran atomic.Int64
+		var wg sync.WaitGroup
+		for range submitters {
+			wg.Go(func() {
+				for range each {
+					assert.NoError(t, g.Go(context.Background(), func(context.Context) error {
+						inFlight.add(1)
+						time.Sleep(hold)
+						inFlight.add(-1)
+						ran.Add(1)
+						return nil
+					}))
+				}
+			})
+		}
+		wg.Wait()
+		require.NoError(t, g.Wait())
+		assert.Equal(t, int64(limit), inFlight.peak.Load(), "peak tasks in flight")
+		assert.Equal(t, int64(submitters*each), ran.Load(), "tasks run")
+	})
 }
 
 func TestGroupFirstErrorCancelsAndIsReturned(t *testing.T) {
@@ -174,14 +208,10 @@ func TestGroupGoUnblocksWhenGroupFails(t *testing.T) {
 			return boom
 		}))
 		start := time.Now()
+		// The failing task cancels the group before its deferred release
+		// frees the slot, so the blocked Go wakes on the cancellation.
 		err := g.Go(context.Background(), nop)
-		// The failing task frees its slot and cancels the group at the same
-		// moment; either way the submitter must not start a task.
-		if err == nil {
-			t.Log("Go won the slot before seeing the cancellation")
-		} else {
-			assert.ErrorIs(t, err, boom, "Go blocked behind a failing task")
-		}
+		assert.ErrorIs(t, err, boom, "Go blocked behind a failing task")
 		assert.Equal(t, time.Second, time.Since(start))
 		assert.ErrorIs(t, g.Wait(), boom)
 	})

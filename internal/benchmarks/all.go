@@ -8,6 +8,11 @@ func All() []Pattern {
 		// semaphore
 		SemaphoreAcquire(),
 		SemaphoreGroup(),
+		// timeout
+		TimeoutSignal(),
+		TimeoutCall(),
+		TimeoutIdle(),
+		TimeoutRecv(),
 		// fanout
 		FanoutMerge(),
 		FanoutBalancer(),

@@ -1,0 +1,288 @@
+package timeout_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-compendium/compendium/timeout"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+var errBoom = errors.New("boom")
+
+func TestCallReturnsResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		v, err := timeout.Call(t.Context(), 50*time.Millisecond, func(ctx context.Context) (int, error) {
+			dl, ok := ctx.Deadline()
+			assert.True(t, ok, "f's context has no deadline")
+			assert.Equal(t, start.Add(50*time.Millisecond), dl, "f's deadline")
+			time.Sleep(10 * time.Millisecond)
+			return 42, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 42, v)
+		assert.Equal(t, 10*time.Millisecond, time.Since(start), "Call returned after")
+	})
+}
+
+func TestDoReturnsFError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		assert.NoError(t, timeout.Do(t.Context(), time.Second, func(context.Context) error { calls++; return nil }))
+		assert.ErrorIs(t, timeout.Do(t.Context(), time.Second, func(context.Context) error { calls++; return errBoom }), errBoom)
+		assert.Equal(t, 2, calls)
+	})
+}
+
+func TestCallReturnsFError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, err := timeout.Call(t.Context(), time.Second, func(context.Context) (int, error) { return 0, errBoom })
+		assert.ErrorIs(t, err, errBoom)
+		assert.NotErrorIs(t, err, timeout.ErrTimeout)
+	})
+}
+
+// TestCallTimesOutAtDeadline covers both kinds of f: one that ignores its
+// context (Call must still return at exactly d, and f's late result must
+// not leak anything) and one that honours it (Call must report the
+// timeout, not f's own copy of ctx.Err()).
+func TestCallTimesOutAtDeadline(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
+	cases := []struct {
+		name string
+		f    func(ctx context.Context) (string, error)
+	}{
+		{"ignores ctx", func(context.Context) (string, error) {
+			time.Sleep(80 * time.Millisecond)
+			return "late", nil
+		}},
+		{"honours ctx", func(ctx context.Context) (string, error) {
+			<-ctx.Done()
+			assert.ErrorIs(t, context.Cause(ctx), timeout.ErrTimeout, "cause of f's context")
+			return "", ctx.Err()
+		}},
+		{"fails late", func(context.Context) (string, error) {
+			time.Sleep(80 * time.Millisecond)
+			return "", errBoom
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var returned atomic.Bool
+				start := time.Now()
+				v, err := timeout.Call(t.Context(), 50*time.Millisecond, func(ctx context.Context) (string, error) {
+					defer returned.Store(true)
+					return c.f(ctx)
+				})
+				assert.Equal(t, 50*time.Millisecond, time.Since(start), "Call returned after")
+				assert.Empty(t, v)
+				assert.ErrorIs(t, err, timeout.ErrTimeout)
+				assert.ErrorIs(t, err, context.DeadlineExceeded)
+				assert.EqualError(t, err, "timeout: Call: no result within 50ms: context deadline exceeded")
+				var te interface{ Timeout() bool }
+				if assert.ErrorAs(t, err, &te) {
+					assert.True(t, te.Timeout())
+				}
+				// f finishes later into the buffered channel and exits:
+				// the bubble would report a goroutine blocked forever
+				// otherwise.
+				time.Sleep(time.Second)
+				synctest.Wait()
+				assert.True(t, returned.Load(), "f never returned")
+			})
+		})
+	}
+}
+
+func TestCallParentCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := timeout.Call(ctx, time.Second, func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			return 0, ctx.Err()
+		})
+		assert.Equal(t, 20*time.Millisecond, time.Since(start))
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, timeout.ErrTimeout, "the caller's cancellation is not our timeout")
+	})
+}
+
+func TestCallParentDeadlineIsNotOurs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		err := timeout.Do(ctx, time.Second, func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		assert.Equal(t, context.DeadlineExceeded, err, "Do() = %v; want the caller's ctx.Err()", err)
+		assert.NotErrorIs(t, err, timeout.ErrTimeout)
+	})
+}
+
+// TestCallStartsNothing: bad input and an expired deadline return at once
+// without calling f.
+func TestCallStartsNothing(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cases := []struct {
+		name    string
+		ctx     context.Context
+		d       time.Duration
+		wantIs  error
+		wantMsg string
+	}{
+		{"zero d", context.Background(), 0, timeout.ErrTimeout, "timeout: Call: no result within 0s: context deadline exceeded"},
+		{"negative d", context.Background(), -time.Second, timeout.ErrTimeout, "timeout: Call: no result within -1s: context deadline exceeded"},
+		{"cancelled ctx", cancelled, time.Second, context.Canceled, "context canceled"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			called := false
+			_, err := timeout.Call(c.ctx, c.d, func(context.Context) (int, error) { called = true; return 1, nil })
+			assert.ErrorIs(t, err, c.wantIs)
+			assert.EqualError(t, err, c.wantMsg)
+			err = timeout.Do(c.ctx, c.d, func(context.Context) error { called = true; return nil })
+			assert.ErrorIs(t, err, c.wantIs)
+			assert.False(t, called, "f was called")
+		})
+	}
+}
+
+func TestCallNilFunc(t *testing.T) {
+	_, err := timeout.Call[int](context.Background(), time.Second, nil)
+	assert.EqualError(t, err, "timeout: Call: f is nil")
+	assert.EqualError(t, timeout.Do(context.Background(), time.Second, nil), "timeout: Do: f is nil")
+}
+
+func TestCallPanicBeforeDeadlineReachesCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := recoverPanic(func() {
+			_ = timeout.Do(t.Context(), time.Second, func(context.Context) error {
+				time.Sleep(10 * time.Millisecond)
+				panic(errBoom)
+			})
+		})
+		var pe *timeout.PanicError
+		require.ErrorAs(t, p, &pe, "recovered %#v; want a *timeout.PanicError", p)
+		assert.Equal(t, errBoom, pe.Value)
+		assert.ErrorIs(t, pe, errBoom)
+		assert.Contains(t, string(pe.Stack), "call_test.go", "stack must show where f panicked")
+	})
+}
+
+func TestCallGoexit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		_, err := timeout.Call(t.Context(), time.Second, func(context.Context) (int, error) {
+			runtime.Goexit()
+			return 0, nil
+		})
+		assert.EqualError(t, err, "timeout: function called runtime.Goexit")
+		assert.Zero(t, time.Since(start), "Call waited for the deadline after a Goexit")
+	})
+}
+
+// TestCallPanicAfterDeadlineCrashes checks the one outcome a test cannot
+// recover: a panic in f after Call returned must crash the program (it has
+// nowhere else to go), not vanish. It re-runs the test binary with
+// TIMEOUT_CRASH=1 and looks at how that child died.
+func TestCallPanicAfterDeadlineCrashes(t *testing.T) {
+	if os.Getenv("TIMEOUT_CRASH") == "1" {
+		synctest.Test(t, func(t *testing.T) {
+			_, err := timeout.Call(t.Context(), 10*time.Millisecond, func(context.Context) (int, error) {
+				time.Sleep(20 * time.Millisecond)
+				panic("late boom")
+			})
+			assert.ErrorIs(t, err, timeout.ErrTimeout)
+			time.Sleep(time.Second)
+		})
+		t.Fatal("the late panic did not crash the program")
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCallPanicAfterDeadlineCrashes$")
+	cmd.Env = append(os.Environ(), "TIMEOUT_CRASH=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "child: %v\n%s", err, out)
+	assert.Equal(t, 2, exit.ExitCode(), "a panic exits with status 2\n%s", out)
+	assert.Contains(t, string(out), "panic: late boom [recovered]")
+	assert.Contains(t, string(out), "call_test.go", "the crash must show f's stack")
+}
+
+// TestCallRepeatedTimeoutsStayFlat runs 10^5 Calls that time out and whose
+// f returns a little later: the number of live f goroutines must not grow
+// with the number of calls, and none may be left at the end (a goroutine
+// stuck on its send would also make the bubble fail with a deadlock). The
+// calls run from 100 callers at once, so that the bubble advances its clock
+// once per round of 100 timeouts rather than once per call. Under -race
+// (CI's -count=5 run) it does 10^4 calls, not 10^5, to stay cheap: the race
+// detector makes each goroutine about ten times dearer.
+func TestCallRepeatedTimeoutsStayFlat(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
+	synctest.Test(t, func(t *testing.T) {
+		const callers = 100
+		rounds := 1000
+		if raceEnabled {
+			rounds = 100
+		}
+		var live, peak, timeouts atomic.Int64
+		f := func(context.Context) (int, error) {
+			n := live.Add(1)
+			defer live.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(2 * time.Millisecond) // ignores ctx, returns after the caller left
+			return 0, nil
+		}
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				for range rounds {
+					if _, err := timeout.Call(t.Context(), time.Millisecond, f); errors.Is(err, timeout.ErrTimeout) {
+						timeouts.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.EqualValues(t, callers*rounds, timeouts.Load(), "calls that timed out")
+		// Each caller has at most three f's alive: the ones started 0
+		// and 1 ms ago, and, at the instant it starts a new one, the
+		// one started 2 ms ago, waking to return.
+		assert.LessOrEqual(t, peak.Load(), int64(3*callers), "peak of live f goroutines")
+		assert.Zero(t, live.Load(), "f goroutines left after the loop")
+	})
+}
+
+// recoverPanic calls f and returns what it panicked with, as an error if
+// it was one.
+func recoverPanic(f func()) (p error) {
+	defer func() {
+		switch v := recover().(type) {
+		case nil:
+		case error:
+			p = v
+		default:
+			p = errors.New("non-error panic")
+		}
+	}()
+	f()
+	return nil
+}

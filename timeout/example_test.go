@@ -1,0 +1,668 @@
+package timeout_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-compendium/compendium/timeout"
+)
+
+// The whole package in one sitting: a worker under a Stopper serves
+// requests; the caller hands it one with a bounded Send, reads the reply
+// with a bounded Recv, gives another call 50ms with Call, and stops the
+// worker, verifiably, at the end.
+func Example() {
+	ctx := context.Background()
+	requests, replies := make(chan string), make(chan string)
+
+	var st timeout.Stopper
+	_ = st.Go(func(quit <-chan struct{}) {
+		for {
+			select {
+			case r := <-requests:
+				select {
+				case replies <- "served " + r:
+				case <-quit:
+					return
+				}
+			case <-quit:
+				return
+			}
+		}
+	})
+
+	if err := timeout.Send(ctx, requests, "req-1", time.Second); err != nil {
+		fmt.Println(err)
+	}
+	reply, err := timeout.Recv(ctx, replies, time.Second)
+	fmt.Println(reply, err)
+
+	// A call that does not answer in time: Call returns at the deadline.
+	_, err = timeout.Call(ctx, 50*time.Millisecond, func(ctx context.Context) (string, error) {
+		<-ctx.Done()
+		return "", ctx.Err()
+	})
+	fmt.Println(err)
+
+	st.Stop() // closes quit and returns once the worker has returned
+	fmt.Println("running after Stop:", len(st.Running()))
+	// Output:
+	// served req-1 <nil>
+	// timeout: Call: no result within 50ms: context deadline exceeded
+	// running after Stop: 0
+}
+
+// The talk's "start gun": goroutines line up on one signal, and one Quit
+// releases all of them at the same moment, because a receive from a closed
+// channel never blocks.
+func ExampleQuit() {
+	gun := timeout.NewQuit()
+	var wg sync.WaitGroup
+	squares := make([]int, 4)
+	for i := range squares {
+		wg.Go(func() {
+			<-gun.Done() // wait for the gun
+			squares[i] = i * i
+		})
+	}
+	gun.Quit()
+	wg.Wait()
+	fmt.Println(squares)
+	// Output: [0 1 4 9]
+}
+
+// NewQuit and the zero value are the same thing: a signal that has not
+// fired.
+func ExampleNewQuit() {
+	var zero timeout.Quit
+	q := timeout.NewQuit()
+	fmt.Println(zero.Fired(), q.Fired())
+	// Output: false false
+}
+
+// The talk's "terminate workers" slide: each worker selects on Done beside
+// its work channel, and one Quit stops them all.
+func ExampleQuit_Done() {
+	q := timeout.NewQuit()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	sums := make([]int, 2)
+	for w := range sums {
+		wg.Go(func() {
+			for {
+				select {
+				case n := <-work:
+					sums[w] += n
+				case <-q.Done():
+					return
+				}
+			}
+		})
+	}
+	for n := range 10 {
+		work <- n
+	}
+	q.Quit()
+	wg.Wait()
+	fmt.Println("total:", sums[0]+sums[1])
+	// Output: total: 45
+}
+
+// Quit is idempotent: firing twice (say, from a deferred cleanup and from
+// an error path) does not panic, and exactly one call reports that it fired
+// the signal.
+func ExampleQuit_Quit() {
+	q := timeout.NewQuit()
+	fmt.Println(q.Quit())
+	fmt.Println(q.Quit())
+	// Output:
+	// true
+	// false
+}
+
+// Fired is a cheap poll for loops that check between units of work rather
+// than block in a select.
+func ExampleQuit_Fired() {
+	q := timeout.NewQuit()
+	done := 0
+	for i := range 100 {
+		if q.Fired() {
+			break
+		}
+		done++
+		if i == 41 {
+			q.Quit() // say, a shutdown request arrived
+		}
+	}
+	fmt.Println("units done:", done)
+	// Output: units done: 42
+}
+
+// The talk's "verify termination" slide, fixed. The slide asks the worker
+// to stop with `terminate <- true` and then waits for `<-terminate`, the
+// worker's reply on the same channel: with a second worker (or a worker
+// that replies late) a request can be taken as a reply and a reply as a
+// request. A Stopper asks by closing quit, which every worker sees, and
+// counts each worker's return itself.
+func ExampleStopper() {
+	var st timeout.Stopper
+	var mu sync.Mutex
+	var flushed []string
+	for _, name := range []string{"a", "b", "c"} {
+		_ = st.GoNamed(name, func(quit <-chan struct{}) {
+			<-quit
+			mu.Lock()
+			flushed = append(flushed, name) // cleanup on the way out
+			mu.Unlock()
+		})
+	}
+	st.Stop() // returns only when all three have returned
+	fmt.Println("flushed:", len(flushed), "running:", st.Running())
+	// Output: flushed: 3 running: []
+}
+
+// NewStopper is the same as a zero Stopper.
+func ExampleNewStopper() {
+	st := timeout.NewStopper()
+	st.Stop() // with no workers, returns at once
+	fmt.Println("stopped")
+	// Output: stopped
+}
+
+// Go names workers "worker 1", "worker 2", ... (counting from 1), and
+// refuses new workers once stopping has begun, so none can outlive a Stop.
+func ExampleStopper_Go() {
+	st := timeout.NewStopper()
+	_ = st.Go(func(quit <-chan struct{}) { <-quit })
+	_ = st.Go(func(quit <-chan struct{}) { <-quit })
+	fmt.Println(st.Running())
+	st.Stop()
+	err := st.Go(func(quit <-chan struct{}) { <-quit })
+	fmt.Println(err, errors.Is(err, timeout.ErrStopped))
+	// Output:
+	// [worker 1 worker 2]
+	// timeout: stopper stopped true
+}
+
+// GoNamed names a worker for StopContext's error and Running.
+func ExampleStopper_GoNamed() {
+	st := timeout.NewStopper()
+	_ = st.GoNamed("poller", func(quit <-chan struct{}) { <-quit })
+	fmt.Println(st.Running())
+	st.Stop()
+	// Output: [poller]
+}
+
+// Stop waits for the workers' cleanup: what they did on the way out
+// happens before Stop returns.
+func ExampleStopper_Stop() {
+	st := timeout.NewStopper()
+	saved := false
+	_ = st.Go(func(quit <-chan struct{}) {
+		<-quit
+		time.Sleep(10 * time.Millisecond) // a slow flush
+		saved = true
+	})
+	st.Stop()
+	fmt.Println("saved:", saved)
+	// Output: saved: true
+}
+
+// StopContext bounds the wait and names the workers that did not finish in
+// time; a later Stop waits for them.
+func ExampleStopper_StopContext() {
+	st := timeout.NewStopper()
+	release := make(chan struct{})
+	_ = st.GoNamed("quick", func(quit <-chan struct{}) { <-quit })
+	_ = st.GoNamed("stubborn", func(quit <-chan struct{}) { <-release }) // ignores quit
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := st.StopContext(ctx)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+
+	close(release)
+	st.Stop()
+	fmt.Println(st.Running())
+	// Output:
+	// timeout: Stopper: 1 still running (stubborn): context deadline exceeded
+	// true
+	// []
+}
+
+// Stopping is closed by Stop or by a worker's panic: a supervisor can watch
+// it to learn that the workers are going down.
+func ExampleStopper_Stopping() {
+	st := timeout.NewStopper()
+	_ = st.Go(func(quit <-chan struct{}) { panic("worker broke") })
+	<-st.Stopping()
+	fmt.Println("stopping")
+	defer func() { fmt.Println("recovered:", recover().(*timeout.PanicError).Value) }()
+	st.Stop()
+	// Output:
+	// stopping
+	// recovered: worker broke
+}
+
+// Running lists the workers that have not returned, in start order.
+func ExampleStopper_Running() {
+	st := timeout.NewStopper()
+	_ = st.GoNamed("reader", func(quit <-chan struct{}) { <-quit })
+	_ = st.GoNamed("oneshot", func(<-chan struct{}) {})
+	_ = st.GoNamed("writer", func(quit <-chan struct{}) { <-quit })
+	for len(st.Running()) == 3 { // wait for oneshot to finish
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println(st.Running())
+	st.Stop()
+	// Output: [reader writer]
+}
+
+// Call gives f a context that ends at the deadline, and returns at the
+// deadline even if f ignores it. Here the first call answers in time and
+// the second does not.
+func ExampleCall() {
+	ctx := context.Background()
+	fast := func(ctx context.Context) (string, error) { return "198.51.100.7", nil }
+	stuck := func(ctx context.Context) (string, error) {
+		<-ctx.Done() // a resolver that never answers
+		return "", ctx.Err()
+	}
+	addr, err := timeout.Call(ctx, time.Second, fast)
+	fmt.Println(addr, err)
+	_, err = timeout.Call(ctx, 20*time.Millisecond, stuck)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, timeout.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// 198.51.100.7 <nil>
+	// timeout: Call: no result within 20ms: context deadline exceeded
+	// true true
+}
+
+// Do is Call without a result.
+func ExampleDo() {
+	err := timeout.Do(context.Background(), 10*time.Millisecond, func(ctx context.Context) error {
+		<-ctx.Done() // a flush that never finishes
+		return ctx.Err()
+	})
+	fmt.Println(err)
+	// Output: timeout: Do: no result within 10ms: context deadline exceeded
+}
+
+// Recv tells its three failures apart: a timeout, a cancelled context and a
+// closed channel.
+func ExampleRecv() {
+	ctx := context.Background()
+	ch := make(chan int, 1)
+	ch <- 7
+	v, err := timeout.Recv(ctx, ch, 10*time.Millisecond)
+	fmt.Println(v, err)
+
+	_, err = timeout.Recv(ctx, ch, 10*time.Millisecond)
+	fmt.Println(errors.Is(err, timeout.ErrTimeout), err)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = timeout.Recv(cancelled, ch, 10*time.Millisecond)
+	fmt.Println(err)
+
+	close(ch)
+	_, err = timeout.Recv(ctx, ch, 10*time.Millisecond)
+	fmt.Println(errors.Is(err, timeout.ErrClosed), err)
+	// Output:
+	// 7 <nil>
+	// true timeout: Recv: no value within 10ms: context deadline exceeded
+	// context canceled
+	// true timeout: channel closed
+}
+
+// RecvUntil takes a deadline, not a duration: every call in the loop shares
+// it, so the conversation as a whole ends on time however the messages are
+// spaced.
+func ExampleRecvUntil() {
+	ch, hangUp := make(chan string), make(chan struct{})
+	go func() {
+		ch <- "hello"
+		ch <- "still here"
+		<-hangUp // then goes quiet
+	}()
+	defer close(hangUp)
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for {
+		msg, err := timeout.RecvUntil(context.Background(), ch, deadline)
+		if err != nil {
+			fmt.Println("conversation over:", errors.Is(err, timeout.ErrTimeout))
+			break
+		}
+		fmt.Println(msg)
+	}
+	// Output:
+	// hello
+	// still here
+	// conversation over: true
+}
+
+// The talk's TIMERS slide puts `case <-time.After(d)` inside a for-select
+// loop. That restarts the timeout on every iteration: right for a
+// per-message timeout, wrong for a limit on the whole conversation, which a
+// chatty sender can then stretch forever. Recv is the first (a d per call),
+// RecvUntil the second (one deadline for the loop).
+func Example_timeAfterInLoop() {
+	chatty := func() <-chan int { // a message every 10ms, 8 in all
+		ch := make(chan int)
+		go func() {
+			defer close(ch)
+			for i := range 8 {
+				time.Sleep(10 * time.Millisecond)
+				ch <- i
+			}
+		}()
+		return ch
+	}
+	ctx := context.Background()
+
+	// Per message: no message is ever 500ms late, so the loop runs to the
+	// end (80ms), past the 35ms the caller may have meant.
+	n, ch := 0, chatty()
+	for {
+		if _, err := timeout.Recv(ctx, ch, 500*time.Millisecond); err != nil {
+			fmt.Println("per message:", n, "messages, then", err)
+			break
+		}
+		n++
+	}
+
+	// Whole conversation: 35ms in all, whatever the spacing.
+	n, ch = 0, chatty()
+	deadline := time.Now().Add(35 * time.Millisecond)
+	for {
+		if _, err := timeout.RecvUntil(ctx, ch, deadline); err != nil {
+			fmt.Println("whole conversation: fewer than 8:", n < 8, "then timeout:", errors.Is(err, timeout.ErrTimeout))
+			break
+		}
+		n++
+	}
+	for range ch { // let the sender finish
+	}
+	// Output:
+	// per message: 8 messages, then timeout: channel closed
+	// whole conversation: fewer than 8: true then timeout: true
+}
+
+// Send gives up when nobody takes the value in time; the value is then not
+// sent.
+func ExampleSend() {
+	ch := make(chan string, 1)
+	fmt.Println(timeout.Send(context.Background(), ch, "first", 10*time.Millisecond))
+	fmt.Println(timeout.Send(context.Background(), ch, "second", 10*time.Millisecond)) // buffer full
+	fmt.Println(<-ch, len(ch))
+	// Output:
+	// <nil>
+	// timeout: Send: no receiver within 10ms: context deadline exceeded
+	// first 0
+}
+
+// SendUntil shares one deadline across a loop of sends.
+func ExampleSendUntil() {
+	ch := make(chan int, 3)
+	deadline := time.Now().Add(20 * time.Millisecond)
+	sent := 0
+	for i := range 5 {
+		if err := timeout.SendUntil(context.Background(), ch, i, deadline); err != nil {
+			break
+		}
+		sent++
+	}
+	fmt.Println("sent before the deadline:", sent)
+	// Output: sent before the deadline: 3
+}
+
+// The talk's "first of N" slide, fixed: ask every replica, keep the first
+// answer. The slide's unbuffered result channel left every slower replica
+// blocked on its send forever; First cancels the losers' contexts and
+// gives their results a buffer, so they end.
+func ExampleFirst() {
+	var losers sync.WaitGroup
+	replica := func(name string, answers bool) func(context.Context) (string, error) {
+		if !answers {
+			losers.Add(1)
+		}
+		return func(ctx context.Context) (string, error) {
+			if answers {
+				return "page from " + name, nil
+			}
+			defer losers.Done()
+			<-ctx.Done() // a slow replica, cancelled by First
+			return "", ctx.Err()
+		}
+	}
+	page, err := timeout.First(context.Background(),
+		replica("cdn-1", false), replica("cdn-2", true), replica("cdn-3", false))
+	fmt.Println(page, err)
+	losers.Wait() // both losers were cancelled and returned
+	fmt.Println("losers ended")
+	// Output:
+	// page from cdn-2 <nil>
+	// losers ended
+}
+
+// Hedge starts a second try only if the first has not answered within the
+// delay ("The Tail at Scale"): here the first try hangs, so the second,
+// started 10ms later, wins and the first is cancelled (the third, which
+// would hang too, starts only if the second has not answered 10ms later).
+func ExampleHedge() {
+	start := time.Now()
+	try := func(n int) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			if n != 2 {
+				<-ctx.Done() // stuck behind a slow disk
+				return 0, ctx.Err()
+			}
+			return n, nil
+		}
+	}
+	winner, err := timeout.Hedge(context.Background(), 10*time.Millisecond, try(1), try(2), try(3))
+	fmt.Println("try", winner, "won", err, time.Since(start) >= 10*time.Millisecond)
+	// Output: try 2 won <nil> true
+}
+
+// An IdleTimer closes an idle connection: every read pushes the expiry
+// back, and the timer fires once the connection has been quiet for d.
+func ExampleIdleTimer() {
+	closed := make(chan struct{})
+	it := timeout.NewIdleTimer(200*time.Millisecond, func() { close(closed) })
+	defer it.Stop()
+	for range 5 { // five reads, 2ms apart: never idle for 200ms
+		time.Sleep(2 * time.Millisecond)
+		it.Touch()
+	}
+	select {
+	case <-closed:
+		fmt.Println("closed while busy")
+	default:
+		fmt.Println("still open while busy")
+	}
+	<-closed // now idle
+	fmt.Println("closed when idle")
+	// Output:
+	// still open while busy
+	// closed when idle
+}
+
+// NewIdleTimer rejects a d that is not positive: an idle timeout of zero
+// would fire on every event.
+func ExampleNewIdleTimer() {
+	defer func() { fmt.Println(recover()) }()
+	timeout.NewIdleTimer(0, func() {})
+	// Output: timeout: NewIdleTimer: d must be positive, got 0s
+}
+
+// Touch costs no timer operation and no allocation, so it can go on every
+// event of a hot path; the timer re-arms itself when it fires. This is the
+// fix for the Cloudflare recycler's loop, which called time.After on every
+// iteration and so allocated a timer per event.
+func ExampleIdleTimer_Touch() {
+	fired := make(chan struct{})
+	it := timeout.NewIdleTimer(20*time.Millisecond, func() { close(fired) })
+	defer it.Stop()
+	for range 10_000 {
+		it.Touch() // a busy loop of events
+	}
+	<-fired
+	fmt.Println("idle after the burst")
+	// Output: idle after the burst
+}
+
+// Stop cancels an expiry that has not come, and reports that it did.
+func ExampleIdleTimer_Stop() {
+	it := timeout.NewIdleTimer(time.Hour, func() { fmt.Println("never") })
+	fmt.Println(it.Stop())
+	fmt.Println(it.Stop())
+	// Output:
+	// true
+	// false
+}
+
+// A supervisor restarts a worker that stops beating. The first worker
+// stalls; the watchdog reports it; the supervisor starts a healthy one.
+func ExampleHeartbeat() {
+	hb := timeout.NewHeartbeat(100 * time.Millisecond)
+	defer hb.Stop()
+	quit := timeout.NewQuit()
+	defer quit.Quit()
+
+	worker := func(healthy bool) {
+		for i := 0; !quit.Fired(); i++ {
+			if !healthy && i == 3 {
+				<-quit.Done() // stuck
+				return
+			}
+			time.Sleep(time.Millisecond) // a unit of work
+			hb.Beat()
+		}
+	}
+	go worker(false)
+	<-hb.Missed()
+	fmt.Println("worker stalled: restarting")
+	hb.Beat() // the restart counts as a beat
+	go worker(true)
+	select {
+	case <-hb.Missed():
+		fmt.Println("stalled again")
+	case <-time.After(150 * time.Millisecond):
+		fmt.Println("healthy")
+	}
+	// Output:
+	// worker stalled: restarting
+	// healthy
+}
+
+// NewHeartbeat starts the watchdog at once: with no beat at all, the first
+// report comes d after NewHeartbeat.
+func ExampleNewHeartbeat() {
+	hb := timeout.NewHeartbeat(10 * time.Millisecond)
+	defer hb.Stop()
+	<-hb.Missed()
+	fmt.Println("no beat in 10ms")
+	// Output: no beat in 10ms
+}
+
+// Beat never blocks: a worker can call it in its tightest loop.
+func ExampleHeartbeat_Beat() {
+	hb := timeout.NewHeartbeat(time.Hour)
+	defer hb.Stop()
+	for range 10_000 {
+		hb.Beat()
+	}
+	fmt.Println("ten thousand beats, no backlog")
+	// Output: ten thousand beats, no backlog
+}
+
+// Missed is an ordinary channel: select on it beside the supervisor's other
+// events.
+func ExampleHeartbeat_Missed() {
+	hb := timeout.NewHeartbeat(10 * time.Millisecond)
+	defer hb.Stop()
+	finished := make(chan struct{}) // the worker never finishes
+	select {
+	case <-hb.Missed():
+		fmt.Println("missed a beat")
+	case <-finished:
+		fmt.Println("finished")
+	}
+	// Output: missed a beat
+}
+
+// After Stop, no report comes.
+func ExampleHeartbeat_Stop() {
+	hb := timeout.NewHeartbeat(50 * time.Millisecond)
+	hb.Stop()
+	select {
+	case <-hb.Missed():
+		fmt.Println("reported")
+	case <-time.After(100 * time.Millisecond):
+		fmt.Println("quiet")
+	}
+	// Output: quiet
+}
+
+// ErrTimeout tells "my own deadline ran out" from "the caller's context
+// ended", which context.DeadlineExceeded alone cannot.
+func ExampleErrTimeout() {
+	ch := make(chan int)
+	_, err := timeout.Recv(context.Background(), ch, time.Millisecond)
+	fmt.Println(errors.Is(err, timeout.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	_, err = timeout.Recv(ctx, ch, time.Hour)
+	fmt.Println(errors.Is(err, timeout.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// true true
+	// false true
+}
+
+// ErrClosed ends a receive loop when the producer closes its channel.
+func ExampleErrClosed() {
+	ch := make(chan int, 2)
+	ch <- 1
+	ch <- 2
+	close(ch)
+	for {
+		v, err := timeout.Recv(context.Background(), ch, time.Second)
+		if errors.Is(err, timeout.ErrClosed) {
+			fmt.Println("closed")
+			return
+		}
+		fmt.Println(v)
+	}
+	// Output:
+	// 1
+	// 2
+	// closed
+}
+
+// ErrStopped is Go's answer once the Stopper has begun to stop.
+func ExampleErrStopped() {
+	st := timeout.NewStopper()
+	st.Stop()
+	fmt.Println(errors.Is(st.Go(func(<-chan struct{}) {}), timeout.ErrStopped))
+	// Output: true
+}
+
+// A panic in f reaches the caller of Call as a *PanicError, with the
+// original value and the stack of the goroutine that panicked.
+func ExamplePanicError() {
+	defer func() {
+		pe := recover().(*timeout.PanicError)
+		fmt.Println("recovered:", pe.Value, len(pe.Stack) > 0)
+	}()
+	_, _ = timeout.Call(context.Background(), time.Second, func(context.Context) (int, error) {
+		panic("index out of range")
+	})
+	// Output: recovered: index out of range true
+}

@@ -1,0 +1,90 @@
+package timeout_test
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/go-compendium/compendium/timeout"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestQuitZeroValue(t *testing.T) {
+	var q timeout.Quit
+	assert.False(t, q.Fired(), "Fired() on a zero Quit")
+	assert.False(t, received(q.Done()), "Done() of a zero Quit is closed")
+	assert.Equal(t, q.Done(), q.Done(), "Done() must return the same channel every time")
+	assert.True(t, q.Quit(), "first Quit() = false; want true")
+	assert.True(t, q.Fired())
+	assert.True(t, received(q.Done()))
+}
+
+func TestQuitBeforeDone(t *testing.T) {
+	// Quit before anyone asked for the channel must still close the
+	// channel handed out afterwards.
+	q := timeout.NewQuit()
+	q.Quit()
+	assert.True(t, received(q.Done()))
+}
+
+func TestQuitTwiceDoesNotPanic(t *testing.T) {
+	q := timeout.NewQuit()
+	assert.True(t, q.Quit())
+	assert.NotPanics(t, func() { assert.False(t, q.Quit(), "second Quit() = true; want false") })
+	assert.True(t, q.Fired())
+}
+
+func TestQuitReleasesEveryWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := timeout.NewQuit()
+		const waiters = 10
+		var released atomic.Int32
+		for range waiters {
+			go func() {
+				<-q.Done()
+				released.Add(1)
+			}()
+		}
+		synctest.Wait()
+		require.Zero(t, released.Load(), "a waiter passed before Quit")
+		q.Quit()
+		synctest.Wait()
+		assert.EqualValues(t, waiters, released.Load())
+	})
+}
+
+func TestQuitConcurrentFiresOnce(t *testing.T) {
+	// Quit racing Quit and Done (which may both create the channel) from
+	// many goroutines: one winner, one channel, no double close.
+	q := timeout.NewQuit()
+	const n = 50
+	var wins atomic.Int32
+	chans := make([]<-chan struct{}, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			chans[i] = q.Done()
+			if q.Quit() {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, 1, wins.Load(), "Quit() returned true %d times; want once", wins.Load())
+	for i, c := range chans {
+		assert.Equal(t, q.Done(), c, "goroutine %d saw a different channel", i)
+	}
+}
+
+// received reports whether a receive from c proceeds at once (c is closed
+// or holds a value, which it then takes).
+func received(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,181 @@
+package timeout_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-compendium/compendium/timeout"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// lingerer returns a worker that, once told to quit, takes d to clean up,
+// and counts itself out in done.
+func lingerer(d time.Duration, done *atomic.Int32) func(<-chan struct{}) {
+	return func(quit <-chan struct{}) {
+		<-quit
+		time.Sleep(d)
+		done.Add(1)
+	}
+}
+
+func TestStopperStopWaitsForEveryWorker(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
+	synctest.Test(t, func(t *testing.T) {
+		var s timeout.Stopper // the zero value is ready
+		var done atomic.Int32
+		for _, d := range []time.Duration{10, 30, 20} {
+			require.NoError(t, s.Go(lingerer(d*time.Millisecond, &done)))
+		}
+		time.Sleep(time.Second)
+		require.Zero(t, done.Load(), "a worker returned before Stop")
+		start := time.Now()
+		s.Stop()
+		assert.EqualValues(t, 3, done.Load(), "workers returned when Stop returned")
+		assert.Equal(t, 30*time.Millisecond, time.Since(start), "Stop returned after")
+	})
+}
+
+func TestStopperStopIsIdempotentAndConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.Go(lingerer(10*time.Millisecond, &done)))
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				s.Stop()
+				assert.EqualValues(t, 1, done.Load(), "a Stop returned before the worker")
+			})
+		}
+		wg.Wait()
+		s.Stop()
+		assert.NoError(t, s.StopContext(t.Context()))
+	})
+}
+
+func TestStopperStopWithNoWorkers(t *testing.T) {
+	s := timeout.NewStopper()
+	s.Stop()
+	s.Stop()
+	assert.True(t, received(s.Stopping()))
+}
+
+func TestStopperGoAfterStop(t *testing.T) {
+	s := timeout.NewStopper()
+	s.Stop()
+	ran := false
+	err := s.Go(func(<-chan struct{}) { ran = true })
+	assert.ErrorIs(t, err, timeout.ErrStopped)
+	assert.ErrorIs(t, s.GoNamed("late", func(<-chan struct{}) { ran = true }), timeout.ErrStopped)
+	assert.False(t, ran)
+}
+
+func TestStopperNilFunc(t *testing.T) {
+	s := timeout.NewStopper()
+	assert.EqualError(t, s.Go(nil), "timeout: Stopper.Go: f is nil")
+	assert.EqualError(t, s.GoNamed("x", nil), "timeout: Stopper.GoNamed: f is nil")
+	s.Stop()
+}
+
+func TestStopperStopContextNamesStragglers(t *testing.T) {
+	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.Go(lingerer(10*time.Millisecond, &done)))          // worker 1
+		require.NoError(t, s.GoNamed("flusher", lingerer(time.Second, &done)))  // slow
+		require.NoError(t, s.Go(lingerer(5*time.Millisecond, &done)))           // worker 3
+		require.NoError(t, s.GoNamed("poller", lingerer(2*time.Second, &done))) // slower
+		assert.Equal(t, []string{"worker 1", "flusher", "worker 3", "poller"}, s.Running())
+
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := s.StopContext(ctx)
+		assert.Equal(t, 100*time.Millisecond, time.Since(start), "StopContext returned after")
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.EqualError(t, err, "timeout: Stopper: 2 still running (flusher, poller): context deadline exceeded")
+		assert.Equal(t, []string{"flusher", "poller"}, s.Running())
+
+		s.Stop() // waits for the stragglers
+		assert.Equal(t, 2*time.Second, time.Since(start))
+		assert.EqualValues(t, 4, done.Load())
+		assert.Empty(t, s.Running())
+	})
+}
+
+func TestStopperPanicStopsOthersAndSurfacesInStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, start := timeout.NewStopper(), time.Now()
+		var done atomic.Int32
+		require.NoError(t, s.Go(lingerer(10*time.Millisecond, &done)))
+		require.NoError(t, s.GoNamed("bad", func(<-chan struct{}) {
+			time.Sleep(5 * time.Millisecond)
+			panic(errBoom)
+		}))
+		<-s.Stopping() // the panic starts the stop
+		assert.Equal(t, 5*time.Millisecond, time.Since(start), "quit closed after")
+		assert.ErrorIs(t, s.Go(func(<-chan struct{}) {}), timeout.ErrStopped, "Go after a panic")
+
+		for range 2 { // every Stop re-panics: no caller thinks all went well
+			p := recoverPanic(s.Stop)
+			var pe *timeout.PanicError
+			require.ErrorAs(t, p, &pe, "Stop must re-panic with the worker's panic")
+			assert.ErrorIs(t, pe, errBoom)
+			assert.Contains(t, string(pe.Stack), "stopper_test.go")
+		}
+		assert.EqualValues(t, 1, done.Load(), "the other worker was stopped and waited for")
+		p := recoverPanic(func() { _ = s.StopContext(t.Context()) })
+		assert.ErrorIs(t, p, errBoom, "StopContext re-panics too")
+	})
+}
+
+func TestStopperWorkerGoexit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		require.NoError(t, s.Go(func(<-chan struct{}) { runtime.Goexit() }))
+		synctest.Wait()
+		assert.Empty(t, s.Running(), "a worker that called Goexit is counted out")
+		s.Stop()
+	})
+}
+
+// TestStopperGoRacingStop: workers started while Stop runs are either
+// refused with ErrStopped or waited for by Stop; none outlives it.
+func TestStopperGoRacingStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var accepted, returned atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				for range 10 {
+					err := s.Go(func(quit <-chan struct{}) {
+						defer returned.Add(1)
+						<-quit
+						time.Sleep(time.Millisecond)
+					})
+					if err == nil {
+						accepted.Add(1)
+					} else if !assert.ErrorIs(t, err, timeout.ErrStopped) {
+						return
+					}
+				}
+			})
+		}
+		s.Stop()
+		atStop := returned.Load()
+		wg.Wait()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, atStop, returned.Load(), "a worker ran after Stop returned")
+		assert.Equal(t, accepted.Load(), atStop, "every accepted worker returned before Stop did")
+	})
+}
