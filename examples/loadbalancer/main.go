@@ -19,9 +19,9 @@
 // The program prints how many requests each backend served and the 50th
 // and 99th percentile of the latency the clients saw:
 //
-//	dispatch     b0   b1   b2   b3  total  p50       p99
-//	round-robin  100  100  100  100  400   28.43ms   66.54ms
-//	balancer     217  108  56   19   400   6.35ms    20.61ms
+//	dispatch     b0   b1   b2   b3   total  p50     p99
+//	round-robin  100  100  100  100  400    4.23ms  128.71ms
+//	balancer     212  112  58   18   400    4.02ms  33.77ms
 //
 // The balancer's handler is not told which worker runs it, so the
 // workers cannot each own a backend; instead a handler takes an idle
@@ -36,7 +36,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,6 +49,7 @@ import (
 	"time"
 
 	"github.com/go-compendium/compendium/examples/internal/latency"
+	"github.com/go-compendium/compendium/examples/internal/loopback"
 	"github.com/go-compendium/compendium/fanout"
 	"github.com/go-compendium/compendium/semaphore"
 )
@@ -111,17 +111,14 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 			n, cfg.requests, cfg.clients, cfg.depth)
 	}
 
-	// A transport of our own, so that its idle connections can be closed
-	// before run returns (the default transport's would outlive it).
-	tr := &http.Transport{MaxIdleConnsPerHost: cfg.clients}
-	client := &http.Client{Transport: tr}
+	client, closeIdle := loopback.NewClient(cfg.clients)
 	urls := make([]string, n)
 	for i, d := range cfg.delays {
 		srv := httptest.NewServer(backend(d))
 		defer srv.Close() // after the idle connections: defers run last first
 		urls[i] = srv.URL
 	}
-	defer tr.CloseIdleConnections()
+	defer closeIdle()
 
 	fmt.Fprint(w, "backends (each serves one request at a time):")
 	for i, d := range cfg.delays {
@@ -140,7 +137,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	var next atomic.Uint64
 	roundRobin := func(ctx context.Context) (int, error) {
 		i := int((next.Add(1) - 1) % uint64(n))
-		return i, get(ctx, client, urls[i])
+		return i, loopback.Get(ctx, client, urls[i])
 	}
 	if err := measure(ctx, tw, "round-robin", cfg, roundRobin); err != nil {
 		return err
@@ -155,7 +152,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	b := fanout.NewBalancer(ctx, n, cfg.depth, func(ctx context.Context, _ struct{}) (int, error) {
 		i := <-free // never waits: n workers run at most n handlers at once
 		defer func() { free <- i }()
-		return i, get(ctx, client, urls[i])
+		return i, loopback.Get(ctx, client, urls[i])
 	})
 	defer b.Close()
 	balanced := func(ctx context.Context) (int, error) { return b.Do(ctx, struct{}{}) }
@@ -169,30 +166,13 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 // time, and prints one row: requests per backend, total, p50 and p99.
 func measure(ctx context.Context, w io.Writer, name string, cfg config, dispatch dispatcher) error {
 	counts := make([]atomic.Int64, len(cfg.delays))
-	var lat latency.Recorder
-	// semaphore.Group starts a goroutine per request, at most cfg.clients
-	// at once: a closed loop of clients.
-	g := semaphore.NewGroup(ctx, cfg.clients)
-	var stopped error // why Go refused a request, if it did
-	for range cfg.requests {
-		stopped = g.Go(ctx, func(ctx context.Context) error {
-			start := time.Now()
-			i, err := dispatch(ctx)
-			if err != nil {
-				return err
-			}
-			lat.Since(start)
+	lat, err := latency.Drive(ctx, cfg.requests, cfg.clients, func(ctx context.Context) error {
+		i, err := dispatch(ctx)
+		if err == nil {
 			counts[i].Add(1)
-			return nil
-		})
-		if stopped != nil {
-			break
 		}
-	}
-	err := g.Wait() // a failed request's error, which also stops Go
-	if err == nil {
-		err = stopped
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -217,36 +197,6 @@ func backend(delay time.Duration) http.Handler {
 			return // the client has gone
 		}
 		defer busy.Release()
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			io.WriteString(w, "ok")
-		case <-r.Context().Done():
-		}
+		loopback.Serve(w, r, delay)
 	})
-}
-
-// errStatus reports a backend answer other than 200 OK.
-var errStatus = errors.New("unexpected status")
-
-// get makes one request and reads the whole answer, so that the
-// connection can be reused.
-func get(ctx context.Context, client *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %w %s", url, errStatus, resp.Status)
-	}
-	return nil
 }

@@ -3,10 +3,13 @@
 package latency
 
 import (
+	"context"
 	"math"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/go-compendium/compendium/semaphore"
 )
 
 // Recorder collects durations from many goroutines. The zero value is
@@ -58,4 +61,35 @@ func Format(d time.Duration) string {
 		return d.String()
 	}
 	return d.Round(10 * time.Microsecond).String()
+}
+
+// Drive calls f requests times, from at most clients goroutines at once (a
+// closed loop: each client sends its next request when the last one is
+// answered), and records how long each call took. It returns the first
+// error f returned, or ctx's if ctx ended first; every goroutine it
+// started has returned by then.
+func Drive(ctx context.Context, requests, clients int, f func(context.Context) error) (*Recorder, error) {
+	var lat Recorder
+	// semaphore.Group takes a slot before it starts each goroutine, so
+	// there are never more than clients of them.
+	g := semaphore.NewGroup(ctx, clients)
+	var stopped error // why Go refused a request, if it did
+	for range requests {
+		stopped = g.Go(ctx, func(ctx context.Context) error {
+			start := time.Now()
+			if err := f(ctx); err != nil {
+				return err
+			}
+			lat.Since(start)
+			return nil
+		})
+		if stopped != nil {
+			break
+		}
+	}
+	err := g.Wait() // a failed request's error, which also stops Go
+	if err == nil {
+		err = stopped
+	}
+	return &lat, err
 }
