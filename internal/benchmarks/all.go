@@ -13,6 +13,8 @@ func All() []Pattern {
 		TimeoutCall(),
 		TimeoutIdle(),
 		TimeoutRecv(),
+		// pool: workers
+		PoolWorkers(),
 		// fanout
 		FanoutMerge(),
 		FanoutBalancer(),
