@@ -15,6 +15,10 @@ func All() []Pattern {
 		TimeoutRecv(),
 		// pool: workers
 		PoolWorkers(),
+		// pipeline
+		PipelineThreeStage(),
+		PipelineFirstItem(),
+		PipelineSoak(),
 		// fanout
 		FanoutMerge(),
 		FanoutBalancer(),

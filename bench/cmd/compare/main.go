@@ -45,10 +45,11 @@ func main() {
 	count := fs.Int("count", 1, "run each case `n` times; tables show the median")
 	format := fs.String("format", "text", "output `format`: text, markdown, or bench (Go benchmark format, for benchstat)")
 	list := fs.Bool("list", false, "list the patterns and cases and exit")
+	embed := fs.String("embed", "", "also write a one-row-per-case summary (ours against the fastest alternative) into this `file`, between the lines "+beginMarker+" and "+endMarker)
 	_ = fs.Parse(os.Args[1:])
 
 	if err := do(os.Stdout, os.Stderr, benchmarks.All(), options{
-		run: *run, benchtime: *benchtime, count: *count, format: *format, list: *list,
+		run: *run, benchtime: *benchtime, count: *count, format: *format, list: *list, embed: *embed,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(2)
@@ -61,6 +62,7 @@ type options struct {
 	count     int
 	format    string
 	list      bool
+	embed     string
 }
 
 func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
@@ -102,8 +104,17 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 	if total == 0 {
 		return fmt.Errorf("no case matches -run %q", o.run)
 	}
+	if o.embed != "" {
+		// Fail before the long run, not after it, if the file cannot take
+		// the summary.
+		if _, err := embedSummary(o.embed, "", true); err != nil {
+			return err
+		}
+	}
 
-	w.header(environment())
+	e := environment()
+	w.header(e)
+	sum := &summary{}
 	done := 0
 	start := time.Now()
 	for _, p := range patterns {
@@ -116,8 +127,15 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 			}
 		}
 		w.pattern(p, results)
+		sum.add(p, results)
 	}
 	w.footer()
+	if o.embed != "" {
+		if _, err := embedSummary(o.embed, sum.markdown(e), false); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "compare: summary written into %s\n", o.embed)
+	}
 	fmt.Fprintf(stderr, "compare: %d cases in %v\n", total, time.Since(start).Round(time.Second))
 	return nil
 }

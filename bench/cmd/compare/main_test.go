@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,4 +94,30 @@ func TestBadFlags(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+func TestEmbedSummary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "README.md")
+	before := "# title\n\n" + beginMarker + "\nold table\n" + endMarker + "\n\nafter\n"
+	require.NoError(t, os.WriteFile(path, []byte(before), 0o644))
+
+	require.NoError(t, do(&bytes.Buffer{}, &bytes.Buffer{}, fake(), options{benchtime: "10x", count: 1, format: "text", embed: path}))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(got)
+	assert.NotContains(t, s, "old table")
+	assert.True(t, strings.HasPrefix(s, "# title\n\n"+beginMarker+"\n"), "text before the block is kept")
+	assert.True(t, strings.HasSuffix(s, endMarker+"\n\nafter\n"), "text after the block is kept")
+	assert.Contains(t, s, "| fake.Add | k=1 | atomic |")
+	assert.Contains(t, s, "| alloc |")
+}
+
+func TestEmbedWithoutMarkersFailsBeforeRunning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "README.md")
+	require.NoError(t, os.WriteFile(path, []byte("no markers\n"), 0o644))
+	var progress bytes.Buffer
+	err := do(&bytes.Buffer{}, &progress, fake(), options{benchtime: "10x", count: 1, format: "text", embed: path})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no "+beginMarker)
+	assert.Empty(t, progress.String(), "nothing ran")
 }

@@ -1,0 +1,333 @@
+package benchmarks
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/go-compendium/compendium/pipeline"
+)
+
+// pipelineItems is how many ints the three-stage comparison pushes through
+// per op: enough that start-up is noise, little enough that a case sets up
+// in microseconds.
+const pipelineItems = 100_000
+
+// reportPerItem reports ns/item and allocs/item for b.N runs of items
+// items each. It reads the allocation count from runtime.MemStats because
+// b's own counter is only reported per op.
+func reportPerItem(b *testing.B, items int, run func()) {
+	b.Helper()
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for range b.N {
+		run()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	total := float64(b.N) * float64(items)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/item")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/item")
+}
+
+// PipelineThreeStage is the Go blog's pipeline (generate, square, sum) over
+// 10^5 ints: compendium's default stages against channels per item,
+// hand-batched channels, a mutex-guarded slice and the plain loop.
+func PipelineThreeStage() Pattern {
+	const n = pipelineItems
+	want := 0
+	for i := range n {
+		want += i * i
+	}
+	check := func(b *testing.B, got int) {
+		if got != want {
+			b.Fatalf("sum = %d; want %d", got, want)
+		}
+	}
+	square := func(_ context.Context, v int) (int, error) { return v * v, nil }
+	chanPipeline := func(buffer int) func() int {
+		return func() int {
+			nums := make(chan int, buffer)
+			squares := make(chan int, buffer)
+			go func() {
+				defer close(nums)
+				for i := range n {
+					nums <- i
+				}
+			}()
+			go func() {
+				defer close(squares)
+				for v := range nums {
+					squares <- v * v
+				}
+			}()
+			sum := 0
+			for v := range squares {
+				sum += v
+			}
+			return sum
+		}
+	}
+	cases := []struct {
+		impl string
+		run  func() int
+	}{
+		{"plainloop", func() int {
+			sum := 0
+			for i := range n {
+				sum += i * i
+			}
+			return sum
+		}},
+		{"unbuffered", chanPipeline(0)},
+		{"buffered", chanPipeline(64)},
+		{"batched", func() int {
+			// Hand-batched: 256 items per channel operation, fresh
+			// slices, the floor a per-batch channel design can reach.
+			const size = 256
+			nums := make(chan []int)
+			squares := make(chan []int)
+			go func() {
+				defer close(nums)
+				for lo := 0; lo < n; lo += size {
+					batch := make([]int, 0, size)
+					for i := lo; i < min(lo+size, n); i++ {
+						batch = append(batch, i)
+					}
+					nums <- batch
+				}
+			}()
+			go func() {
+				defer close(squares)
+				for batch := range nums {
+					for i, v := range batch {
+						batch[i] = v * v
+					}
+					squares <- batch
+				}
+			}()
+			sum := 0
+			for batch := range squares {
+				for _, v := range batch {
+					sum += v
+				}
+			}
+			return sum
+		}},
+		{"pipeline", func() int {
+			p := pipeline.New(context.Background())
+			nums := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range n {
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+			squares := pipeline.Map(nums, 1, square)
+			sum, err := pipeline.Reduce(squares, 0, func(acc, v int) int { return acc + v })
+			if err != nil {
+				panic(err)
+			}
+			return sum
+		}},
+		{"mutexslice", func() int {
+			// Workers share the input through a mutex-guarded cursor,
+			// one item per lock, and add their sums at the end.
+			var mu sync.Mutex
+			next, sum := 0, 0
+			var wg sync.WaitGroup
+			for range runtime.GOMAXPROCS(0) {
+				wg.Go(func() {
+					local := 0
+					for {
+						mu.Lock()
+						i := next
+						next++
+						mu.Unlock()
+						if i >= n {
+							break
+						}
+						local += i * i
+					}
+					mu.Lock()
+					sum += local
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			return sum
+		}},
+	}
+	p := Pattern{
+		Pkg:  "pipeline",
+		Name: "ThreeStage",
+		Doc:  "generate, square, sum over 10^5 ints (ns/item, allocs/item); ours is Generate, Map with 1 worker, Reduce",
+		Ours: []string{"pipeline"},
+	}
+	for _, c := range cases {
+		p.Cases = append(p.Cases, Case{
+			Name: "items=1e5/impl=" + c.impl,
+			F: func(b *testing.B) {
+				got := 0
+				reportPerItem(b, n, func() { got = c.run() })
+				check(b, got)
+			},
+		})
+	}
+	return p
+}
+
+// PipelineFirstItem measures the latency of one item through an idle
+// pipeline (forward, square, sink goroutines), ours against unbuffered
+// channels: the cost of opportunistic batching when there is nothing to
+// batch.
+func PipelineFirstItem() Pattern {
+	square := func(_ context.Context, v int) (int, error) { return v * v, nil }
+	// run sends b.N items one at a time into in and waits for each at got.
+	run := func(b *testing.B, in chan<- int, got <-chan int) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			in <- i
+			if v := <-got; v != i*i {
+				b.Fatalf("got %d; want %d", v, i*i)
+			}
+		}
+		b.StopTimer()
+	}
+	return Pattern{
+		Pkg:  "pipeline",
+		Name: "FirstItem",
+		Doc:  "latency of one item through an idle 3-goroutine pipeline, sent and awaited one at a time",
+		Ours: []string{"pipeline"},
+		Cases: []Case{
+			{Name: "impl=pipeline", F: func(b *testing.B) {
+				in, got := make(chan int), make(chan int)
+				p := pipeline.New(context.Background())
+				squares := pipeline.Map(pipeline.FromChan(p, in), 1, square)
+				go func() {
+					for v := range pipeline.All(squares) {
+						got <- v
+					}
+					close(got)
+				}()
+				run(b, in, got)
+				close(in)
+				<-got
+				if err := p.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}},
+			{Name: "impl=unbuffered", F: func(b *testing.B) {
+				// Bare unbuffered channels: the floor, but a pipeline
+				// that cannot be cancelled (its stages leak if the
+				// consumer stops early).
+				in, mid, squares, got := make(chan int), make(chan int), make(chan int), make(chan int)
+				stage := func(in <-chan int, out chan<- int, f func(int) int) {
+					defer close(out)
+					for v := range in {
+						out <- f(v)
+					}
+				}
+				go stage(in, mid, func(v int) int { return v })
+				go stage(mid, squares, func(v int) int { return v * v })
+				go stage(squares, got, func(v int) int { return v })
+				run(b, in, got)
+				close(in)
+				<-got
+			}},
+			{Name: "impl=unbuffered-cancellable", F: func(b *testing.B) {
+				// The Go blog's pipeline: unbuffered channels, every send
+				// also selecting on a done channel so that the stages can
+				// be cancelled (a pipeline without it leaks its stages when
+				// the consumer stops).
+				done := make(chan struct{})
+				in, mid, squares, got := make(chan int), make(chan int), make(chan int), make(chan int)
+				stage := func(in <-chan int, out chan<- int, f func(int) int) {
+					defer close(out)
+					for {
+						select {
+						case v, ok := <-in:
+							if !ok {
+								return
+							}
+							select {
+							case out <- f(v):
+							case <-done:
+								return
+							}
+						case <-done:
+							return
+						}
+					}
+				}
+				go stage(in, mid, func(v int) int { return v })
+				go stage(mid, squares, func(v int) int { return v * v })
+				go stage(squares, got, func(v int) int { return v })
+				run(b, in, got)
+				close(in)
+				<-got
+				close(done)
+			}},
+		},
+	}
+}
+
+// PipelineSoak pushes b.N items through Generate, Map with 2 workers,
+// Filter and Reduce in one pipeline, so that -benchtime=100ms runs about
+// 10^7 items, and reports allocated bytes per item, the peak live heap
+// above the start, and the peak goroutine count: all three must stay flat
+// however many items flow.
+func PipelineSoak() Pattern {
+	return Pattern{
+		Pkg:  "pipeline",
+		Name: "Soak",
+		Doc:  "b.N items through Generate, Map(2), Filter, Reduce: B/item, peak heap and goroutines stay flat as b.N grows",
+		Ours: []string{"pipeline"},
+		Cases: []Case{{Name: "items=b.N/impl=pipeline", F: func(b *testing.B) {
+			b.ReportAllocs()
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			peakHeap, peakG := uint64(0), 0
+			sample := func() {
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				peakHeap = max(peakHeap, m.HeapAlloc)
+				peakG = max(peakG, runtime.NumGoroutine())
+			}
+			b.ResetTimer()
+			p := pipeline.New(context.Background())
+			src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range b.N {
+					if i%(1<<20) == 0 {
+						sample() // stops the world: once per million items
+					}
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+			squares := pipeline.Map(src, 2, func(_ context.Context, v int) (int, error) { return v * v, nil })
+			odd := pipeline.Filter(squares, 1, func(_ context.Context, v int) (bool, error) { return v%2 == 1, nil })
+			count, err := pipeline.Reduce(odd, 0, func(acc, _ int) int { return acc + 1 })
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if want := b.N / 2; count != want {
+				b.Fatalf("count = %d; want %d", count, want)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/item")
+			b.ReportMetric(float64(peakHeap-min(peakHeap, before.HeapAlloc))/1024, "peak-heap-KiB")
+			b.ReportMetric(float64(peakG), "goroutines")
+		}}},
+	}
+}

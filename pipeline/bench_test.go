@@ -1,0 +1,11 @@
+package pipeline_test
+
+import (
+	"testing"
+
+	"github.com/go-compendium/compendium/internal/benchmarks"
+)
+
+func BenchmarkThreeStage(b *testing.B) { benchmarks.PipelineThreeStage().Bench(b) }
+func BenchmarkFirstItem(b *testing.B)  { benchmarks.PipelineFirstItem().Bench(b) }
+func BenchmarkSoak(b *testing.B)       { benchmarks.PipelineSoak().Bench(b) }

@@ -1,0 +1,353 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-compendium/compendium/pipeline"
+)
+
+// The Go blog's pipeline: generate numbers, square them, sum them, under one
+// scope whose Wait joins every stage.
+func Example() {
+	p := pipeline.New(context.Background())
+	nums := pipeline.FromSlice(p, []int{1, 2, 3, 4})
+	squares := pipeline.Map(nums, 2, func(_ context.Context, v int) (int, error) {
+		return v * v, nil
+	})
+	sum, err := pipeline.Reduce(squares, 0, func(acc, v int) int { return acc + v })
+	fmt.Println(sum, err)
+	// Output: 30 <nil>
+}
+
+// A break out of the range loop cancels the endless source instead of
+// draining it, and Wait, which joins every stage, returns nil: stopping
+// early is not an error.
+func Example_break() {
+	p := pipeline.New(context.Background())
+	naturals := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for i := 1; ; i++ {
+			if !yield(i) {
+				return nil // the scope was cancelled by the break
+			}
+		}
+	})
+	for v := range pipeline.All(naturals) {
+		fmt.Println(v)
+		if v == 3 {
+			break
+		}
+	}
+	fmt.Println(p.Wait())
+	// Output:
+	// 1
+	// 2
+	// 3
+	// <nil>
+}
+
+// The first error cancels every stage, and Wait (here called by Collect)
+// returns it.
+func Example_error() {
+	errOdd := errors.New("odd number")
+	p := pipeline.New(context.Background())
+	checked := pipeline.Map(pipeline.FromSlice(p, []int{2, 4, 5, 6}), 1, func(_ context.Context, v int) (int, error) {
+		if v%2 == 1 {
+			return 0, fmt.Errorf("%d: %w", v, errOdd)
+		}
+		return v, nil
+	})
+	_, err := pipeline.Collect(checked)
+	fmt.Println(err, errors.Is(err, errOdd))
+	// Output: 5: odd number true
+}
+
+// New makes the scope that owns a pipeline's goroutines.
+func ExampleNew() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a context already done: nothing runs
+	p := pipeline.New(ctx)
+	calls := 0
+	out := pipeline.Map(pipeline.FromSlice(p, []int{1, 2, 3}), 1, func(_ context.Context, v int) (int, error) {
+		calls++
+		return v, nil
+	})
+	_, err := pipeline.Collect(out)
+	fmt.Println(calls, err)
+	// Output: 0 context canceled
+}
+
+// Every stage function receives the scope's context, which a failure
+// anywhere in the pipeline cancels.
+func ExampleScope_Context() {
+	p := pipeline.New(context.Background())
+	out := pipeline.Map(pipeline.FromSlice(p, []string{"a"}), 1, func(ctx context.Context, s string) (string, error) {
+		return fmt.Sprint(s, " ", ctx == p.Context()), nil
+	})
+	got, _ := pipeline.Collect(out)
+	fmt.Println(got)
+	// Output: [a true]
+}
+
+// Wait joins every stage; call it after ranging over All.
+func ExampleScope_Wait() {
+	p := pipeline.New(context.Background())
+	for w := range pipeline.All(pipeline.FromSlice(p, []string{"x", "y"})) {
+		fmt.Print(w)
+	}
+	fmt.Println(" ", p.Wait())
+	// Output: xy  <nil>
+}
+
+// A Scope is the first argument of every source.
+func ExampleScope() {
+	p := pipeline.New(context.Background())
+	letters := pipeline.FromSlice(p, []string{"a", "b"})
+	upper := pipeline.Map(letters, 1, func(_ context.Context, s string) (string, error) {
+		return strings.ToUpper(s), nil
+	})
+	got, err := pipeline.Collect(upper)
+	fmt.Println(got, err)
+	// Output: [A B] <nil>
+}
+
+// A panic in a stage cancels the pipeline and comes back out of Wait as a
+// *PanicError holding the original value and the stack where it happened.
+func ExamplePanicError() {
+	p := pipeline.New(context.Background())
+	out := pipeline.Map(pipeline.FromSlice(p, []int{0}), 1, func(_ context.Context, v int) (int, error) {
+		return 1 / v, nil // integer divide by zero
+	})
+	defer func() {
+		pe := recover().(*pipeline.PanicError)
+		fmt.Println(pe.Value)
+	}()
+	_ = pipeline.Drain(out)
+	// Output: runtime error: integer divide by zero
+}
+
+// ErrEmpty is what First returns when there was nothing to take.
+func ExampleErrEmpty() {
+	p := pipeline.New(context.Background())
+	_, err := pipeline.First(pipeline.FromSlice[int](p, nil))
+	fmt.Println(errors.Is(err, pipeline.ErrEmpty))
+	// Output: true
+}
+
+// A Stream flows from one stage to the next; each is consumed once.
+func ExampleStream() {
+	p := pipeline.New(context.Background())
+	var s *pipeline.Stream[int] = pipeline.FromSlice(p, []int{1, 2, 3})
+	s = pipeline.Map(s, 1, func(_ context.Context, v int) (int, error) { return v * 10, nil })
+	got, _ := pipeline.Collect(s)
+	fmt.Println(got)
+	// Output: [10 20 30]
+}
+
+// FromSlice streams a slice's items in order.
+func ExampleFromSlice() {
+	p := pipeline.New(context.Background())
+	got, _ := pipeline.Collect(pipeline.FromSlice(p, []string{"a", "b", "c"}))
+	fmt.Println(got)
+	// Output: [a b c]
+}
+
+// FromSeq streams an iterator's values, here from the slices package.
+func ExampleFromSeq() {
+	p := pipeline.New(context.Background())
+	got, _ := pipeline.Collect(pipeline.FromSeq(p, slices.Values([]int{3, 1, 2})))
+	fmt.Println(got)
+	// Output: [3 1 2]
+}
+
+// Generate runs the talk's generator on the pipeline's goroutine; yield
+// reports false once the pipeline no longer wants items.
+func ExampleGenerate() {
+	p := pipeline.New(context.Background())
+	powers := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for v := 1; v <= 100; v *= 2 {
+			if !yield(v) {
+				return nil
+			}
+		}
+		return nil
+	})
+	got, _ := pipeline.Collect(powers)
+	fmt.Println(got)
+	// Output: [1 2 4 8 16 32 64]
+}
+
+// FromChan reads an existing channel until it is closed.
+func ExampleFromChan() {
+	ch := make(chan string, 2)
+	ch <- "ping"
+	ch <- "pong"
+	close(ch)
+	p := pipeline.New(context.Background())
+	got, _ := pipeline.Collect(pipeline.FromChan(p, ch))
+	fmt.Println(got)
+	// Output: [ping pong]
+}
+
+// Map with several workers delivers items as they finish; sort (or use
+// OrderedMap) when the order matters.
+func ExampleMap() {
+	p := pipeline.New(context.Background())
+	lengths := pipeline.Map(pipeline.FromSlice(p, []string{"a", "bbb", "cc"}), 3, func(_ context.Context, s string) (int, error) {
+		return len(s), nil
+	})
+	got, _ := pipeline.Collect(lengths)
+	slices.Sort(got)
+	fmt.Println(got)
+	// Output: [1 2 3]
+}
+
+// OrderedMap keeps the input order even when later items finish first.
+func ExampleOrderedMap() {
+	p := pipeline.New(context.Background())
+	slowFirst := pipeline.OrderedMap(pipeline.FromSlice(p, []int{3, 2, 1}), 3, func(_ context.Context, v int) (int, error) {
+		time.Sleep(time.Duration(v) * time.Millisecond)
+		return v, nil
+	})
+	got, _ := pipeline.Collect(slowFirst)
+	fmt.Println(got)
+	// Output: [3 2 1]
+}
+
+// Filter keeps the items its function accepts.
+func ExampleFilter() {
+	p := pipeline.New(context.Background())
+	evens := pipeline.Filter(pipeline.FromSlice(p, []int{1, 2, 3, 4}), 1, func(_ context.Context, v int) (bool, error) {
+		return v%2 == 0, nil
+	})
+	got, _ := pipeline.Collect(evens)
+	fmt.Println(got)
+	// Output: [2 4]
+}
+
+// FlatMap turns each item into any number of items.
+func ExampleFlatMap() {
+	p := pipeline.New(context.Background())
+	words := pipeline.FlatMap(pipeline.FromSlice(p, []string{"a b", "c"}), 1, func(_ context.Context, line string) ([]string, error) {
+		return strings.Fields(line), nil
+	})
+	got, _ := pipeline.Collect(words)
+	fmt.Println(got)
+	// Output: [a b c]
+}
+
+// Tap observes items as they pass, without changing them.
+func ExampleTap() {
+	p := pipeline.New(context.Background())
+	seen := 0
+	counted := pipeline.Tap(pipeline.FromSlice(p, []int{5, 6, 7}), func(context.Context, int) error {
+		seen++
+		return nil
+	})
+	got, _ := pipeline.Collect(counted)
+	fmt.Println(got, seen)
+	// Output: [5 6 7] 3
+}
+
+// Batch groups items for a consumer that wants them together; the last
+// batch may be short.
+func ExampleBatch() {
+	p := pipeline.New(context.Background())
+	batches := pipeline.Batch(pipeline.FromSlice(p, []int{1, 2, 3, 4, 5}), 2, time.Second)
+	got, _ := pipeline.Collect(batches)
+	fmt.Println(got)
+	// Output: [[1 2] [3 4] [5]]
+}
+
+// Unbatch flattens a stream of slices, empty ones included.
+func ExampleUnbatch() {
+	p := pipeline.New(context.Background())
+	flat := pipeline.Unbatch(pipeline.FromSlice(p, [][]int{{1, 2}, {}, {3}}))
+	got, _ := pipeline.Collect(flat)
+	fmt.Println(got)
+	// Output: [1 2 3]
+}
+
+// Buffer lets the upstream run ahead of a bursty consumer.
+func ExampleBuffer() {
+	p := pipeline.New(context.Background())
+	got, _ := pipeline.Collect(pipeline.Buffer(pipeline.FromSlice(p, []int{1, 2, 3}), 100))
+	fmt.Println(got)
+	// Output: [1 2 3]
+}
+
+// All ranges over the final stream; Wait follows the loop.
+func ExampleAll() {
+	p := pipeline.New(context.Background())
+	for s := range pipeline.All(pipeline.FromSlice(p, []string{"go", "stop"})) {
+		fmt.Println(s)
+	}
+	fmt.Println(p.Wait())
+	// Output:
+	// go
+	// stop
+	// <nil>
+}
+
+// ForEach calls a function on each item, in order, then waits.
+func ExampleForEach() {
+	p := pipeline.New(context.Background())
+	err := pipeline.ForEach(pipeline.FromSlice(p, []string{"a", "b"}), func(_ context.Context, s string) error {
+		fmt.Println(s)
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// a
+	// b
+	// <nil>
+}
+
+// Collect gathers the final stream into a slice.
+func ExampleCollect() {
+	p := pipeline.New(context.Background())
+	got, err := pipeline.Collect(pipeline.FromSlice(p, []int{1, 2}))
+	fmt.Println(got, err)
+	// Output: [1 2] <nil>
+}
+
+// Reduce folds the items into one value: here the longest string.
+func ExampleReduce() {
+	p := pipeline.New(context.Background())
+	longest, _ := pipeline.Reduce(pipeline.FromSlice(p, []string{"go", "channel", "pipe"}), "", func(acc, s string) string {
+		if len(s) > len(acc) {
+			return s
+		}
+		return acc
+	})
+	fmt.Println(longest)
+	// Output: channel
+}
+
+// First takes one item and stops the rest of the pipeline.
+func ExampleFirst() {
+	p := pipeline.New(context.Background())
+	v, err := pipeline.First(pipeline.Filter(pipeline.FromSlice(p, []int{1, 3, 4, 5, 6}), 1, func(_ context.Context, v int) (bool, error) {
+		return v%2 == 0, nil
+	}))
+	fmt.Println(v, err)
+	// Output: 4 <nil>
+}
+
+// Drain is the sink for a pipeline run for its side effects.
+func ExampleDrain() {
+	p := pipeline.New(context.Background())
+	printed := pipeline.Tap(pipeline.FromSlice(p, []string{"x", "y"}), func(_ context.Context, s string) error {
+		fmt.Println(s)
+		return nil
+	})
+	fmt.Println(pipeline.Drain(printed))
+	// Output:
+	// x
+	// y
+	// <nil>
+}

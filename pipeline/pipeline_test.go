@@ -1,0 +1,787 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-compendium/compendium/pipeline"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var errBoom = errors.New("boom")
+
+func ints(n int) []int {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return xs
+}
+
+func square(_ context.Context, v int) (int, error) { return v * v, nil }
+
+// stageCase builds one stage over in and says what it must produce from
+// the input 0..n-1 and whether the order is part of the contract.
+type stageCase struct {
+	name    string
+	build   func(in *pipeline.Stream[int]) *pipeline.Stream[int]
+	want    func(xs []int) []int
+	ordered bool
+}
+
+func stageCases() []stageCase {
+	squares := func(xs []int) []int {
+		out := make([]int, len(xs))
+		for i, x := range xs {
+			out[i] = x * x
+		}
+		return out
+	}
+	same := func(xs []int) []int { return xs }
+	evens := func(xs []int) []int {
+		var out []int
+		for _, x := range xs {
+			if x%2 == 0 {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	twice := func(xs []int) []int {
+		var out []int
+		for _, x := range xs {
+			out = append(out, x, -x)
+		}
+		return out
+	}
+	isEven := func(_ context.Context, v int) (bool, error) { return v%2 == 0, nil }
+	dup := func(_ context.Context, v int) ([]int, error) { return []int{v, -v}, nil }
+	var cases []stageCase
+	for _, w := range []int{1, 4} {
+		cases = append(cases,
+			stageCase{fmt.Sprintf("Map/workers=%d", w), func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+				return pipeline.Map(in, w, square)
+			}, squares, w == 1},
+			stageCase{fmt.Sprintf("OrderedMap/workers=%d", w), func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+				return pipeline.OrderedMap(in, w, square)
+			}, squares, true},
+			stageCase{fmt.Sprintf("Filter/workers=%d", w), func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+				return pipeline.Filter(in, w, isEven)
+			}, evens, w == 1},
+			stageCase{fmt.Sprintf("FlatMap/workers=%d", w), func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+				return pipeline.FlatMap(in, w, dup)
+			}, twice, w == 1},
+		)
+	}
+	cases = append(cases,
+		stageCase{"Tap", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Tap(in, func(context.Context, int) error { return nil })
+		}, same, true},
+		stageCase{"Batch+Unbatch", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Unbatch(pipeline.Batch(in, 7, time.Hour))
+		}, same, true},
+		stageCase{"Buffer", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Buffer(in, 100)
+		}, same, true},
+	)
+	return cases
+}
+
+// TestStages runs every stage over inputs of several sizes, 10^5 items
+// among them, and checks that no item is lost, duplicated or (where the
+// stage promises order) reordered.
+func TestStages(t *testing.T) {
+	for _, c := range stageCases() {
+		for _, n := range []int{0, 1, 300, 100_000} {
+			t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
+				xs := ints(n)
+				p := pipeline.New(t.Context())
+				got, err := pipeline.Collect(c.build(pipeline.FromSlice(p, xs)))
+				require.NoError(t, err)
+				want := c.want(xs)
+				if !c.ordered {
+					slices.Sort(got)
+					slices.Sort(want)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("got %d items, want %d (first difference matters: ordered=%v)", len(got), len(want), c.ordered)
+				}
+			})
+		}
+	}
+}
+
+// TestSources checks that every source delivers its items in order.
+func TestSources(t *testing.T) {
+	const n = 1000
+	want := ints(n)
+	cases := []struct {
+		name string
+		src  func(p *pipeline.Scope) *pipeline.Stream[int]
+	}{
+		{"FromSlice", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, want) }},
+		{"FromSeq", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values(want)) }},
+		{"Generate", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range n {
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+		}},
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			ch := make(chan int, n)
+			for i := range n {
+				ch <- i
+			}
+			close(ch)
+			return pipeline.FromChan(p, ch)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			got, err := pipeline.Collect(c.src(p))
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestSinks(t *testing.T) {
+	xs := ints(1000)
+	t.Run("Reduce", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		sum, err := pipeline.Reduce(pipeline.FromSlice(p, xs), 0, func(acc, v int) int { return acc + v })
+		require.NoError(t, err)
+		assert.Equal(t, 999*1000/2, sum)
+	})
+	t.Run("ForEach", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		var got []int
+		err := pipeline.ForEach(pipeline.FromSlice(p, xs), func(_ context.Context, v int) error {
+			got = append(got, v)
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, xs, got)
+	})
+	t.Run("ForEach/error", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		err := pipeline.ForEach(pipeline.FromSlice(p, xs), func(_ context.Context, v int) error {
+			if v == 10 {
+				return errBoom
+			}
+			return nil
+		})
+		assert.ErrorIs(t, err, errBoom)
+	})
+	t.Run("Drain", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		var seen atomic.Int64
+		counted := pipeline.Tap(pipeline.FromSlice(p, xs), func(context.Context, int) error {
+			seen.Add(1)
+			return nil
+		})
+		require.NoError(t, pipeline.Drain(counted))
+		assert.Equal(t, int64(len(xs)), seen.Load())
+	})
+	t.Run("First", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		v, err := pipeline.First(pipeline.FromSeq(p, func(yield func(int) bool) {
+			for i := 7; ; i++ { // endless: First must stop it
+				if !yield(i) {
+					return
+				}
+			}
+		}))
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+	})
+	t.Run("First/empty", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		_, err := pipeline.First(pipeline.FromSlice[int](p, nil))
+		assert.ErrorIs(t, err, pipeline.ErrEmpty)
+	})
+	t.Run("All", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		var got []int
+		for v := range pipeline.All(pipeline.FromSlice(p, xs)) {
+			got = append(got, v)
+		}
+		require.NoError(t, p.Wait())
+		assert.Equal(t, xs, got)
+	})
+}
+
+// TestBadArguments checks that programming errors panic with a message
+// that names the function and the bad value.
+func TestBadArguments(t *testing.T) {
+	stream := func() *pipeline.Stream[int] {
+		// A stream nobody consumes: its scope is cancelled and joined
+		// at the end of the test by cleanup.
+		ctx, cancel := context.WithCancel(context.Background())
+		p := pipeline.New(ctx)
+		t.Cleanup(func() { cancel(); _ = p.Wait() })
+		return pipeline.FromSlice(p, []int{1})
+	}
+	cases := []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"Map workers=0", func() { pipeline.Map(stream(), 0, square) }, "pipeline: Map needs at least 1 worker, got 0"},
+		{"OrderedMap workers=-1", func() { pipeline.OrderedMap(stream(), -1, square) }, "pipeline: OrderedMap needs at least 1 worker, got -1"},
+		{"Filter workers=0", func() {
+			pipeline.Filter(stream(), 0, func(context.Context, int) (bool, error) { return true, nil })
+		}, "pipeline: Filter needs at least 1 worker, got 0"},
+		{"Batch size=0", func() { pipeline.Batch(stream(), 0, time.Second) }, "pipeline: Batch needs a size of at least 1, got 0"},
+		{"Batch maxWait<0", func() { pipeline.Batch(stream(), 1, -time.Second) }, "pipeline: Batch needs a maxWait of at least 0, got -1s"},
+		{"Buffer n=0", func() { pipeline.Buffer(stream(), 0) }, "pipeline: Buffer needs room for at least 1 item, got 0"},
+		{"Map nil f", func() { pipeline.Map[int, int](stream(), 1, nil) }, "pipeline: Map with a nil function"},
+		{"nil stream", func() { pipeline.Map(nil, 1, square) }, "pipeline: Map of a nil stream"},
+		{"nil scope", func() { pipeline.FromSlice[int](nil, nil) }, "pipeline: FromSlice with a nil scope"},
+		{"consumed twice", func() {
+			s := stream()
+			pipeline.Map(s, 1, square)
+			pipeline.Map(s, 1, square)
+		}, "pipeline: Map of a stream that already has a consumer"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.PanicsWithValue(t, c.want, c.f)
+		})
+	}
+}
+
+// TestAlreadyCanceled: with a context that is already done, nothing is
+// processed and Wait returns ctx.Err().
+func TestAlreadyCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	p := pipeline.New(ctx)
+	var calls atomic.Int64
+	out := pipeline.Map(pipeline.FromSlice(p, ints(1000)), 4, func(_ context.Context, v int) (int, error) {
+		calls.Add(1)
+		return v, nil
+	})
+	got, err := pipeline.Collect(out)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, got)
+	assert.Zero(t, calls.Load(), "stage calls with a cancelled context")
+}
+
+// TestEmptyInputClosesEverything: an empty source ends every stage at once.
+func TestEmptyInputClosesEverything(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		s := pipeline.FromSlice[int](p, nil)
+		s = pipeline.Map(s, 3, square)
+		s = pipeline.OrderedMap(s, 3, square)
+		s = pipeline.Buffer(s, 10)
+		got, err := pipeline.Collect(pipeline.Batch(s, 10, time.Hour))
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+}
+
+// TestNilChannel: FromChan(nil) blocks until the scope is cancelled, then
+// every stage exits.
+func TestNilChannel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		out := pipeline.Map(pipeline.FromChan[int](p, nil), 2, square)
+		var err error
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			_, err = pipeline.Collect(out)
+		}()
+		synctest.Wait()
+		select {
+		case <-finished:
+			t.Fatal("Collect returned while the nil channel source was open")
+		default:
+		}
+		cancel()
+		<-finished
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+// TestErrorMidStream: a stage failing at item 200 of 1000 fails the scope
+// with its error and every goroutine exits (goleak). The work done after
+// the failure is bounded: once the scope is cancelled, each other worker of
+// the failing stage starts at most one more call (it checks for
+// cancellation before each item, and may have checked just before), and
+// with one worker, where items go in order, the stage upstream is at most
+// two batches ahead (the batch the failing stage holds and the one being
+// filled for it), 2×256 items.
+func TestErrorMidStream(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			var seen, late atomic.Int64
+			counted := pipeline.Tap(pipeline.FromSlice(p, ints(1000)), func(context.Context, int) error {
+				seen.Add(1)
+				return nil
+			})
+			out := pipeline.Map(counted, workers, func(ctx context.Context, v int) (int, error) {
+				if ctx.Err() != nil {
+					late.Add(1)
+				}
+				if v == 200 {
+					return 0, fmt.Errorf("item %d: %w", v, errBoom)
+				}
+				return v, nil
+			})
+			_, err := pipeline.Collect(out)
+			assert.ErrorIs(t, err, errBoom)
+			assert.LessOrEqual(t, late.Load(), int64(workers-1), "calls started after the cancellation")
+			if workers == 1 {
+				assert.LessOrEqual(t, seen.Load(), int64(201+2*256), "items seen upstream")
+			}
+		})
+	}
+}
+
+// TestCancelMidFlight cancels a 3-stage pipeline of 10^6 items part-way:
+// every stage exits (goleak), Wait reports the cancellation, and no item
+// was delivered twice.
+func TestCancelMidFlight(t *testing.T) {
+	const n = 1_000_000
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	p := pipeline.New(ctx)
+	var generated atomic.Int64
+	src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for i := range n {
+			generated.Add(1)
+			if !yield(i) {
+				return nil
+			}
+		}
+		return nil
+	})
+	plus := func(_ context.Context, v int) (int, error) { return v + 1, nil }
+	out := pipeline.Map(pipeline.Map(src, 2, plus), 2, plus)
+	seen := make(map[int]bool)
+	for v := range pipeline.All(out) {
+		require.False(t, seen[v], "item %d delivered twice", v)
+		seen[v] = true
+		if len(seen) == 10_000 {
+			cancel()
+		}
+	}
+	assert.ErrorIs(t, p.Wait(), context.Canceled)
+	assert.Less(t, generated.Load(), int64(n), "the source ran to the end")
+}
+
+// TestCancelEveryStage: cancelling the parent context while every kind of
+// stage is busy on an endless source ends the pipeline, Wait reports the
+// cancellation, and no goroutine is left (goleak).
+func TestCancelEveryStage(t *testing.T) {
+	for _, c := range stageCases() {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			p := pipeline.New(ctx)
+			endless := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := 0; yield(i); i++ {
+				}
+				return nil
+			})
+			n := 0
+			for range pipeline.All(c.build(endless)) {
+				if n++; n == 5000 {
+					cancel()
+				}
+			}
+			assert.ErrorIs(t, p.Wait(), context.Canceled)
+		})
+	}
+}
+
+// TestBreakCancelsUpstream: a break out of All stops the source instead of
+// letting it run on (or be drained), and Wait then returns nil.
+func TestBreakCancelsUpstream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		stopped := make(chan struct{})
+		src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+			defer close(stopped)
+			for i := 0; ; i++ {
+				if !yield(i) {
+					return nil
+				}
+			}
+		})
+		for v := range pipeline.All(pipeline.Map(src, 2, square)) {
+			if v > 100 {
+				break
+			}
+		}
+		<-stopped
+		assert.NoError(t, p.Wait())
+	})
+}
+
+// TestDeadline: a pipeline whose context times out stops at the deadline,
+// not later, and Wait reports it.
+func TestDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		p := pipeline.New(ctx)
+		ticks := pipeline.Generate(p, func(ctx context.Context, yield func(int) bool) error {
+			for i := 0; ; i++ {
+				select {
+				case <-time.After(150 * time.Millisecond):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if !yield(i) {
+					return nil
+				}
+			}
+		})
+		start := time.Now()
+		got, err := pipeline.Collect(pipeline.Map(ticks, 2, square))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, time.Second, time.Since(start), "Wait returned at")
+		// Ticks at 150, 300, ... 900 ms; each passes through the idle
+		// pipeline at once (no batching delay), the next would be at 1050.
+		assert.Equal(t, []int{0, 1, 4, 9, 16, 25}, got)
+	})
+}
+
+// TestOrderedMapKeepsOrder: under random (virtual) delays, OrderedMap's
+// output is the input's order, and its workers do run at once.
+func TestOrderedMapKeepsOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, workers = 500, 4
+		rng := rand.New(rand.NewPCG(1, 2))
+		delays := make([]time.Duration, n)
+		for i := range delays {
+			delays[i] = time.Duration(rng.IntN(100)) * time.Millisecond
+		}
+		var g gauge
+		p := pipeline.New(t.Context())
+		out := pipeline.OrderedMap(pipeline.FromSlice(p, ints(n)), workers, func(_ context.Context, v int) (int, error) {
+			defer g.enter()()
+			time.Sleep(delays[v])
+			return v, nil
+		})
+		got, err := pipeline.Collect(out)
+		require.NoError(t, err)
+		assert.Equal(t, ints(n), got)
+		assert.Equal(t, int64(workers), g.peak.Load(), "peak concurrency")
+	})
+}
+
+// TestMapReorders: with several workers, Map's output follows completion,
+// not input order, which shows the workers really run at once.
+func TestMapReorders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, workers = 16, 4
+		var g gauge
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, ints(n)), workers, func(_ context.Context, v int) (int, error) {
+			defer g.enter()()
+			time.Sleep(time.Duration(n-v) * time.Millisecond) // later items finish sooner
+			return v, nil
+		})
+		got, err := pipeline.Collect(out)
+		require.NoError(t, err)
+		assert.False(t, slices.IsSorted(got), "Map with %d workers kept input order: %v", workers, got)
+		slices.Sort(got)
+		assert.Equal(t, ints(n), got)
+		// Usually all 4; 3 when a worker parked only after the others
+		// had taken the first items and finished them.
+		assert.GreaterOrEqual(t, g.peak.Load(), int64(workers-1), "peak concurrency")
+	})
+}
+
+// TestMapShareBatch: items that arrive together in one batch are still
+// spread over every worker: 32 one-second items on 8 workers take 4 s (the
+// floor) to 6 s, depending on which workers were parked when the first
+// items came (they go ahead alone into an idle pipeline), where one worker
+// would take 32 s. The bound asserted leaves room for interleavings not
+// seen yet; handing whole batches to single workers would take 32.
+func TestMapShareBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers = 8
+		var g gauge
+		p := pipeline.New(t.Context())
+		start := time.Now()
+		out := pipeline.Map(pipeline.FromSlice(p, ints(workers*4)), workers, func(_ context.Context, v int) (int, error) {
+			defer g.enter()()
+			time.Sleep(time.Second)
+			return v, nil
+		})
+		require.NoError(t, pipeline.Drain(out))
+		assert.LessOrEqual(t, time.Since(start), 8*time.Second, "32 one-second items on 8 workers")
+		assert.Equal(t, int64(workers), g.peak.Load(), "peak concurrency")
+	})
+}
+
+// TestOrderedMapWindow: one slow item holds back the output, and the
+// others run ahead only as far as the reorder window allows.
+func TestOrderedMapWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, workers = 100_000, 2
+		var calls atomic.Int64
+		release := make(chan struct{})
+		p := pipeline.New(t.Context())
+		out := pipeline.OrderedMap(pipeline.FromSlice(p, ints(n)), workers, func(_ context.Context, v int) (int, error) {
+			calls.Add(1)
+			if v == 0 {
+				<-release
+			}
+			return v, nil
+		})
+		var got []int
+		finished := make(chan error)
+		go func() {
+			var err error
+			got, err = pipeline.Collect(out)
+			finished <- err
+		}()
+		synctest.Wait()
+		// Window of 4×workers pieces, plus one piece per worker and the
+		// dispatcher's, each at most one batch of 256.
+		assert.LessOrEqual(t, calls.Load(), int64((4*workers+workers+2)*256), "calls while item 0 is stuck")
+		close(release)
+		require.NoError(t, <-finished)
+		assert.Equal(t, ints(n), got)
+	})
+}
+
+// TestBackpressure: a consumer that does not read stops the source after a
+// bounded number of items, Buffer's room included.
+func TestBackpressure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := pipeline.New(ctx)
+		var generated atomic.Int64
+		src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+			for i := 0; ; i++ {
+				generated.Add(1)
+				if !yield(i) {
+					return nil
+				}
+			}
+		})
+		_ = pipeline.All(pipeline.Buffer(pipeline.Map(src, 1, square), 1000)) // never ranged
+		synctest.Wait()
+		// The source's full batch, Map's input and output batches, the
+		// buffer (1000 plus a batch), one batch offered downstream.
+		assert.LessOrEqual(t, generated.Load(), int64(5*256+1000+1))
+		cancel()
+		assert.ErrorIs(t, p.Wait(), context.Canceled)
+	})
+}
+
+func TestBatch(t *testing.T) {
+	t.Run("size", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		got, err := pipeline.Collect(pipeline.Batch(pipeline.FromSlice(p, ints(25)), 10, 0))
+		require.NoError(t, err)
+		assert.Equal(t, [][]int{ints(10), ints(20)[10:], ints(25)[20:]}, got)
+	})
+	t.Run("maxWait", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			in := make(chan int)
+			p := pipeline.New(t.Context())
+			batches := pipeline.Batch(pipeline.FromChan(p, in), 4, time.Second)
+			type arrival struct {
+				batch []int
+				at    time.Duration
+			}
+			start := time.Now()
+			var got []arrival
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for b := range pipeline.All(batches) {
+					got = append(got, arrival{b, time.Since(start)})
+				}
+			}()
+			in <- 1
+			time.Sleep(300 * time.Millisecond)
+			in <- 2 // the wait counts from the batch's first item, not the last
+			time.Sleep(time.Second)
+			for i := range 5 {
+				in <- 10 + i // a full batch goes at once; 14 opens the next
+			}
+			time.Sleep(100 * time.Millisecond)
+			close(in) // flushes [14] before its wait is up
+			<-done
+			require.NoError(t, p.Wait())
+			assert.Equal(t, []arrival{
+				{[]int{1, 2}, time.Second},
+				{[]int{10, 11, 12, 13}, 1300 * time.Millisecond},
+				{[]int{14}, 1400 * time.Millisecond},
+			}, got)
+		})
+	})
+}
+
+// TestStageErrors: an error from any stage's function fails the scope with
+// that error, and a panic in it comes out of Wait as a *PanicError.
+func TestStageErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		build func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int]
+	}{
+		{"Map", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.Map(in, 1, func(_ context.Context, v int) (int, error) { return v, check(v) })
+		}},
+		{"OrderedMap", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.OrderedMap(in, 3, func(_ context.Context, v int) (int, error) { return v, check(v) })
+		}},
+		{"Filter", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.Filter(in, 2, func(_ context.Context, v int) (bool, error) { return true, check(v) })
+		}},
+		{"FlatMap", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.FlatMap(in, 2, func(_ context.Context, v int) ([]int, error) { return []int{v}, check(v) })
+		}},
+		{"Tap", func(in *pipeline.Stream[int], check func(int) error) *pipeline.Stream[int] {
+			return pipeline.Tap(in, func(_ context.Context, v int) error { return check(v) })
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name+"/error", func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			out := c.build(pipeline.FromSlice(p, ints(1000)), func(v int) error {
+				if v == 300 {
+					return errBoom
+				}
+				return nil
+			})
+			_, err := pipeline.Collect(out)
+			assert.ErrorIs(t, err, errBoom)
+		})
+		t.Run(c.name+"/panic", func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			out := c.build(pipeline.FromSlice(p, ints(1000)), func(v int) error {
+				if v == 300 {
+					panic(errBoom)
+				}
+				return nil
+			})
+			var pe *pipeline.PanicError
+			func() {
+				defer func() { pe, _ = recover().(*pipeline.PanicError) }()
+				_ = pipeline.Drain(out)
+			}()
+			require.NotNil(t, pe, "Drain did not re-panic")
+			assert.ErrorIs(t, pe, errBoom)
+		})
+	}
+}
+
+// TestPanic: a panic in a stage cancels the scope and Wait re-panics with
+// a *PanicError holding the value and the stack.
+func TestPanic(t *testing.T) {
+	p := pipeline.New(t.Context())
+	out := pipeline.Map(pipeline.FromSlice(p, ints(1000)), 2, func(_ context.Context, v int) (int, error) {
+		if v == 500 {
+			panic(errBoom)
+		}
+		return v, nil
+	})
+	defer func() {
+		r := recover()
+		pe, ok := r.(*pipeline.PanicError)
+		require.True(t, ok, "recovered %T, want *pipeline.PanicError", r)
+		assert.Equal(t, errBoom, pe.Value)
+		assert.ErrorIs(t, pe, errBoom)
+		assert.Contains(t, string(pe.Stack), "TestPanic")
+	}()
+	_ = pipeline.Drain(out)
+	t.Fatal("Drain returned after a stage panicked")
+}
+
+// TestSinkPanic: a panic in a sink's function propagates on the caller's
+// goroutine and cancels the stages, which then exit (goleak).
+func TestSinkPanic(t *testing.T) {
+	p := pipeline.New(t.Context())
+	out := pipeline.Map(pipeline.FromSlice(p, ints(10_000)), 2, square)
+	assert.PanicsWithValue(t, "sink", func() {
+		_ = pipeline.ForEach(out, func(context.Context, int) error { panic("sink") })
+	})
+	assert.NoError(t, p.Wait())
+}
+
+// TestGoexit: a stage function that calls runtime.Goexit (t.FailNow)
+// cannot hang Wait; the scope fails.
+func TestGoexit(t *testing.T) {
+	p := pipeline.New(t.Context())
+	out := pipeline.Map(pipeline.FromSlice(p, ints(1000)), 1, func(_ context.Context, v int) (int, error) {
+		if v == 3 {
+			runtime.Goexit()
+		}
+		return v, nil
+	})
+	_, err := pipeline.Collect(out)
+	assert.ErrorContains(t, err, "Goexit")
+}
+
+// TestGenerateError: an error from a generator fails the scope.
+func TestGenerateError(t *testing.T) {
+	p := pipeline.New(t.Context())
+	src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		yield(1)
+		return errBoom
+	})
+	_, err := pipeline.Collect(src)
+	assert.ErrorIs(t, err, errBoom)
+}
+
+// TestAllRangedTwice: an All iterator is single-use.
+func TestAllRangedTwice(t *testing.T) {
+	p := pipeline.New(t.Context())
+	seq := pipeline.All(pipeline.FromSlice(p, ints(3)))
+	for range seq {
+	}
+	require.NoError(t, p.Wait())
+	assert.PanicsWithValue(t, "pipeline: All's iterator ranged twice", func() {
+		for range seq {
+		}
+	})
+}
+
+// gauge measures peak concurrency: defer g.enter()() in the function.
+type gauge struct {
+	mu   sync.Mutex
+	now  int64
+	peak atomic.Int64
+}
+
+func (g *gauge) enter() (leave func()) {
+	g.mu.Lock()
+	g.now++
+	if g.now > g.peak.Load() {
+		g.peak.Store(g.now)
+	}
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		g.now--
+		g.mu.Unlock()
+	}
+}
