@@ -111,6 +111,27 @@ func TestStopperStopContextNamesStragglers(t *testing.T) {
 	})
 }
 
+// TestStopperRunningDropsReturnedWorkers: a worker that returns on its own
+// leaves Running at the instant it returns; the others keep their start
+// order (ExampleStopper_Running cannot wait for that instant without a
+// poll).
+func TestStopperRunningDropsReturnedWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		require.NoError(t, s.GoNamed("reader", func(quit <-chan struct{}) { <-quit }))
+		require.NoError(t, s.GoNamed("job", func(<-chan struct{}) { time.Sleep(10 * time.Millisecond) }))
+		require.NoError(t, s.GoNamed("writer", func(quit <-chan struct{}) { <-quit }))
+		time.Sleep(10*time.Millisecond - time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, []string{"reader", "job", "writer"}, s.Running(), "Running() just before the job returns")
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, []string{"reader", "writer"}, s.Running(), "Running() once the job returned")
+		s.Stop()
+		assert.Empty(t, s.Running())
+	})
+}
+
 func TestStopperPanicStopsOthersAndSurfacesInStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, start := timeout.NewStopper(), time.Now()

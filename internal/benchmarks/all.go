@@ -13,6 +13,10 @@ func All() []Pattern {
 		TimeoutCall(),
 		TimeoutIdle(),
 		TimeoutRecv(),
+		// pool: recyclers
+		PoolRecycle(),
+		PoolRecycleGC(),
+		PoolBurst(),
 		// pool: workers
 		PoolWorkers(),
 		// pipeline
