@@ -73,6 +73,7 @@ func sections() []section {
 		{"Timeout vs deadline: time.After in a loop times each message, not the conversation", timeoutVsDeadline},
 		{"Heartbeat: a worker beats, a watchdog notices when it stops", heartbeat},
 		{"Unique IDs: a goroutine that owns a counter hands out IDs", uniqueIDs},
+		{"Recycler: reuse big buffers instead of making the garbage collector free them", recycler},
 		{"Non-blocking send and receive: select with a default case", nonBlocking},
 		{"Multiplexor: many goroutines share one connection through its owner", multiplexor},
 		{"First of N: ask every replica, keep the first answer", firstOfN},

@@ -40,7 +40,7 @@ func TestSectionsInOrder(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"Start gun", "Terminate workers", "Verify termination", "Closed and nil channels",
-		"Timeout vs deadline", "Heartbeat", "Unique IDs", "Non-blocking send and receive",
+		"Timeout vs deadline", "Heartbeat", "Unique IDs", "Recycler", "Non-blocking send and receive",
 		"Multiplexor", "First of N", "Response channels", "Load balancer",
 	}, names)
 }
