@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-compendium/compendium/examples/internal/extest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -65,26 +66,13 @@ func TestRun(t *testing.T) {
 // TestRunBadConfig checks that run refuses a configuration with nothing to
 // do instead of printing an empty table.
 func TestRunBadConfig(t *testing.T) {
-	good := config{replicas: 1, requests: 1, clients: 1, tail: 0.5}
-	cases := []struct {
-		name string
-		edit func(*config)
-	}{
-		{"no replicas", func(c *config) { c.replicas = 0 }},
-		{"no requests", func(c *config) { c.requests = 0 }},
-		{"no clients", func(c *config) { c.clients = 0 }},
-		{"negative tail", func(c *config) { c.tail = -0.1 }},
-		{"tail above 1", func(c *config) { c.tail = 1.5 }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := good
-			tc.edit(&cfg)
-			var out bytes.Buffer
-			assert.Error(t, run(context.Background(), &out, cfg))
-			assert.Empty(t, out.String())
-		})
-	}
+	extest.Rejects(t, run, config{replicas: 1, requests: 1, clients: 1, tail: 0.5}, map[string]func(*config){
+		"no replicas":   func(c *config) { c.replicas = 0 },
+		"no requests":   func(c *config) { c.requests = 0 },
+		"no clients":    func(c *config) { c.clients = 0 },
+		"negative tail": func(c *config) { c.tail = -0.1 },
+		"tail above 1":  func(c *config) { c.tail = 1.5 },
+	})
 }
 
 // TestRunCanceled checks that a cancelled context stops the program with

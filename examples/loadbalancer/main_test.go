@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-compendium/compendium/examples/internal/extest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -62,25 +63,12 @@ func TestRun(t *testing.T) {
 // TestRunBadConfig checks that run refuses a configuration with nothing to
 // do instead of printing an empty table.
 func TestRunBadConfig(t *testing.T) {
-	good := config{delays: []time.Duration{0}, requests: 1, clients: 1, depth: 1}
-	cases := []struct {
-		name string
-		edit func(*config)
-	}{
-		{"no backends", func(c *config) { c.delays = nil }},
-		{"no requests", func(c *config) { c.requests = 0 }},
-		{"no clients", func(c *config) { c.clients = 0 }},
-		{"no depth", func(c *config) { c.depth = 0 }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := good
-			tc.edit(&cfg)
-			var out bytes.Buffer
-			assert.Error(t, run(context.Background(), &out, cfg))
-			assert.Empty(t, out.String())
-		})
-	}
+	extest.Rejects(t, run, config{delays: []time.Duration{0}, requests: 1, clients: 1, depth: 1}, map[string]func(*config){
+		"no backends": func(c *config) { c.delays = nil },
+		"no requests": func(c *config) { c.requests = 0 },
+		"no clients":  func(c *config) { c.clients = 0 },
+		"no depth":    func(c *config) { c.depth = 0 },
+	})
 }
 
 // TestRunCanceled checks that a cancelled context stops the program with

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-compendium/compendium/examples/internal/extest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -65,29 +66,17 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunBadConfig checks that run refuses settings with nothing to show.
+// TestRunBadConfig checks that run refuses a configuration with nothing to
+// do instead of printing an empty table.
 func TestRunBadConfig(t *testing.T) {
-	good := config{bursts: 1, rounds: 1, buffers: 1, size: 1, idle: time.Millisecond, ttl: time.Millisecond}
-	cases := []struct {
-		name string
-		edit func(*config)
-	}{
-		{"no bursts", func(c *config) { c.bursts = 0 }},
-		{"no rounds", func(c *config) { c.rounds = 0 }},
-		{"no buffers", func(c *config) { c.buffers = 0 }},
-		{"no size", func(c *config) { c.size = 0 }},
-		{"no idle", func(c *config) { c.idle = 0 }},
-		{"no ttl", func(c *config) { c.ttl = 0 }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := good
-			tc.edit(&cfg)
-			var out bytes.Buffer
-			assert.Error(t, run(context.Background(), &out, cfg))
-			assert.Empty(t, out.String())
-		})
-	}
+	extest.Rejects(t, run, config{bursts: 1, rounds: 1, buffers: 1, size: 1, idle: time.Millisecond, ttl: time.Millisecond}, map[string]func(*config){
+		"no bursts":  func(c *config) { c.bursts = 0 },
+		"no rounds":  func(c *config) { c.rounds = 0 },
+		"no buffers": func(c *config) { c.buffers = 0 },
+		"no size":    func(c *config) { c.size = 0 },
+		"no idle":    func(c *config) { c.idle = 0 },
+		"no ttl":     func(c *config) { c.ttl = 0 },
+	})
 }
 
 // TestRunCanceled checks that a cancelled context stops the demo during an

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium/examples/internal/extest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -48,21 +49,11 @@ func TestSectionsInOrder(t *testing.T) {
 // TestRunBadConfig checks that run refuses settings the sections cannot
 // use, before printing anything.
 func TestRunBadConfig(t *testing.T) {
-	cases := []struct {
-		name string
-		cfg  config
-	}{
-		{"one worker", config{workers: 1, ids: 1, tick: time.Millisecond}},
-		{"no IDs", config{workers: 2, ids: 0, tick: time.Millisecond}},
-		{"no tick", config{workers: 2, ids: 1, tick: 0}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			assert.Error(t, run(context.Background(), &out, tc.cfg))
-			assert.Empty(t, out.String())
-		})
-	}
+	extest.Rejects(t, run, config{workers: 2, ids: 1, tick: time.Millisecond}, map[string]func(*config){
+		"one worker": func(c *config) { c.workers = 1 },
+		"no IDs":     func(c *config) { c.ids = 0 },
+		"no tick":    func(c *config) { c.tick = 0 },
+	})
 }
 
 // TestRunCanceled checks that the tour stops with the context's error
