@@ -35,12 +35,12 @@ func TestRun(t *testing.T) {
 	require.Len(t, lines, 6, "two header lines, a blank, the column names, two rows")
 	assert.Equal(t, "backends (each serves one request at a time): b0 0s b1 100µs b2 1ms", lines[0])
 	assert.Equal(t, "30 requests per dispatcher, 4 in flight", lines[1])
-	assert.Equal(t, []string{"dispatch", "b0", "b1", "b2", "total", "p50", "p99"}, strings.Fields(lines[3]))
+	assert.Equal(t, []string{"dispatch", "b0", "b1", "b2", "total", "took", "p50", "p99"}, strings.Fields(lines[3]))
 
 	rows := map[string][]int{}
 	for _, line := range lines[4:] {
 		f := strings.Fields(line)
-		require.Len(t, f, 7, "row %q", line)
+		require.Len(t, f, 8, "row %q", line)
 		counts := make([]int, 4)
 		for i := range counts {
 			c, err := strconv.Atoi(f[1+i])
@@ -49,9 +49,11 @@ func TestRun(t *testing.T) {
 		}
 		assert.Equal(t, counts[0]+counts[1]+counts[2], counts[3], "%s: per-backend counts add up to the total", f[0])
 		assert.Equal(t, cfg.requests, counts[3], "%s: total", f[0])
-		p50, err := time.ParseDuration(f[5])
+		_, err := time.ParseDuration(f[5])
+		require.NoError(t, err, "took")
+		p50, err := time.ParseDuration(f[6])
 		require.NoError(t, err)
-		p99, err := time.ParseDuration(f[6])
+		p99, err := time.ParseDuration(f[7])
 		require.NoError(t, err)
 		assert.LessOrEqual(t, p50, p99, "%s: p50 <= p99", f[0])
 		rows[f[0]] = counts[:3]

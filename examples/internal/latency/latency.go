@@ -54,13 +54,18 @@ func (r *Recorder) Percentile(p float64) time.Duration {
 	return s[rank-1]
 }
 
-// Format rounds d for a table: to 10µs, which is finer than the noise of
-// a loopback round trip and keeps the columns short.
+// Format rounds d for a table, to about four significant digits: to 10µs
+// below a second (finer than the noise of a loopback round trip) and to
+// 10ms above.
 func Format(d time.Duration) string {
-	if d < 10*time.Microsecond {
+	switch {
+	case d < 10*time.Microsecond:
 		return d.String()
+	case d < time.Second:
+		return d.Round(10 * time.Microsecond).String()
+	default:
+		return d.Round(10 * time.Millisecond).String()
 	}
-	return d.Round(10 * time.Microsecond).String()
 }
 
 // Drive calls f requests times, from at most clients goroutines at once (a

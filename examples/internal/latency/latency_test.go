@@ -40,6 +40,7 @@ func TestPercentile(t *testing.T) {
 func TestFormat(t *testing.T) {
 	assert.Equal(t, "5µs", latency.Format(5*time.Microsecond))
 	assert.Equal(t, "1.23ms", latency.Format(1234567*time.Nanosecond))
+	assert.Equal(t, "1.69s", latency.Format(1690650*time.Microsecond))
 }
 
 // TestDrive checks that Drive makes every call, never more than clients at
