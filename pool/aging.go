@@ -169,17 +169,15 @@ func (a *AgingRecycler[T]) Get() T {
 
 // Put offers v for reuse. It rejects v if v is nil (for pointer, slice,
 // map, channel, function and interface types) or the [KeepIf] rule refuses
-// it; otherwise it applies the [ResetWith] function and hands v to the
-// owner, which keeps it unless the count or byte bound is reached. Put
+// it; otherwise it applies the [ResetWith] function (rejecting a nil
+// result) and hands v to the owner, which keeps it unless the count or byte bound is reached. Put
 // waits only for the owner to finish the operation it is serving. After
 // Close, Put drops v. Every outcome is counted in [RecyclerStats].
 func (a *AgingRecycler[T]) Put(v T) {
-	if (a.s.nilable && isNil(v)) || (a.s.cfg.keep != nil && !a.s.cfg.keep(v)) {
+	v, ok := a.s.cfg.admit(v, a.s.nilable)
+	if !ok {
 		a.s.rejects.Add(1)
 		return
-	}
-	if a.s.cfg.reset != nil {
-		v = a.s.cfg.reset(v)
 	}
 	o := offer[T]{v: v}
 	if a.s.cfg.size != nil {

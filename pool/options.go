@@ -49,7 +49,8 @@ func (o maxBytesOption[T]) apply(c *config[T]) { c.maxBytes, c.size = o.limit, o
 // reset before keeping it, so that Get returns clean values: for example
 // func(b []byte) []byte { return b[:0] }, or a function that calls
 // (*bytes.Buffer).Reset and returns its argument. Reset runs on the goroutine
-// that calls Put, after the keep rule and only for values that pass it.
+// that calls Put, after the keep rule and only for values that pass it. If
+// reset returns nil, Put rejects the value as it rejects Put(nil).
 //
 // ResetWith panics if reset is nil.
 func ResetWith[T any](reset func(T) T) RecyclerOption[T] {
@@ -92,6 +93,24 @@ func MaxIdleBytes[T any](limit int64, size func(T) int) AgingOption[T] {
 		panic("pool: MaxIdleBytes needs a size function, got nil")
 	}
 	return maxBytesOption[T]{limit: limit, size: size}
+}
+
+// admit returns the value Put should keep in v's place, with ok false if
+// Put must reject v: v is nil, the keep rule refuses it, or the reset
+// function turned it into nil (which kept would let a Get return nil).
+// It runs the caller's functions, so Put calls it before counting
+// anything: if one panics, that Put leaves no trace in the counters.
+func (c *config[T]) admit(v T, nilable bool) (_ T, ok bool) {
+	if (nilable && isNil(v)) || (c.keep != nil && !c.keep(v)) {
+		return v, false
+	}
+	if c.reset != nil {
+		v = c.reset(v)
+		if nilable && isNil(v) {
+			return v, false
+		}
+	}
+	return v, true
 }
 
 // newConfig applies opts in order; a later option of the same kind wins.

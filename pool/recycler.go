@@ -278,21 +278,21 @@ func (r *Recycler[T]) Get() T {
 // Put offers v for reuse. It rejects v if v is nil (for pointer, slice,
 // map, channel, function and interface types; other types have no nil and
 // are always offered) or the [KeepIf] rule refuses it; otherwise it applies
-// the [ResetWith] function and keeps v if one of the size places is free,
-// or drops it. It never blocks. Every outcome is counted in
+// the [ResetWith] function (rejecting a nil result) and keeps v if one of
+// the size places is free, or drops it. It never blocks. Every outcome is counted in
 // [RecyclerStats].
 func (r *Recycler[T]) Put(v T) {
+	v, ok := r.cfg.admit(v, r.nilable)
 	i := r.start()
 	s := &r.shards[i]
 	// Counted before v can be seen by a Get, so that Stats' derived
-	// Kept never falls below the values actually kept.
+	// Kept never falls below the values actually kept; and after admit,
+	// whose caller code may panic, so that a Put that never finished is
+	// not counted as kept (and, through Kept - Idle, as a hit).
 	s.puts.Add(1)
-	if (r.nilable && isNil(v)) || (r.cfg.keep != nil && !r.cfg.keep(v)) {
+	if !ok {
 		s.rejects.Add(1)
 		return
-	}
-	if r.cfg.reset != nil {
-		v = r.cfg.reset(v)
 	}
 	if s.keep(v, r.slotted) {
 		return

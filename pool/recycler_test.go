@@ -364,3 +364,39 @@ func FuzzRecyclerModel(f *testing.F) {
 		}
 	})
 }
+
+// TestResetToNil checks that a value the ResetWith function turns into nil
+// is rejected like Put(nil): never kept, so no Get can return nil, and
+// counted, so that the Stats still add up.
+func TestResetToNil(t *testing.T) {
+	toNil := pool.ResetWith(func(*buf) *buf { return nil })
+	for name, r := range impls(t, 4, toNil) {
+		t.Run(name, func(t *testing.T) {
+			r.Put(newBuf())
+			st := r.Stats()
+			assert.Equal(t, pool.RecyclerStats{Puts: 1, Rejects: 1}, st)
+			assert.NotNil(t, r.Get(), "Get after a Put reset to nil")
+		})
+	}
+}
+
+// TestPanickingOption checks that a KeepIf or ResetWith function that
+// panics leaves the counters exact: the panic surfaces on the goroutine
+// that called Put, and that Put counts as nothing at all.
+func TestPanickingOption(t *testing.T) {
+	opts := map[string]pool.RecyclerOption[*buf]{
+		"KeepIf":    pool.KeepIf(func(*buf) bool { panic("keep") }),
+		"ResetWith": pool.ResetWith(func(*buf) *buf { panic("reset") }),
+	}
+	for optName, opt := range opts {
+		for name, r := range impls(t, 4, opt) {
+			t.Run(optName+"/"+name, func(t *testing.T) {
+				b := r.Get()
+				assert.Panics(t, func() { r.Put(b) })
+				st := r.Stats()
+				assert.Equal(t, pool.RecyclerStats{Gets: 1, Misses: 1}, st)
+				checkStats(t, st)
+			})
+		}
+	}
+}
