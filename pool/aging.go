@@ -181,7 +181,11 @@ func (a *AgingRecycler[T]) Put(v T) {
 	}
 	o := offer[T]{v: v}
 	if a.s.cfg.size != nil {
-		o.size = a.s.cfg.size(v)
+		// Checked here, on the caller's goroutine: a negative size
+		// would lower IdleBytes and let the bound be exceeded.
+		if o.size = a.s.cfg.size(v); o.size < 0 {
+			panic(fmt.Sprintf("pool: MaxIdleBytes size function must not return a negative size, got %d", o.size))
+		}
 	}
 	select {
 	case a.s.give <- o:

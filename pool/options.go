@@ -82,7 +82,7 @@ func KeepIf[T any](keep func(T) bool) RecyclerOption[T] {
 // limit is dropped and counted in [RecyclerStats].Drops. With it,
 // [RecyclerStats] also reports IdleBytes and ExpiredBytes, the memory handed
 // back to the garbage collector by expiry. Size runs on the goroutine that
-// calls Put.
+// calls Put, which panics if it returns a negative size.
 //
 // MaxIdleBytes panics if limit < 1 or size is nil.
 func MaxIdleBytes[T any](limit int64, size func(T) int) AgingOption[T] {
