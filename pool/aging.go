@@ -115,7 +115,8 @@ type idleValue[T any] struct {
 // The owner's stack is allocated up front: size slots of a T, a time and
 // a size each (T plus 32 bytes on 64-bit platforms).
 //
-// NewAgingRecycler panics if size < 1, ttl <= 0 or newFn is nil.
+// NewAgingRecycler panics if size < 1, ttl <= 0, newFn is nil or an option
+// is nil.
 func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts ...AgingOption[T]) *AgingRecycler[T] {
 	if size < 1 {
 		panic(fmt.Sprintf("pool: size must be at least 1, got %d", size))
@@ -128,7 +129,7 @@ func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts .
 	}
 	s := &agingState[T]{
 		newFn:   newFn,
-		cfg:     newConfig[T](opts),
+		cfg:     newConfig[T]("NewAgingRecycler", opts),
 		nilable: isNilable[T](),
 		get:     make(chan offer[T]),
 		give:    make(chan offer[T]),

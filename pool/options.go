@@ -114,9 +114,13 @@ func (c *config[T]) admit(v T, nilable bool) (_ T, ok bool) {
 }
 
 // newConfig applies opts in order; a later option of the same kind wins.
-func newConfig[T any, O AgingOption[T]](opts []O) config[T] {
+// It panics, naming the constructor fn, if an option is nil.
+func newConfig[T any, O AgingOption[T]](fn string, opts []O) config[T] {
 	var c config[T]
 	for _, o := range opts {
+		if any(o) == nil {
+			panic("pool: " + fn + " needs non-nil options, got nil")
+		}
 		o.apply(&c)
 	}
 	return c

@@ -187,7 +187,7 @@ func (s *shard[T]) idle() int {
 //
 // The channels' buffers are allocated up front: size slots of a T.
 //
-// NewRecycler panics if size < 1 or newFn is nil.
+// NewRecycler panics if size < 1, newFn is nil or an option is nil.
 func NewRecycler[T any](size int, newFn func() T, opts ...RecyclerOption[T]) *Recycler[T] {
 	if size < 1 {
 		panic(fmt.Sprintf("pool: size must be at least 1, got %d", size))
@@ -200,7 +200,7 @@ func NewRecycler[T any](size int, newFn func() T, opts ...RecyclerOption[T]) *Re
 		shards:  make([]shard[T], n),
 		mask:    uint32(n - 1),
 		newFn:   newFn,
-		cfg:     newConfig[T](opts),
+		cfg:     newConfig[T]("NewRecycler", opts),
 		nilable: isNilable[T](),
 		slotted: isPointerShaped[T](),
 	}

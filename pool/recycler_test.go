@@ -89,6 +89,8 @@ func TestConstructorsPanic(t *testing.T) {
 		{"KeepIf nil", func() { pool.KeepIf[int](nil) }, "pool: KeepIf needs a function, got nil"},
 		{"MaxIdleBytes 0", func() { pool.MaxIdleBytes(0, func(int) int { return 1 }) }, "pool: MaxIdleBytes limit must be at least 1, got 0"},
 		{"MaxIdleBytes nil", func() { pool.MaxIdleBytes[int](1, nil) }, "pool: MaxIdleBytes needs a size function, got nil"},
+		{"Recycler nil option", func() { pool.NewRecycler(1, newInt, nil) }, "pool: NewRecycler needs non-nil options, got nil"},
+		{"Aging nil option", func() { pool.NewAgingRecycler(1, time.Second, newInt, nil) }, "pool: NewAgingRecycler needs non-nil options, got nil"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -114,9 +114,9 @@ type worker struct {
 // from ctx. The queue holds 64 tasks unless [QueueCapacity] says otherwise.
 // No goroutine starts until a task is submitted.
 //
-// NewWorkers panics if n is less than 1: a pool of no workers would accept
+// NewWorkers panics if n is less than 1 (a pool of no workers would accept
 // tasks and never run them, and silently using 1 instead would hide the bug
-// that computed n.
+// that computed n), or if an option is nil.
 func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 	if n < 1 {
 		panic(fmt.Sprintf("pool: workers must be at least 1, got %d", n))
@@ -124,7 +124,7 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 	cfg := workersConfig{queue: defaultQueue}
 	for _, o := range opts {
 		if o == nil {
-			panic("pool: nil WorkersOption")
+			panic("pool: NewWorkers needs non-nil options, got nil")
 		}
 		o.applyWorkers(&cfg)
 	}
@@ -164,7 +164,7 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 // Go panics if task is nil.
 func (w *Workers) Go(ctx context.Context, task func(context.Context) error) error {
 	if task == nil {
-		panic("pool: nil task")
+		panic("pool: Workers.Go needs a task, got nil")
 	}
 	// Check ctx first, as x/sync's semaphore does: a caller whose context
 	// has ended should not get a task in just because there was room.
@@ -212,7 +212,7 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 // TryGo panics if task is nil.
 func (w *Workers) TryGo(task func(context.Context) error) bool {
 	if task == nil {
-		panic("pool: nil task")
+		panic("pool: Workers.TryGo needs a task, got nil")
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

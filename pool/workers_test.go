@@ -48,7 +48,7 @@ func TestNewWorkersBadInput(t *testing.T) {
 		{"negative queue", func() { pool.QueueCapacity(-1) }, "pool: queue capacity must be at least 0, got -1"},
 		{"zero idle timeout", func() { pool.IdleTimeout(0) }, "pool: idle timeout must be positive, got 0s"},
 		{"negative idle timeout", func() { pool.IdleTimeout(-time.Second) }, "pool: idle timeout must be positive, got -1s"},
-		{"nil option", func() { pool.NewWorkers(ctx, 1, nil) }, "pool: nil WorkersOption"},
+		{"nil option", func() { pool.NewWorkers(ctx, 1, nil) }, "pool: NewWorkers needs non-nil options, got nil"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,8 +60,8 @@ func TestNewWorkersBadInput(t *testing.T) {
 func TestWorkersNilTask(t *testing.T) {
 	w := pool.NewWorkers(context.Background(), 1)
 	defer w.Close()
-	assert.PanicsWithValue(t, "pool: nil task", func() { _ = w.Go(context.Background(), nil) })
-	assert.PanicsWithValue(t, "pool: nil task", func() { w.TryGo(nil) })
+	assert.PanicsWithValue(t, "pool: Workers.Go needs a task, got nil", func() { _ = w.Go(context.Background(), nil) })
+	assert.PanicsWithValue(t, "pool: Workers.TryGo needs a task, got nil", func() { w.TryGo(nil) })
 	assert.Equal(t, pool.WorkersStats{}, w.Stats(), "a nil task must leave no trace")
 }
 
