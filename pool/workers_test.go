@@ -747,3 +747,29 @@ func fuzzWorkers(t *testing.T, ops []byte) {
 		assert.Zero(t, w.Stats().Workers, "workers after Close")
 	})
 }
+
+// TestWorkersZeroAllocs checks the promise that submitting allocates
+// nothing once the workers have started: Go and TryGo on a warm pool, with
+// the queue filling up, draining and Go blocking in between.
+func TestWorkersZeroAllocs(t *testing.T) {
+	const n = 4
+	w := pool.NewWorkers(context.Background(), n, pool.QueueCapacity(16))
+	defer w.Close()
+	var sum atomic.Int64
+	task := func(context.Context) error { sum.Add(1); return nil }
+	ctx := context.Background()
+	cases := map[string]func(){
+		"Go":    func() { _ = w.Go(ctx, task) },
+		"TryGo": func() { w.TryGo(task) },
+	}
+	for name, submit := range cases {
+		t.Run(name, func(t *testing.T) {
+			for range 1000 { // start every worker
+				submit()
+			}
+			require.NoError(t, w.Wait())
+			assert.Zero(t, testing.AllocsPerRun(1000, submit), "allocs per %s", name)
+			require.NoError(t, w.Wait())
+		})
+	}
+}
