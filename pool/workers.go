@@ -99,7 +99,7 @@ type Workers struct {
 	closed   bool
 	idle     chan struct{} // closed when nothing is queued or running; nil unless Wait waits
 	stats    WorkersStats  // Queued, Running and Workers included, kept current
-	errs     []error       // every task error, with JoinErrors
+	errs     []error       // the task errors no Wait has returned yet, with JoinErrors
 	panic    *PanicError   // the first panic
 	raised   bool          // whether Wait or Close has re-panicked with panic
 }
@@ -478,7 +478,7 @@ func (w *Workers) waitIdle() {
 
 // Wait waits until every task submitted so far has finished or been
 // skipped, and returns the first error a task returned (with [JoinErrors],
-// every error, joined). If no task failed but some never ran because the
+// every error that no earlier Wait or Close returned, joined). If no task failed but some never ran because the
 // pool's context was cancelled, Wait returns the cause of that cancellation
 // ([ErrClosed] after Close, or the parent context's cause): tasks are never
 // dropped in silence.
@@ -534,7 +534,12 @@ func (w *Workers) result() error {
 	case p != nil:
 		err = p
 	case w.join:
+		// Each error is handed over once, so that a long-lived pool
+		// does not keep every error it ever saw and report it again at
+		// every Wait.
 		err = errors.Join(w.errs...)
+		clear(w.errs)
+		w.errs = w.errs[:0]
 		if w.stats.Cancelled > 0 {
 			err = errors.Join(err, context.Cause(w.ctx))
 		}

@@ -773,3 +773,27 @@ func TestWorkersZeroAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinErrorsReuse reuses a JoinErrors pool over several rounds: each
+// Wait returns the errors of its own round, once, so that a long-lived
+// pool does not keep every error it ever saw and report it again.
+func TestJoinErrorsReuse(t *testing.T) {
+	w := pool.NewWorkers(context.Background(), 2, pool.JoinErrors())
+	errA, errB := errors.New("a"), errors.New("b")
+	rounds := []struct {
+		errs []error
+	}{{[]error{errA}}, {nil}, {[]error{errB}}}
+	for i, r := range rounds {
+		for _, err := range r.errs {
+			require.NoError(t, w.Go(context.Background(), func(context.Context) error { return err }))
+		}
+		require.NoError(t, w.Go(context.Background(), nop))
+		err := w.Wait()
+		if len(r.errs) == 0 {
+			assert.NoError(t, err, "Wait in round %d", i)
+			continue
+		}
+		assert.Equal(t, errors.Join(r.errs...).Error(), err.Error(), "Wait in round %d", i)
+	}
+	assert.NoError(t, w.Close(), "Close after the last Wait returned its errors")
+}
