@@ -478,10 +478,10 @@ func (w *Workers) waitIdle() {
 
 // Wait waits until every task submitted so far has finished or been
 // skipped, and returns the first error a task returned (with [JoinErrors],
-// every error that no earlier Wait or Close returned, joined). If no task failed but some never ran because the
-// pool's context was cancelled, Wait returns the cause of that cancellation
-// ([ErrClosed] after Close, or the parent context's cause): tasks are never
-// dropped in silence.
+// every error that no earlier Wait or Close returned, joined). If no task
+// failed but some never ran because the pool's context was cancelled, Wait
+// returns the cause of that cancellation ([ErrClosed] after Close, or the
+// parent context's cause): tasks are never dropped in silence.
 //
 // If a task panicked, the first Wait (or Close) to see it re-panics on the
 // caller's goroutine with a [*PanicError] holding the panic value and the

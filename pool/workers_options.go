@@ -6,8 +6,8 @@ import (
 )
 
 // A WorkersOption configures [NewWorkers]. The options are [QueueCapacity],
-// [JoinErrors] and [IdleTimeout]; each sets one thing, and none changes what another does,
-// so they can be given in any order. The interface is sealed: only this
+// [JoinErrors] and [IdleTimeout]; each sets one thing, and none changes
+// what another does, so they can be given in any order. The interface is sealed: only this
 // package implements it.
 type WorkersOption interface {
 	applyWorkers(*workersConfig)
