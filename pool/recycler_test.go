@@ -2,10 +2,12 @@ package pool_test
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -401,4 +403,51 @@ func TestPanickingOption(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSlotKinds round-trips a value of every pointer-shaped kind (the
+// kinds a Recycler keeps in its shards' unsafe.Pointer slots) through a
+// Recycler of size 1, with garbage collections in between and no other
+// reference to the value: the slot must keep it alive and give it back
+// intact, as its own type.
+func TestSlotKinds(t *testing.T) {
+	type payload struct{ s string }
+	cases := map[string]func(t *testing.T){
+		"pointer": func(t *testing.T) {
+			roundTrip(t, func() *payload { return &payload{"pointer"} },
+				func(p *payload) string { return p.s })
+		},
+		"map": func(t *testing.T) {
+			roundTrip(t, func() map[int]string { return map[int]string{1: "map"} },
+				func(m map[int]string) string { return m[1] })
+		},
+		"chan": func(t *testing.T) {
+			roundTrip(t, func() chan string { c := make(chan string, 1); c <- "chan"; return c },
+				func(c chan string) string { return <-c })
+		},
+		"func": func(t *testing.T) {
+			roundTrip(t, func() func() string { s := "func"; return func() string { return s } },
+				func(f func() string) string { return f() })
+		},
+		"unsafe.Pointer": func(t *testing.T) {
+			roundTrip(t, func() unsafe.Pointer { return unsafe.Pointer(&payload{"unsafe.Pointer"}) },
+				func(p unsafe.Pointer) string { return (*payload)(p).s })
+		},
+	}
+	for name, f := range cases {
+		t.Run(name, f)
+	}
+}
+
+// roundTrip makes a value with newV, Puts it into a Recycler that makes
+// nothing, collects garbage, and checks that Get returns it intact.
+func roundTrip[T any](t *testing.T, newV func() T, read func(T) string) {
+	t.Helper()
+	r := pool.NewRecycler(1, func() T { t.Fatal("Get made a value"); var z T; return z })
+	want := read(newV())
+	r.Put(newV())
+	runtime.GC()
+	runtime.GC()
+	assert.Equal(t, want, read(r.Get()))
+	assert.Equal(t, pool.RecyclerStats{Gets: 1, Hits: 1, Puts: 1, Kept: 1}, r.Stats())
 }
