@@ -38,10 +38,9 @@ import (
 //
 // Cost: every Get and every Put is a channel handoff to the owner
 // goroutine, which must be woken: about 1 µs per Get+Put on 2 cores,
-// some 30 times a [Recycler] (BenchmarkRecycle); it allocates nothing in
-// steady state. It pays off for large values, whose allocation
-// and zeroing cost more than the handoff, and wherever idle memory must be
-// handed back.
+// some 60 times a [Recycler] (BenchmarkRecycle); it allocates nothing in
+// steady state. It pays off for large values, whose allocation and zeroing
+// cost more than the handoff, and wherever idle memory must be handed back.
 type AgingRecycler[T any] struct {
 	// The state lives apart so that the owner goroutine, which holds only
 	// the state, does not keep the AgingRecycler reachable: a recycler

@@ -62,8 +62,8 @@
 // for pointer-shaped values keeps one value per shard in an atomic slot in
 // front of the channel, as sync.Pool keeps a private value per processor:
 // that brings it within 1.05x to 1.25x of sync.Pool. Values of other types
-// (slices, structs, interfaces) always go through the channels, at 35 ns
-// per Get+Put serially: recycle pointers to them.
+// (slices, structs, interfaces) always go through the channels, at the
+// one-channel row's cost serially: recycle pointers to them.
 //
 // Use sync.Pool by default: it is still the fastest, needs no size, and
 // lets idle values go at the next collections, which is what most caches

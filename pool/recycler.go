@@ -84,11 +84,13 @@ func (s RecyclerStats) add(o RecyclerStats) RecyclerStats {
 //
 // Cost (BenchmarkRecycle, 2 cores, *[]byte buffers): a Get+Put takes 15 to
 // 18 ns serially and 8 to 9 ns per operation in parallel, 1.05x to 1.25x a
-// sync.Pool, with no allocation; with runtime.GC every 1,000 operations it makes no new
-// buffer where a sync.Pool remakes one every other collection. For T not
-// pointer-shaped (slices, strings, structs, interfaces) every Get and Put
-// is a channel operation: about 34 ns per Get+Put serially, 2.3x a
-// sync.Pool. See the package documentation for the numbers.
+// sync.Pool, with no allocation; with runtime.GC every 1,000 operations it
+// makes no new buffer where a sync.Pool remakes one every other collection.
+// For T not pointer-shaped (slices, strings, structs, interfaces) every Get
+// and Put is a channel operation and costs what BenchmarkRecycle's
+// one-channel free list does (impl=chanlist): about 31 ns per Get+Put
+// serially, twice a sync.Pool. See the package documentation for the
+// numbers.
 type Recycler[T any] struct {
 	// The idle values are spread over a power-of-two number of shards, a
 	// slot and a buffered channel each, whose capacities add up to size.
@@ -117,13 +119,16 @@ type Recycler[T any] struct {
 // compare-and-swap, as sync.Pool keeps one private value per processor in
 // front of its shared list. A channel operation takes the channel's lock
 // (an atomic to lock, another to unlock, plus the bookkeeping of a
-// buffered channel): a Get+Put through the channel costs about 34 ns on 2
-// cores, twice a sync.Pool (BenchmarkRecycle), where the slot costs about
-// 16. The channel holds the shard's other values, so the pattern is still
-// the leaky buffer's: a bounded free list that never blocks. The counters are per shard, not per Recycler, so
-// that parallel Gets and Puts, each starting on its goroutine's own shard,
-// do not contend on one cache line of counters; padding keeps neighbouring
-// shards off each other's cache lines.
+// buffered channel): a Get+Put through a channel costs about twice a
+// sync.Pool (BenchmarkRecycle's impl=chanlist), where the slot costs about
+// as much as sync.Pool. The channel holds the shard's other values, so the
+// pattern is still the leaky buffer's: a bounded free list that never
+// blocks.
+//
+// The counters are per shard, not per Recycler, so that parallel Gets and
+// Puts, each starting on its goroutine's own shard, do not contend on one
+// cache line of counters; padding keeps neighbouring shards off each
+// other's cache lines.
 //
 // Only puts, misses, drops and rejects are counted: a hit costs no counter
 // at all, being derived in Stats as kept - idle, with kept = puts - drops -
