@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -127,6 +128,11 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 			panic("pool: NewWorkers needs non-nil options, got nil")
 		}
 		o.applyWorkers(&cfg)
+	}
+	if cfg.queue > math.MaxInt-n {
+		// The ring has q+n slots; an overflow would reach make as a
+		// negative length and panic with the runtime's message instead.
+		panic(fmt.Sprintf("pool: queue capacity plus workers must fit in an int, got %d + %d", cfg.queue, n))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	return &Workers{

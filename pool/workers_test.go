@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,8 @@ func TestNewWorkersBadInput(t *testing.T) {
 		{"zero idle timeout", func() { pool.IdleTimeout(0) }, "pool: idle timeout must be positive, got 0s"},
 		{"negative idle timeout", func() { pool.IdleTimeout(-time.Second) }, "pool: idle timeout must be positive, got -1s"},
 		{"nil option", func() { pool.NewWorkers(ctx, 1, nil) }, "pool: NewWorkers needs non-nil options, got nil"},
+		{"queue + workers overflows", func() { pool.NewWorkers(ctx, 2, pool.QueueCapacity(math.MaxInt)) },
+			fmt.Sprintf("pool: queue capacity plus workers must fit in an int, got %d + 2", math.MaxInt)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
