@@ -5,10 +5,10 @@
 //   - [Bytes], byte slices recycled by power-of-two size class;
 //   - [Workers], a bounded worker pool with backpressure.
 //
-// All four come from John Graham-Cumming's GopherCon 2014 talk "A Channel
-// Compendium" and from Cloudflare's Railgun, which it describes, and all
-// four are built the way the talk's slides are not: bounded, counted,
-// cancellable, and with every goroutine joined.
+// The recyclers and the worker pool come from John Graham-Cumming's
+// GopherCon 2014 talk "A Channel Compendium" and from Cloudflare's Railgun,
+// which it describes; here they are built the way the talk's slides are
+// not: bounded, counted, cancellable, and with every goroutine joined.
 //
 // # Recycling memory
 //
