@@ -91,8 +91,8 @@
 // Use an [AgingRecycler] for large values in bursty programs, where idle
 // memory should go back after a while rather than stay pinned (Recycler)
 // or vanish at the next collection (sync.Pool). Each Get and Put is a
-// handoff to its owner goroutine, about a microsecond, which pays off when
-// a value costs more than that to make: a 64 KiB buffer costs 7 to 12 µs
+// handoff to its owner goroutine, about a microsecond for the pair, which
+// pays off when a value costs more than that to make: a 64 KiB buffer costs 7 to 12 µs
 // to allocate and zero. After a burst of 64 buffers of 256 KiB and 10 ms
 // idle (BenchmarkBurst, TTL 1 ms), the AgingRecycler held none of the
 // 16 MiB, the Recycler all of it, by design, and sync.Pool all of it until
