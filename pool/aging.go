@@ -108,8 +108,10 @@ type idleValue[T any] struct {
 //
 // If the AgingRecycler becomes unreachable without Close, a cleanup
 // registered with [runtime.AddCleanup] stops the owner after a garbage
-// collection, so a forgotten Close leaks nothing for long; call Close all
-// the same, which joins the goroutine and releases the idle values at once.
+// collection, so a forgotten Close leaks nothing for long. That cannot work
+// if the owner itself keeps the AgingRecycler reachable: if newFn, an
+// option's function or an idle value refers to it. Call Close all the
+// same, which joins the goroutine and releases the idle values at once.
 //
 // The owner's stack is allocated up front: size slots of a T, a time and
 // a size each (T plus 32 bytes on 64-bit platforms).
