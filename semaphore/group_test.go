@@ -321,3 +321,31 @@ func TestGroupGoFromTask(t *testing.T) {
 	assert.NoError(t, g.Wait())
 	assert.Equal(t, int64(5), ran.Load())
 }
+
+// TestGroupNeverStartsAfterFailure submits behind a task that fails, on a
+// group of one slot, many times. The only way to get the slot is for the
+// failing task to free it, and it cancels the group first, so neither Go
+// (which yields and retries before it parks) nor a spinning TryGo may ever
+// start the second task.
+func TestGroupNeverStartsAfterFailure(t *testing.T) {
+	boom := errors.New("boom")
+	fail := func(context.Context) error { return boom }
+	var started atomic.Int64
+	late := func(context.Context) error {
+		started.Add(1)
+		return nil
+	}
+	for i := range 1000 {
+		g := semaphore.NewGroup(context.Background(), 1)
+		require.NoError(t, g.Go(context.Background(), fail))
+		if i%2 == 0 {
+			require.ErrorIs(t, g.Go(context.Background(), late), boom, "iteration %d: Go behind a failing task", i)
+		} else {
+			for g.Context().Err() == nil && !g.TryGo(late) {
+				runtime.Gosched()
+			}
+		}
+		require.ErrorIs(t, g.Wait(), boom, "iteration %d", i)
+		require.Zero(t, started.Load(), "iteration %d: a task started in a group that had already failed", i)
+	}
+}
