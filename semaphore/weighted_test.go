@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -321,26 +322,42 @@ func TestWeightedZeroWeight(t *testing.T) {
 
 // TestWeightedCancelRacingRelease races a queued waiter's cancellation
 // against the Release that would grant it, 10^4 times, on real goroutines.
-// Whichever wins, no weight may be lost or created: afterwards
-// TryAcquire(size) succeeds.
+// The waiter is queued before the race starts (TryAcquire(0) fails once it
+// is), so that each try races the cancel path against the grant rather
+// than a Release against an Acquire that has not begun; which of cancel
+// and Release starts first alternates. Whichever wins, no weight may be
+// lost or created: afterwards TryAcquire(size) succeeds, and no more.
 func TestWeightedCancelRacingRelease(t *testing.T) {
 	const size = 3
 	w := semaphore.NewWeighted(size)
 	require.True(t, w.TryAcquire(size))
 	rng := rand.New(rand.NewPCG(1, 2))
+	var granted, cancelled int
 	for i := range 10_000 {
 		k := 1 + rng.Int64N(size)
 		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- w.Acquire(ctx, k) }()
+		for w.TryAcquire(0) {
+			runtime.Gosched() // until the waiter is queued
+		}
 		var wg sync.WaitGroup
-		wg.Go(func() {
-			if w.Acquire(ctx, k) == nil {
-				w.Release(k)
-			}
-		})
-		wg.Go(cancel)
-		w.Release(size)
+		if i%2 == 0 {
+			wg.Go(cancel)
+			w.Release(size)
+		} else {
+			wg.Go(func() { w.Release(size) })
+			cancel()
+		}
 		wg.Wait()
-		cancel()
+		if <-errc == nil {
+			granted++
+			w.Release(k)
+		} else {
+			cancelled++
+		}
 		require.True(t, w.TryAcquire(size), "iteration %d (k=%d): weight lost", i, k)
+		require.False(t, w.TryAcquire(1), "iteration %d (k=%d): weight created", i, k)
 	}
+	t.Logf("granted %d, cancelled %d", granted, cancelled)
 }
