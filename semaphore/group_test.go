@@ -291,6 +291,31 @@ func TestGroupPanicAfterErrorStillReraised(t *testing.T) {
 	})
 }
 
+// TestGroupPanicUnblocksGo checks the promise that lets a submitter reach
+// Wait: a panicking task cancels the group, so a Go blocked behind it
+// returns the panic as its error and starts nothing.
+func TestGroupPanicUnblocksGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1)
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			time.Sleep(time.Second)
+			return panicWith("boom")
+		}))
+		var called atomic.Bool
+		err := g.Go(context.Background(), func(context.Context) error {
+			called.Store(true)
+			return nil
+		})
+		var pe *semaphore.PanicError
+		require.ErrorAs(t, err, &pe, "Go blocked behind a panicking task")
+		assert.Equal(t, "boom", pe.Value)
+
+		v := recoverPanic(func() { _ = g.Wait() })
+		assert.Same(t, pe, v, "Wait re-raises the panic Go returned")
+		assert.False(t, called.Load(), "a task started after the panic")
+	})
+}
+
 func TestGroupGoexitDoesNotHangWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := semaphore.NewGroup(context.Background(), 1)

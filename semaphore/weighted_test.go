@@ -72,16 +72,29 @@ func TestWeightedReleaseMoreThanHeldPanicsWithWaiters(t *testing.T) {
 	})
 }
 
+// TestWeightedOversizeErrorsAtOnce runs in a bubble so that an Acquire
+// that waited instead of failing would end the test as a deadlock rather
+// than hang it. It fails at once even with a waiter queued and the weight
+// all held.
 func TestWeightedOversizeErrorsAtOnce(t *testing.T) {
-	w := semaphore.NewWeighted(5)
-	// context.Background never ends: x/sync's Acquire would block forever.
-	err := w.Acquire(context.Background(), 6)
-	assert.ErrorIs(t, err, semaphore.ErrTooLarge)
-	assert.EqualError(t, err, "semaphore: weight exceeds the semaphore's size: 6 > 5")
-	assert.ErrorIs(t, w.Acquire(context.Background(), math.MaxInt64), semaphore.ErrTooLarge)
-	assert.False(t, w.TryAcquire(6), "TryAcquire(6) of 5")
-	assert.False(t, w.TryAcquire(math.MaxInt64), "TryAcquire(MaxInt64) must not overflow")
-	assert.True(t, w.TryAcquire(5), "the semaphore is unchanged")
+	synctest.Test(t, func(t *testing.T) {
+		w := semaphore.NewWeighted(5)
+		// context.Background never ends: x/sync's Acquire would block forever.
+		err := w.Acquire(context.Background(), 6)
+		assert.ErrorIs(t, err, semaphore.ErrTooLarge)
+		assert.EqualError(t, err, "semaphore: weight exceeds the semaphore's size: 6 > 5")
+		assert.ErrorIs(t, w.Acquire(context.Background(), math.MaxInt64), semaphore.ErrTooLarge)
+		assert.False(t, w.TryAcquire(6), "TryAcquire(6) of 5")
+		assert.False(t, w.TryAcquire(math.MaxInt64), "TryAcquire(MaxInt64) must not overflow")
+
+		require.True(t, w.TryAcquire(4))
+		queued := waitFor(context.Background(), w, 5)
+		assert.ErrorIs(t, w.Acquire(context.Background(), 6), semaphore.ErrTooLarge, "with a waiter queued")
+		w.Release(4)
+		require.NoError(t, <-queued)
+		w.Release(5)
+		assert.True(t, w.TryAcquire(5), "the semaphore is unchanged")
+	})
 }
 
 func TestWeightedDoneContextNeverAcquires(t *testing.T) {
