@@ -303,7 +303,7 @@ func (w *Weighted) grantLocked(held int64) {
 		// Unlink before the send: once woken, x may be recycled, and a
 		// pooled waiter should not keep others alive.
 		next := x.next
-		x.next = nil
+		x.prev, x.next = nil, nil
 		x.ready <- struct{}{}
 		x = next
 	}
