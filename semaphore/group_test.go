@@ -374,3 +374,24 @@ func TestGroupNeverStartsAfterFailure(t *testing.T) {
 		require.Zero(t, started.Load(), "iteration %d: a task started in a group that had already failed", i)
 	}
 }
+
+// TestGroupGoCancelledBeforeFree: a Go whose ctx is cancelled before the
+// slot is freed returns ctx.Err() and starts nothing.
+func TestGroupGoCancelledBeforeFree(t *testing.T) {
+	g := semaphore.NewGroup(context.Background(), 1)
+	free := make(chan struct{})
+	var started atomic.Int64
+	cancelThenFree(t,
+		func() {
+			require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+				<-free
+				return nil
+			}))
+		},
+		func(ctx context.Context) error {
+			return g.Go(ctx, func(context.Context) error { started.Add(1); return errors.New("started") })
+		},
+		func() { free <- struct{}{} },
+		func() bool { return started.Load() != 0 })
+	require.NoError(t, g.Wait())
+}

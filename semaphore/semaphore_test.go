@@ -232,3 +232,42 @@ func TestSemaphoreCancelRacingRelease(t *testing.T) {
 	}
 	t.Logf("granted %d, cancelled %d", granted, cancelled)
 }
+
+// cancelThenFree checks, tries times, that a blocking call whose ctx is
+// cancelled before the slot it waits for is freed fails with ctx.Err()
+// and takes nothing. hold fills the slots; call is the blocking call under
+// test; free frees one slot; held reports whether anything is still held
+// after a round. Another goroutine cancels and then frees while the call
+// yields before parking, which is the window this guards; GOMAXPROCS(1)
+// keeps that goroutine from running before the call has looked at its
+// ctx, so the interleaving is the same every time.
+func cancelThenFree(t *testing.T, hold func(), call func(context.Context) error, free func(), held func() bool) {
+	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for i := range 1000 {
+		hold()
+		ctx, cancel := context.WithCancel(context.Background())
+		freed := make(chan struct{})
+		go func() {
+			cancel()
+			free()
+			close(freed)
+		}()
+		err := call(ctx)
+		<-freed
+		require.ErrorIs(t, err, context.Canceled, "iteration %d: the call succeeded though ctx was done before the slot was freed", i)
+		require.False(t, held(), "iteration %d: a failed call kept a slot", i)
+	}
+}
+
+// TestSemaphoreAcquireCancelledBeforeFree: a waiter whose ctx is
+// cancelled before the slot is released fails, even when it finds the slot
+// free on its retry after yielding.
+func TestSemaphoreAcquireCancelledBeforeFree(t *testing.T) {
+	s := semaphore.New(1)
+	cancelThenFree(t,
+		func() { require.True(t, s.TryAcquire()) },
+		s.Acquire,
+		s.Release,
+		func() bool { return s.Len() != 0 })
+}

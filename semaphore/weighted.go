@@ -147,10 +147,28 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 	// blocks the retry. (BenchmarkAcquire, 16 goroutines on 1 slot: 330 ns
 	// per Acquire+Release without the yield, 9 to 15 with it.)
 	runtime.Gosched()
-	if w.tryAcquire(k) {
-		return nil
+	if !w.tryAcquire(k) {
+		if err := w.acquireSlow(ctx, done, k); err != nil {
+			return err
+		}
 	}
-	return w.acquireSlow(ctx, done, k)
+	// The weight may have been freed by a goroutine that cancelled ctx
+	// first, while we yielded or queued; then ctx was done first and the
+	// caller must see ctx.Err(), as with x/sync. Whatever handed us the
+	// weight (the compare-and-swap after a Release, or the send on ready)
+	// synchronizes after that Release, so this check sees the
+	// cancellation. (The fast path above skips the check: its window
+	// between the look at done and the swap is a few instructions, where
+	// this one spans a yield or a wait.)
+	if done != nil {
+		select {
+		case <-done:
+			w.Release(k)
+			return ctx.Err()
+		default:
+		}
+	}
+	return nil
 }
 
 // TryAcquire takes weight k if it is free and nobody is waiting, without

@@ -374,3 +374,20 @@ func TestWeightedCancelRacingRelease(t *testing.T) {
 	}
 	t.Logf("granted %d, cancelled %d", granted, cancelled)
 }
+
+// TestWeightedAcquireCancelledBeforeFree: as for Semaphore, a ctx
+// cancelled before the weight is released fails the Acquire waiting for it.
+func TestWeightedAcquireCancelledBeforeFree(t *testing.T) {
+	w := semaphore.NewWeighted(2)
+	cancelThenFree(t,
+		func() { require.True(t, w.TryAcquire(2)) },
+		func(ctx context.Context) error { return w.Acquire(ctx, 2) },
+		func() { w.Release(2) },
+		func() bool {
+			if !w.TryAcquire(2) {
+				return true
+			}
+			w.Release(2)
+			return false
+		})
+}
