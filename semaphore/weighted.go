@@ -60,11 +60,11 @@ const queued = 1
 // goroutine blocked on a channel is durably blocked for testing/synctest.
 // Waiters are recycled, so blocking allocates nothing in the steady state.
 //
-// Cost (BenchmarkAcquire, 2 cores, weight 1): about 10 ns per uncontended
-// Acquire+Release, below x/sync's 13; with 16 goroutines, about 9 ns on 1
-// slot and 30 to 40 on 4 (where both cores' compare-and-swaps succeed and
-// contend for the state's cache line), where x/sync's Weighted takes 340 to
-// 550 ns and 3 allocations.
+// Cost (BenchmarkAcquire, 2 cores, weight 1): about 9 ns per uncontended
+// Acquire+Release, below x/sync's 12.6; with 16 goroutines, about 9 ns on 1
+// slot and 9 to 40 on 4 (where both cores' compare-and-swaps succeed and
+// contend for the state's cache line, so it varies most between runs),
+// where x/sync's Weighted takes 260 to 520 ns and 2 to 3 allocations.
 type Weighted struct {
 	size int64
 	// state is held<<1 | queued. Without the queued bit, any goroutine may
@@ -144,8 +144,8 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 	// Acquire must queue behind it and every Release must hand over through
 	// the lock and a goroutine switch; with enough goroutines that convoy
 	// never drains. Yielding first is not barging: a queued waiter still
-	// blocks the retry. (BenchmarkAcquire, 16 goroutines on 1 slot: 330 ns
-	// per Acquire+Release without the yield, 9 to 15 with it.)
+	// blocks the retry. (BenchmarkAcquire, 16 goroutines on 1 slot: 280 to
+	// 330 ns per Acquire+Release without the yield, 9 to 15 with it.)
 	runtime.Gosched()
 	if !w.tryAcquire(k) {
 		if err := w.acquireSlow(ctx, done, k); err != nil {
