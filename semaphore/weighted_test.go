@@ -146,6 +146,7 @@ func TestWeightedMixedWeightsNeverExceeded(t *testing.T) {
 				return
 			}
 			g.add(k)
+			runtime.Gosched() // let others try to overlap while k is held
 			g.add(-k)
 			w.Release(k)
 		})
