@@ -40,30 +40,31 @@
 // ./bench/cmd/compare -run semaphore) on a 2-core machine, Go 1.26:
 //
 //   - A limit of 1 and no context is a [sync.Mutex]: 4.6 ns uncontended
-//     against 28 for Semaphore and 10 for Weighted, and among the cheapest
+//     against 28 to 30 for Semaphore and 9 for Weighted, and among the cheapest
 //     with 16 goroutines. Use a semaphore of 1 only to honour a ctx or to
 //     select on the acquire.
 //   - Semaphore costs what a channel costs: a send and a receive, about
-//     28 ns uncontended, twice x/sync's Weighted (13 ns). If you do not need
-//     the Acquirer channel, [Weighted] with weight 1 is the faster counting
-//     semaphore (9 to 10 ns). Under contention, Acquire yielding once before
-//     it waits keeps Semaphore cheap: 30 to 40 ns with 16 goroutines on 1 or
-//     4 slots, against 340 to 550 ns and 3 allocations for x/sync's
-//     Weighted.
+//     28 to 30 ns uncontended, more than twice x/sync's Weighted (12.6 ns).
+//     If you do not need the Acquirer channel, [Weighted] with weight 1 is
+//     the faster counting semaphore (9 ns). Under contention, Acquire
+//     yielding once before it waits keeps Semaphore cheap: 30 to 50 ns with
+//     16 goroutines on 1 or 4 slots, against 260 to 520 ns and 2 to 3
+//     allocations for x/sync's Weighted.
 //   - golang.org/x/sync/semaphore is the better tool if you rely on an
 //     Acquire for more than the size blocking until ctx ends, or on a size
 //     of 0 or above 2^62. Our [Weighted] is otherwise a drop-in with the
 //     same FIFO guarantees, faster in every case measured: about 9 ns with
-//     16 goroutines on 1 slot and 30 to 40 on 4 slots, where the two cores'
-//     compare-and-swaps contend for one cache line.
+//     16 goroutines on 1 slot and 9 to 40 on 4 slots (the case that varies
+//     most between runs), where the two cores' compare-and-swaps contend
+//     for one cache line.
 //   - A sync.Cond counter barges (a releasing goroutine can take the slot
 //     again before the one it signalled runs), which is fast but lets a
 //     waiter starve, and it cannot honour a ctx while it waits.
 //   - errgroup.Group remains the right tool if you want a task's panic to
 //     crash the program from the task's own goroutine (errgroup's source
 //     explains why it does not carry panics to Wait), or a zero-value group
-//     with no limit. It is not faster: [Group] costs about 250 ns per tiny
-//     task in BenchmarkGroup, errgroup with SetLimit about 330.
+//     with no limit. It is not faster: [Group] costs 240 to 260 ns per tiny
+//     task in BenchmarkGroup, errgroup with SetLimit 320 to 340.
 //
 // # A deliberate difference from x/sync
 //

@@ -233,13 +233,18 @@ func ExampleWeighted_TryAcquire() {
 	// true
 }
 
-// This example shows Release handing weight to a waiter.
+// This example shows Release handing weight to a waiter, and that
+// releasing weight nobody holds panics.
 func ExampleWeighted_Release() {
 	w := semaphore.NewWeighted(2)
 	_ = w.Acquire(context.Background(), 2)
 	acquired := make(chan error)
 	go func() { acquired <- w.Acquire(context.Background(), 2) }()
-	w.Release(2)
+	for w.TryAcquire(0) {
+		// TryAcquire(0) succeeds until the Acquire above is queued.
+		runtime.Gosched()
+	}
+	w.Release(2) // the queued Acquire gets the 2
 	fmt.Println("waiter:", <-acquired)
 	w.Release(2)
 
