@@ -120,7 +120,7 @@ func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error
 				return context.Cause(g.ctx)
 			}
 		}
-		// As in Semaphore.Acquire: the slot may have been freed by
+		// As in Counting.Acquire: the slot may have been freed by
 		// someone who cancelled ctx first, and then ctx was done first.
 		select {
 		case <-ctx.Done():

@@ -138,7 +138,7 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 	if w.tryAcquire(k) {
 		return nil
 	}
-	// Yield once before queueing, for the reason Semaphore.Acquire does:
+	// Yield once before queueing, for the reason Counting.Acquire does:
 	// the holders are often runnable behind us. Here it matters more, since
 	// the first goroutine to queue sets the queued bit, after which every
 	// Acquire must queue behind it and every Release must hand over through

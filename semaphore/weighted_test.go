@@ -376,7 +376,7 @@ func TestWeightedCancelRacingRelease(t *testing.T) {
 	t.Logf("granted %d, cancelled %d", granted, cancelled)
 }
 
-// TestWeightedAcquireCancelledBeforeFree: as for Semaphore, a ctx
+// TestWeightedAcquireCancelledBeforeFree: as for Counting, a ctx
 // cancelled before the weight is released fails the Acquire waiting for it.
 func TestWeightedAcquireCancelledBeforeFree(t *testing.T) {
 	w := semaphore.NewWeighted(2)
