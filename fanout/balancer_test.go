@@ -3,6 +3,7 @@ package fanout_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -85,8 +86,8 @@ func spread(pending []int) int { return slices.Max(pending) - slices.Min(pending
 
 // TestBalancerDepthAndBackpressure: with every handler blocked, the
 // Balancer accepts exactly workers*depth requests, at most depth per
-// worker, and leaves the rest blocked in Submit (nil-channel
-// backpressure). Releasing one handler at a time, every worker's queue is
+// worker, and leaves the rest blocked in Submit, waiting for a slot
+// (backpressure). Releasing one handler at a time, every worker's queue is
 // full again each time the balancer settles: no worker idles while
 // requests wait, and no queue ever exceeds depth.
 func TestBalancerDepthAndBackpressure(t *testing.T) {
@@ -369,4 +370,152 @@ func TestBalancerCancelUnderLoad(t *testing.T) {
 	assert.Equal(t, ok.Load(), ran.Load(), "handled requests that did not answer, or answered without running")
 	assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
 	assert.Positive(t, failed.Load())
+}
+
+// TestBalancerLoadGauge measures each worker's load from outside the
+// Balancer, without trusting its Stats. Every handler blocks until the test
+// releases it, and the test takes one step at a time: submit one more
+// request, or release one running request. A request that starts after a
+// release was queued on the released request's worker; one that starts
+// after a submission went to an idle worker. That gives every request its
+// worker; with the steps at which its Submit returned and at which it was
+// released, the test rebuilds every worker's load (queued or running)
+// after every step and checks the Balancer's promises:
+//
+//   - no worker ever holds more than depth requests;
+//   - each step lets at most one request in, so no more than workers*depth
+//     are accepted and unanswered (backpressure);
+//   - while a Submit waits, every worker holds depth requests: no worker
+//     idles while work waits to be accepted;
+//   - each request goes to a worker whose load was least when it came.
+//
+// The steps follow a fixed pseudo-random script that alternates bursts
+// (Submits pile up) with lulls (workers go idle).
+func TestBalancerLoadGauge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, depth, requests = 3, 2, 60
+		const never = 1 << 30
+		release := make([]chan struct{}, requests)
+		var started [requests]atomic.Bool
+		var acceptedAt [requests]atomic.Int32
+		for v := range requests {
+			release[v] = make(chan struct{})
+			acceptedAt[v].Store(never)
+		}
+		b := fanout.NewBalancer(context.Background(), workers, depth, func(_ context.Context, v int) (int, error) {
+			started[v].Store(true)
+			<-release[v]
+			return v, nil
+		})
+		defer b.Close()
+		replies := make(chan fanout.Result[int], requests)
+		submittedAt := make([]int, requests)
+
+		var step atomic.Int32               // written by the test only between synctest.Wait calls
+		worker := make([]int, requests)     // -1 until the request starts
+		releasedAt := make([]int, requests) // never until released
+		for v := range requests {
+			worker[v], releasedAt[v] = -1, never
+		}
+		running := []int{-1, -1, -1} // per worker, the request it runs; -1 if idle
+		rng := rand.New(rand.NewPCG(1, 2))
+		submitted := 0
+		for s := 1; ; s++ {
+			var busy []int
+			for _, v := range running {
+				if v >= 0 {
+					busy = append(busy, v)
+				}
+			}
+			burst := s/20%2 == 0
+			odds := 1 // in 8, that this step submits rather than releases
+			if burst {
+				odds = 6
+			}
+			submit := submitted < requests && (len(busy) == 0 || rng.IntN(8) < odds)
+			if !submit && len(busy) == 0 {
+				break
+			}
+			step.Store(int32(s))
+			from := -1 // the worker whose queue a new start comes from; -1 for an idle one
+			if submit {
+				v := submitted
+				submitted++
+				submittedAt[v] = s
+				go func() {
+					if assert.NoError(t, b.Submit(context.Background(), v, replies)) {
+						acceptedAt[v].Store(step.Load())
+					}
+				}()
+			} else {
+				r := busy[rng.IntN(len(busy))]
+				from = worker[r]
+				releasedAt[r], running[from] = s, -1
+				close(release[r])
+			}
+			synctest.Wait()
+			for v := range submitted {
+				if !started[v].Load() || worker[v] >= 0 {
+					continue
+				}
+				w := from
+				if w < 0 {
+					w = slices.Index(running, -1) // idle workers are alike: any will do
+				}
+				require.True(t, w >= 0 && running[w] == -1, "step %d: request %d started with no worker free for it: %v", s, v, running)
+				worker[v], running[w] = w, v
+			}
+		}
+		for v := range requests {
+			require.NoError(t, (<-replies).Err)
+			require.GreaterOrEqual(t, worker[v], 0, "request %d never ran", v)
+		}
+
+		// Rebuild the loads after each step and check them.
+		steps := int(step.Load())
+		load := func(s int) (loads []int, waiting int) {
+			loads = make([]int, workers)
+			for v := range requests {
+				switch {
+				case submittedAt[v] > s:
+				case int(acceptedAt[v].Load()) > s:
+					waiting++
+				case releasedAt[v] > s:
+					loads[worker[v]]++
+				}
+			}
+			return loads, waiting
+		}
+		sawWaiting, sawIdle := false, false
+		for s := 1; s <= steps; s++ {
+			loads, waiting := load(s)
+			for w, l := range loads {
+				require.LessOrEqual(t, l, depth, "step %d: worker %d over depth: %v", s, w, loads)
+				if waiting > 0 {
+					require.Equal(t, depth, l, "step %d: worker %d not full while %d requests wait: %v", s, w, waiting, loads)
+				}
+			}
+			sawWaiting = sawWaiting || waiting > 0
+			sawIdle = sawIdle || slices.Contains(loads, 0) && slices.Max(loads) > 0
+			// The loads as they stood when step s let a request in: after
+			// the previous step, less the request released at this one.
+			before, _ := load(s - 1)
+			for v := range requests {
+				if releasedAt[v] == s {
+					before[worker[v]]--
+				}
+			}
+			var in []int
+			for v := range requests {
+				if int(acceptedAt[v].Load()) == s {
+					in = append(in, v)
+				}
+			}
+			require.LessOrEqual(t, len(in), 1, "step %d let %v in", s, in)
+			for _, v := range in {
+				assert.Equal(t, slices.Min(before), before[worker[v]], "step %d: request %d went to worker %d with loads %v", s, v, worker[v], before)
+			}
+		}
+		assert.True(t, sawWaiting && sawIdle, "the script never made Submits wait (%v) or a worker idle (%v)", sawWaiting, sawIdle)
+	})
 }
