@@ -28,10 +28,11 @@ type Result[Resp any] struct {
 type BalancerStats struct {
 	// Submitted counts the requests the Balancer accepted.
 	Submitted uint64
-	// Completed counts the handler calls that returned, with or without
-	// an error.
+	// Completed counts the handler calls that ended without a panic:
+	// returned, with or without an error, or called runtime.Goexit.
 	Completed uint64
-	// Failed counts the handler calls that returned a non-nil error.
+	// Failed counts the handler calls that returned a non-nil error or
+	// called runtime.Goexit (which fails the request).
 	Failed uint64
 	// Panicked counts the handler calls that panicked.
 	Panicked uint64
@@ -39,7 +40,9 @@ type BalancerStats struct {
 	// context or the Balancer's had ended.
 	Canceled uint64
 	// Pending is, per worker, the requests assigned to it and not yet
-	// answered: queued or running. Each entry is at most the depth.
+	// answered: queued or running. Each entry is at most the depth. Once
+	// every accepted request is answered, Submitted equals
+	// Completed+Panicked+Canceled.
 	Pending []int
 }
 
@@ -258,7 +261,16 @@ func (b *Balancer[Req, Resp]) work(i int) {
 // serve answers one request and reports worker i's completion.
 func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 	res := Result[Resp]{Err: errGoexit} // what the requester sees if the handler never returns
+	// goexit is true while the handler runs, so the defer finds it still
+	// true only if the handler called runtime.Goexit.
+	goexit := false
 	defer func() {
+		if goexit {
+			// Counted as a failed call, so that the counters still add up
+			// to Submitted once every request is answered.
+			b.completed.Add(1)
+			b.failed.Add(1)
+		}
 		b.reply(r, res)
 		// Lower the load before giving the token back, so that whoever
 		// takes the token finds the room it stands for.
@@ -279,7 +291,10 @@ func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 	}
 	ctx, stop := b.handlerContext(r.ctx)
 	defer stop()
-	if p := panics.Try(func() { res.Value, res.Err = b.handle(ctx, r.req) }); p != nil {
+	goexit = true
+	p := panics.Try(func() { res.Value, res.Err = b.handle(ctx, r.req) })
+	goexit = false
+	if p != nil {
 		res = Result[Resp]{Err: p}
 		b.panicked.Add(1)
 		b.panic.CompareAndSwap(nil, p)

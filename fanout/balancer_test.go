@@ -519,3 +519,51 @@ func TestBalancerLoadGauge(t *testing.T) {
 		assert.True(t, sawWaiting && sawIdle, "the script never made Submits wait (%v) or a worker idle (%v)", sawWaiting, sawIdle)
 	})
 }
+
+// TestBalancerWorkersExitOnCancel: when the Balancer's context ends, its
+// workers answer what is queued and return without Close being called
+// (the talk's workers never exit). synctest.Test fails if any goroutine
+// of the bubble is left blocked.
+func TestBalancerWorkersExitOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		g := newGated()
+		b := fanout.NewBalancer(ctx, 2, 2, g.handle)
+		replies := make(chan fanout.Result[int], 4)
+		for v := range 4 {
+			require.NoError(t, b.Submit(context.Background(), v, replies))
+		}
+		synctest.Wait()
+		cancel()
+		for range 4 {
+			assert.ErrorIs(t, (<-replies).Err, context.Canceled)
+		}
+		synctest.Wait()
+		s := b.Stats()
+		assert.Equal(t, []int{0, 0}, s.Pending)
+		assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
+	})
+}
+
+// TestBalancerStatsAddUp: every accepted request is counted once, in
+// Completed, Panicked or Canceled, including one whose handler called
+// runtime.Goexit.
+func TestBalancerStatsAddUp(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 1, 2, func(_ context.Context, v int) (int, error) {
+		switch v {
+		case 0:
+			runtime.Goexit()
+		case 1:
+			return 0, errors.New("fail")
+		}
+		return v, nil
+	})
+	for v := range 3 {
+		_, _ = b.Do(context.Background(), v)
+	}
+	b.Close()
+	s := b.Stats()
+	assert.Equal(t, uint64(3), s.Submitted)
+	assert.Equal(t, s.Submitted, s.Completed+s.Panicked+s.Canceled, "%+v", s)
+	assert.Equal(t, uint64(2), s.Failed, "a Goexit fails its request")
+}
