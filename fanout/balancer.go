@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -143,13 +144,19 @@ type Balancer[Req, Resp any] struct {
 // it has accepted but not started with ctx's cause, without running them;
 // its goroutines then return once the handlers running return. Close
 // must still be called to release the context and surface a panic. NewBalancer
-// panics if workers < 1, depth < 1 or handle is nil.
+// panics if workers < 1, depth < 1, workers*depth overflows an int, or
+// handle is nil.
 func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle func(context.Context, Req) (Resp, error)) *Balancer[Req, Resp] {
 	if workers < 1 {
 		panic(fmt.Sprintf("fanout: NewBalancer needs at least 1 worker, got %v", workers))
 	}
 	if depth < 1 {
 		panic(fmt.Sprintf("fanout: NewBalancer needs a queue depth of at least 1, got %v", depth))
+	}
+	if depth > math.MaxInt/workers {
+		// workers*depth sizes the slot channel; wrapped around, it would
+		// fail in make with a message that does not say why.
+		panic(fmt.Sprintf("fanout: NewBalancer needs workers*depth to fit in an int, got %v*%v", workers, depth))
 	}
 	if handle == nil {
 		panic("fanout: NewBalancer needs a handle func, got nil")

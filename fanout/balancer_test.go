@@ -3,6 +3,8 @@ package fanout_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -324,6 +326,7 @@ func TestBalancerBadArguments(t *testing.T) {
 		{"workers", 0, 1, echo, "fanout: NewBalancer needs at least 1 worker, got 0"},
 		{"depth", 1, 0, echo, "fanout: NewBalancer needs a queue depth of at least 1, got 0"},
 		{"handle", 1, 1, nil, "fanout: NewBalancer needs a handle func, got nil"},
+		{"overflow", 4, math.MaxInt / 2, echo, fmt.Sprintf("fanout: NewBalancer needs workers*depth to fit in an int, got 4*%d", math.MaxInt/2)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
