@@ -137,8 +137,11 @@ type Balancer[Req, Resp any] struct {
 // request's context or ctx ends, whichever is first, and carries the
 // request context's values. If handle panics, the request fails with a
 // *[PanicError], the Balancer stops as if ctx had ended, and Close
-// re-panics with it. A handler must not wait for a request to the same
-// Balancer: with every queue full, it would be waiting for itself.
+// re-panics with it. If handle calls runtime.Goexit (as t.FailNow does),
+// its request fails with an error that says so, a new goroutine takes over
+// the worker's queue, and the Balancer goes on. A handler must not wait
+// for a request to the same Balancer (with every queue full, it would be
+// waiting for itself), nor call Close.
 //
 // When ctx ends, the Balancer stops accepting requests and answers those
 // it has accepted but not started with ctx's cause, without running them;
@@ -452,6 +455,10 @@ func (b *Balancer[Req, Resp]) Stats() BalancerStats {
 // accepted has been answered and every goroutine of the Balancer has
 // returned, and releases the Balancer's context. It is idempotent and
 // safe to call concurrently with Submit, which then returns [ErrClosed].
+//
+// An answer is delivered, not dropped, while the Balancer's context lives,
+// so Close also waits for room on each reply channel of a Submit: a reply
+// channel that is full and never read keeps Close from returning.
 //
 // If a handler panicked, Close re-panics with its *[PanicError] on the
 // calling goroutine, every time it is called: the owner learns of it even

@@ -570,3 +570,26 @@ func TestBalancerStatsAddUp(t *testing.T) {
 	assert.Equal(t, s.Submitted, s.Completed+s.Panicked+s.Canceled, "%+v", s)
 	assert.Equal(t, uint64(2), s.Failed, "a Goexit fails its request")
 }
+
+// TestBalancerCloseWaitsForReplyRoom: Close delivers every answer, so it
+// waits while a reply channel has no room, and returns once it is read.
+func TestBalancerCloseWaitsForReplyRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := fanout.NewBalancer(context.Background(), 1, 1, echo)
+		reply := make(chan fanout.Result[int]) // no room
+		require.NoError(t, b.Submit(context.Background(), 5, reply))
+		closed := make(chan struct{})
+		go func() {
+			b.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Fatal("Close returned before the answer was delivered")
+		default:
+		}
+		assert.Equal(t, 5, (<-reply).Value)
+		<-closed
+	})
+}

@@ -86,10 +86,14 @@ type Multiplexer[T any] struct {
 // NewMultiplexer starts a Multiplexer whose owner goroutine calls write
 // with batches of at most batch items, in the order the items were
 // accepted. Only that goroutine calls write, one call at a time, so write
-// needs no lock of its own. write must not keep the slice after it returns: the owner
-// reuses it. If write panics or calls runtime.Goexit, the items of that
-// batch fail with the panic (a *[PanicError]), the Multiplexer stops as if
-// ctx had ended, and Close re-panics with it.
+// needs no lock of its own. write must not keep the slice after it
+// returns: the owner reuses it. Nor may it call Send or Close on the same
+// Multiplexer: both wait for the owner, which is waiting for write.
+//
+// If write panics, the items of that batch fail with the panic (a
+// *[PanicError]), the Multiplexer stops as if ctx had ended, and Close
+// re-panics with it. If write calls runtime.Goexit, the items fail with an
+// error that says so, the Multiplexer stops, and Close returns that error.
 //
 // When ctx ends, the Multiplexer stops accepting items and reports the
 // items accepted but not yet written to their producers with ctx's cause;
