@@ -76,14 +76,14 @@ type request[Req, Resp any] struct {
 // channel hops per request and, above all, a goroutine that must be
 // scheduled for every request and completion: when the workers keep every
 // CPU busy, the balancer goroutine waits its turn behind them, and in
-// BenchmarkBalancer the talk's shape has a median latency of 26-28 µs against
+// BenchmarkBalancer the talk's shape has a median latency of 12-28 µs against
 // 1.7 µs here, for tasks of 1.3 to 26 µs. The talk's shape is kept in the
 // benchmark as impl=talk.
 //
 // How well it spreads the load: while any request waits in Submit, every
 // worker's queue is full, so no worker idles while work waits to be
-// accepted (TestBalancerDepthAndBackpressure checks this after every
-// completion). Requests are placed one after another on the worker whose
+// accepted (TestBalancerLoadGauge rebuilds every worker's load from
+// outside and checks this after every step). Requests are placed one after another on the worker whose
 // load was smallest when the caller scanned, so with tasks that do not
 // finish, the loads never differ by more than one (TestBalancerLeastLoaded).
 // Queued requests are not moved: a request can wait behind a long task, at
@@ -98,14 +98,15 @@ type request[Req, Resp any] struct {
 //
 // Cost: Do allocates nothing, and a request costs about as much as one to
 // a worker pool on a single shared channel: in BenchmarkBalancer the time
-// per task is within 0-25% of it (as much as the spread between runs on
-// this shared machine), and the 99th percentile of latency is the same. With 4 workers and tasks whose costs differ by 20x,
-// least-loaded dispatch keeps the p99 latency at about 22 µs, where round
-// robin over the same queues reaches 150-260 µs: a request lands behind a
-// long task only when every worker has one. If your workers are
-// interchangeable and hold no per-worker state, a shared channel (as in
-// pool.Workers) is as good and simpler; the per-worker queues pay off when
-// a worker owns something (a connection, a cache, a core).
+// per task is 4.4-5.1 µs here and 4.0-11 µs there (each is ahead in some
+// runs on this shared machine), and the 99th percentile of latency is the
+// same. With 4 workers and tasks whose costs differ by 20x, least-loaded
+// dispatch keeps the p99 latency at 23-26 µs, where round robin over the
+// same queues reaches 150-300 µs: a request lands behind a long task only
+// when every worker has one. If your workers are interchangeable and hold
+// no per-worker state, a shared channel (as in pool.Workers) is as good
+// and simpler; the per-worker queues pay off when a worker owns something
+// (a connection, a cache, a core).
 type Balancer[Req, Resp any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic, or Close
 	cancel context.CancelCauseFunc

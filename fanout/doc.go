@@ -68,8 +68,8 @@
 // the workers keep the CPUs busy it waits behind them: in
 // BenchmarkBalancer (8 clients, 4 workers, queues of 2, one task in 8
 // costing 20x the others, 1.3 to 26 µs), the median latency is 1.7 µs here
-// and 26-28 µs with the talk's shape; the 99th percentile is 22 µs here and
-// 150-260 µs with round robin over the same queues. A handler's panic fails
+// and 12-28 µs with the talk's shape; the 99th percentile is 23-26 µs here
+// and 150-300 µs with round robin over the same queues. A handler's panic fails
 // its request with a [PanicError] and is re-raised by Close.
 //
 // # The multiplexer
@@ -88,9 +88,9 @@
 // # When something simpler is better
 //
 // A sync.Mutex around the resource is simpler than a Multiplexer and, when
-// a write is cheap, 10-25x faster (BenchmarkMultiplexer: 12-27 ns per item
-// against about 300 for a free write); the Multiplexer pays off when each
-// write has a fixed cost that batching spreads (5-6x faster than the
+// a write is cheap, about 20x faster (BenchmarkMultiplexer: 13-26 ns per
+// item against 320-510 for a free write); the Multiplexer pays off when each
+// write has a fixed cost that batching spreads (5-8x faster than the
 // mutex for a 3 µs write with 16 producers), or when the resource must
 // stay on one goroutine. A pool of interchangeable workers reading one
 // shared channel is as fast as the Balancer and has no per-worker queues
