@@ -23,14 +23,15 @@
 // makes it faster than the blog's unbuffered version at every k:
 //
 //	ns/item         k=2   k=8   k=64
-//	Merge           211   214    257
-//	MergeSelect     236   368    284
-//	blog's merge    283   300    337
-//	mutex queue     333   317    210
-//	reflect.Select  482  1325   5810
+//	Merge           205   215    278
+//	MergeSelect     242   342    391
+//	blog's merge    289   325    634
+//	mutex queue     349   363    327
+//	reflect.Select  475  1485   6738
 //
-// (Medians of a few runs vary by ±20% on this shared machine; the mutex
-// queue ties or beats Merge at k=64 in some runs, and loses at small k.)
+// (Runs vary by ±20% on this shared machine, and the blog's merge at k=64
+// by more: 340-630; the mutex queue beats Merge at k=64 in some runs, and
+// loses at small k.)
 //
 // The talk's NIL CHANNELS slide merges two channels in one goroutine with
 // a select loop, and switches an input off when it closes by setting it to

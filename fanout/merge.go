@@ -8,7 +8,7 @@ import (
 // mergeBuffer is the capacity of the channel returned by [Merge] and
 // [MergeSelect]. A buffered output lets a forwarding goroutine hand over an
 // item without parking until the reader is ready: in BenchmarkMerge it takes
-// the Go blog's shape from about 300-370 ns/item to about 190-250 ns/item at
+// the Go blog's shape from about 290-630 ns/item to about 200-280 ns/item at
 // k=2, 8 and 64. Capacities of 8 and 32 gained less at k=64; 128 gained
 // little more than 64 and doubles the memory held per merge.
 const mergeBuffer = 64
@@ -32,7 +32,7 @@ const mergeBuffer = 64
 // After ctx ends the reader may still receive values that were already
 // buffered, then sees the channel closed.
 //
-// Cost: k+1 goroutines (about 2 KiB each) and about 190-250 ns per value on
+// Cost: k+1 goroutines (about 2 KiB each) and about 200-280 ns per value on
 // 2 cores at k=2, 8 and 64 (BenchmarkMerge: at or below the unbuffered
 // goroutine-per-input shape, and 20-30x faster than reflect.Select at
 // k=64). Use [MergeSelect] to merge with a quarter as many goroutines.
