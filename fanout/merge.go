@@ -16,7 +16,8 @@ const mergeBuffer = 64
 // Merge returns a channel that receives every value received from the
 // inputs (fan-in), and that is closed exactly once: after the last input is
 // closed, or after ctx ends, whichever comes first. With no inputs, the
-// returned channel is already closed.
+// returned channel is already closed; a nil input is never closed, so with
+// one the output closes only when ctx ends.
 //
 // Merge is the Go blog's merge: one goroutine per input forwards its values
 // to the output, and one more closes the output once they have all returned.
