@@ -86,7 +86,10 @@ type Multiplexer[T any] struct {
 
 // NewMultiplexer starts a Multiplexer whose owner goroutine calls write
 // with batches of at most batch items, in the order the items were
-// accepted. Only that goroutine calls write, one call at a time, so write
+// accepted. batch also sizes the queue producers wait in and the owner's
+// two buffers, all allocated here, so it is a real bound, not "no limit":
+// pick the largest write you want. batch 1 writes one item per call.
+// Only the owner goroutine calls write, one call at a time, so write
 // needs no lock of its own. write must not keep the slice after it
 // returns: the owner reuses it. Nor may it call Send or Close on the same
 // Multiplexer: both wait for the owner, which is waiting for write.
