@@ -76,7 +76,7 @@ type request[Req, Resp any] struct {
 // channel hops per request and, above all, a goroutine that must be
 // scheduled for every request and completion: when the workers keep every
 // CPU busy, the balancer goroutine waits its turn behind them, and in
-// BenchmarkBalancer the talk's shape has a median latency of 12-28 µs against
+// BenchmarkBalancer the talk's shape has a median latency of 11-28 µs against
 // 1.7 µs here, for tasks of 1.3 to 26 µs. The talk's shape is kept in the
 // benchmark as impl=talk.
 //

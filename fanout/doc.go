@@ -69,7 +69,7 @@
 // the workers keep the CPUs busy it waits behind them: in
 // BenchmarkBalancer (8 clients, 4 workers, queues of 2, one task in 8
 // costing 20x the others, 1.3 to 26 µs), the median latency is 1.7 µs here
-// and 12-28 µs with the talk's shape; the 99th percentile is 23-26 µs here
+// and 11-28 µs with the talk's shape; the 99th percentile is 23-26 µs here
 // and 150-300 µs with round robin over the same queues. A handler's panic fails
 // its request with a [PanicError] and is re-raised by Close.
 //
