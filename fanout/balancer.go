@@ -97,10 +97,9 @@ type request[Req, Resp any] struct {
 // call for its request, which synchronizes before its Result is received.
 //
 // Cost: Do allocates nothing, and a request costs about as much as one to
-// a worker pool on a single shared channel: in BenchmarkBalancer the time
-// per task is 4.4-5.1 µs here and 4.0-11 µs there (each is ahead in some
-// runs on this shared machine), and the 99th percentile of latency is the
-// same. With 4 workers and tasks whose costs differ by 20x, least-loaded
+// a worker pool on a single shared channel: in BenchmarkBalancer neither
+// is consistently ahead in time per task (2.2 to 11 µs across runs on this
+// shared machine), and the 99th percentile of latency is the same. With 4 workers and tasks whose costs differ by 20x, least-loaded
 // dispatch keeps the p99 latency at 23-26 µs, where round robin over the
 // same queues reaches 150-300 µs: a request lands behind a long task only
 // when every worker has one. If your workers are interchangeable and hold

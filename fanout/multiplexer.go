@@ -57,12 +57,12 @@ type item[T any] struct {
 // When is it worth it? When the writer has a cost per call (a syscall, a
 // network round trip, a flush) and many producers: in
 // BenchmarkMultiplexer, 16 producers and a writer that spins about 3 µs
-// per call, the Multiplexer writes ~10 items per call and costs 530-860 ns
-// per item, against 2,500-6,700 ns for producers that take a sync.Mutex
-// around a write each (5-8x across runs). When a write is cheap, the mutex
-// is simpler and much faster: with a free write it costs 13-26 ns per
-// item, the Multiplexer 320-510 (two channel hand-offs and a wake-up per
-// Send).
+// per call, the Multiplexer writes 6-10 items per call and costs 530-1,000
+// ns per item, against 2,500-6,700 ns for producers that take a sync.Mutex
+// around a write each (typically 4-6x, 2.5-8x across runs on this shared
+// machine). When a write is cheap, the mutex is simpler and much faster:
+// with a free write it costs 13-43 ns per item, the Multiplexer 320-980
+// (two channel hand-offs and a wake-up per Send).
 type Multiplexer[T any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic or Goexit in the writer, or Close
 	cancel context.CancelCauseFunc
