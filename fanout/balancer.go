@@ -99,13 +99,14 @@ type request[Req, Resp any] struct {
 // Cost: Do allocates nothing, and a request costs about as much as one to
 // a worker pool on a single shared channel: in BenchmarkBalancer neither
 // is consistently ahead in time per task (2.2 to 11 µs across runs on this
-// shared machine), and the 99th percentile of latency is the same. With 4 workers and tasks whose costs differ by 20x, least-loaded
-// dispatch keeps the p99 latency at 23-26 µs, where round robin over the
-// same queues reaches 150-300 µs: a request lands behind a long task only
-// when every worker has one. If your workers are interchangeable and hold
-// no per-worker state, a shared channel (as in pool.Workers) is as good
-// and simpler; the per-worker queues pay off when a worker owns something
-// (a connection, a cache, a core).
+// shared machine), and the 99th percentile of latency is the same. With 4
+// workers and tasks whose costs differ by 20x, least-loaded dispatch keeps
+// the p99 latency at 23-26 µs, where round robin over the same queues
+// reaches 150-300 µs: a request lands behind a long task only when every
+// worker has one. If your workers are interchangeable and hold no
+// per-worker state, a shared channel (as in pool.Workers) is as good and
+// simpler; the per-worker queues pay off when a worker owns something (a
+// connection, a cache, a core).
 type Balancer[Req, Resp any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic, or Close
 	cancel context.CancelCauseFunc
