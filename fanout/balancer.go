@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -28,10 +29,11 @@ type Result[Resp any] struct {
 type BalancerStats struct {
 	// Submitted counts the requests the Balancer accepted.
 	Submitted uint64
-	// Completed counts the handler calls that returned, with or without
-	// an error.
+	// Completed counts the handler calls that ended without a panic:
+	// returned, with or without an error, or called runtime.Goexit.
 	Completed uint64
-	// Failed counts the handler calls that returned a non-nil error.
+	// Failed counts the handler calls that returned a non-nil error or
+	// called runtime.Goexit (which fails the request).
 	Failed uint64
 	// Panicked counts the handler calls that panicked.
 	Panicked uint64
@@ -39,7 +41,9 @@ type BalancerStats struct {
 	// context or the Balancer's had ended.
 	Canceled uint64
 	// Pending is, per worker, the requests assigned to it and not yet
-	// answered: queued or running. Each entry is at most the depth.
+	// answered: queued or running. Each entry is at most the depth. Once
+	// every accepted request is answered, Submitted equals
+	// Completed+Panicked+Canceled.
 	Pending []int
 }
 
@@ -72,14 +76,14 @@ type request[Req, Resp any] struct {
 // channel hops per request and, above all, a goroutine that must be
 // scheduled for every request and completion: when the workers keep every
 // CPU busy, the balancer goroutine waits its turn behind them, and in
-// BenchmarkBalancer the talk's shape has a median latency of 26-28 µs against
+// BenchmarkBalancer the talk's shape has a median latency of 11-28 µs against
 // 1.7 µs here, for tasks of 1.3 to 26 µs. The talk's shape is kept in the
 // benchmark as impl=talk.
 //
 // How well it spreads the load: while any request waits in Submit, every
 // worker's queue is full, so no worker idles while work waits to be
-// accepted (TestBalancerDepthAndBackpressure checks this after every
-// completion). Requests are placed one after another on the worker whose
+// accepted (TestBalancerLoadGauge rebuilds every worker's load from
+// outside and checks this after every step). Requests are placed one after another on the worker whose
 // load was smallest when the caller scanned, so with tasks that do not
 // finish, the loads never differ by more than one (TestBalancerLeastLoaded).
 // Queued requests are not moved: a request can wait behind a long task, at
@@ -93,15 +97,16 @@ type request[Req, Resp any] struct {
 // call for its request, which synchronizes before its Result is received.
 //
 // Cost: Do allocates nothing, and a request costs about as much as one to
-// a worker pool on a single shared channel: in BenchmarkBalancer the time
-// per task is within 0-25% of it (as much as the spread between runs on
-// this shared machine), and the 99th percentile of latency is the same. With 4 workers and tasks whose costs differ by 20x,
-// least-loaded dispatch keeps the p99 latency at about 22 µs, where round
-// robin over the same queues reaches 150-260 µs: a request lands behind a
-// long task only when every worker has one. If your workers are
-// interchangeable and hold no per-worker state, a shared channel (as in
-// pool.Workers) is as good and simpler; the per-worker queues pay off when
-// a worker owns something (a connection, a cache, a core).
+// a worker pool on a single shared channel: in BenchmarkBalancer neither
+// is consistently ahead in time per task (2.2 to 11 µs across runs on this
+// shared machine), and the 99th percentile of latency is the same. With 4
+// workers and tasks whose costs differ by 20x, least-loaded dispatch keeps
+// the p99 latency at 23-26 µs, where round robin over the same queues
+// reaches 150-300 µs: a request lands behind a long task only when every
+// worker has one. If your workers are interchangeable and hold no
+// per-worker state, a shared channel (as in pool.Workers) is as good and
+// simpler; the per-worker queues pay off when a worker owns something (a
+// connection, a cache, a core).
 type Balancer[Req, Resp any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic, or Close
 	cancel context.CancelCauseFunc
@@ -133,20 +138,29 @@ type Balancer[Req, Resp any] struct {
 // request's context or ctx ends, whichever is first, and carries the
 // request context's values. If handle panics, the request fails with a
 // *[PanicError], the Balancer stops as if ctx had ended, and Close
-// re-panics with it. A handler must not wait for a request to the same
-// Balancer: with every queue full, it would be waiting for itself.
+// re-panics with it. If handle calls runtime.Goexit (as t.FailNow does),
+// its request fails with an error that says so, a new goroutine takes over
+// the worker's queue, and the Balancer goes on. A handler must not wait
+// for a request to the same Balancer (with every queue full, it would be
+// waiting for itself), nor call Close.
 //
 // When ctx ends, the Balancer stops accepting requests and answers those
 // it has accepted but not started with ctx's cause, without running them;
 // its goroutines then return once the handlers running return. Close
 // must still be called to release the context and surface a panic. NewBalancer
-// panics if workers < 1, depth < 1 or handle is nil.
+// panics if workers < 1, depth < 1, workers*depth overflows an int, or
+// handle is nil.
 func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle func(context.Context, Req) (Resp, error)) *Balancer[Req, Resp] {
 	if workers < 1 {
 		panic(fmt.Sprintf("fanout: NewBalancer needs at least 1 worker, got %v", workers))
 	}
 	if depth < 1 {
 		panic(fmt.Sprintf("fanout: NewBalancer needs a queue depth of at least 1, got %v", depth))
+	}
+	if depth > math.MaxInt/workers {
+		// workers*depth sizes the slot channel; wrapped around, it would
+		// fail in make with a message that does not say why.
+		panic(fmt.Sprintf("fanout: NewBalancer needs workers*depth to fit in an int, got %v*%v", workers, depth))
 	}
 	if handle == nil {
 		panic("fanout: NewBalancer needs a handle func, got nil")
@@ -258,7 +272,16 @@ func (b *Balancer[Req, Resp]) work(i int) {
 // serve answers one request and reports worker i's completion.
 func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 	res := Result[Resp]{Err: errGoexit} // what the requester sees if the handler never returns
+	// goexit is true while the handler runs, so the defer finds it still
+	// true only if the handler called runtime.Goexit.
+	goexit := false
 	defer func() {
+		if goexit {
+			// Counted as a failed call, so that the counters still add up
+			// to Submitted once every request is answered.
+			b.completed.Add(1)
+			b.failed.Add(1)
+		}
 		b.reply(r, res)
 		// Lower the load before giving the token back, so that whoever
 		// takes the token finds the room it stands for.
@@ -279,7 +302,10 @@ func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 	}
 	ctx, stop := b.handlerContext(r.ctx)
 	defer stop()
-	if p := panics.Try(func() { res.Value, res.Err = b.handle(ctx, r.req) }); p != nil {
+	goexit = true
+	p := panics.Try(func() { res.Value, res.Err = b.handle(ctx, r.req) })
+	goexit = false
+	if p != nil {
 		res = Result[Resp]{Err: p}
 		b.panicked.Add(1)
 		b.panic.CompareAndSwap(nil, p)
@@ -430,6 +456,10 @@ func (b *Balancer[Req, Resp]) Stats() BalancerStats {
 // accepted has been answered and every goroutine of the Balancer has
 // returned, and releases the Balancer's context. It is idempotent and
 // safe to call concurrently with Submit, which then returns [ErrClosed].
+//
+// An answer is delivered, not dropped, while the Balancer's context lives,
+// so Close also waits for room on each reply channel of a Submit: a reply
+// channel that is full and never read keeps Close from returning.
 //
 // If a handler panicked, Close re-panics with its *[PanicError] on the
 // calling goroutine, every time it is called: the owner learns of it even
