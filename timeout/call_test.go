@@ -197,31 +197,50 @@ func TestCallGoexit(t *testing.T) {
 	})
 }
 
-// TestCallPanicAfterDeadlineCrashes checks the one outcome a test cannot
-// recover: a panic in f after Call returned must crash the program (it has
-// nowhere else to go), not vanish. It re-runs the test binary with
-// TIMEOUT_CRASH=1 and looks at how that child died.
-func TestCallPanicAfterDeadlineCrashes(t *testing.T) {
-	if os.Getenv("TIMEOUT_CRASH") == "1" {
+// TestPanicAfterReturnCrashes checks the one outcome a test cannot
+// recover: a panic in a function after the call that ran it returned (f
+// after Call's deadline, a loser after First or Hedge had its winner) must
+// crash the program (it has nowhere else to go), not vanish into the
+// result buffer. It re-runs the test binary with TIMEOUT_CRASH set to the
+// case and looks at how that child died.
+func TestPanicAfterReturnCrashes(t *testing.T) {
+	late := func(context.Context) (int, error) {
+		time.Sleep(20 * time.Millisecond)
+		panic("late boom")
+	}
+	fast := func(context.Context) (int, error) { return 1, nil }
+	cases := map[string]func(ctx context.Context) (int, error){
+		"Call": func(ctx context.Context) (int, error) {
+			return timeout.Call(ctx, 10*time.Millisecond, late)
+		},
+		"First": func(ctx context.Context) (int, error) {
+			return timeout.First(ctx, late, fast)
+		},
+		"Hedge": func(ctx context.Context) (int, error) {
+			// late starts first; fast starts 5ms later and wins.
+			return timeout.Hedge(ctx, 5*time.Millisecond, late, fast)
+		},
+	}
+	if name := os.Getenv("TIMEOUT_CRASH"); name != "" {
 		synctest.Test(t, func(t *testing.T) {
-			_, err := timeout.Call(t.Context(), 10*time.Millisecond, func(context.Context) (int, error) {
-				time.Sleep(20 * time.Millisecond)
-				panic("late boom")
-			})
-			assert.ErrorIs(t, err, timeout.ErrTimeout)
+			_, _ = cases[name](t.Context())
 			time.Sleep(time.Second)
 		})
 		t.Fatal("the late panic did not crash the program")
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCallPanicAfterDeadlineCrashes$")
-	cmd.Env = append(os.Environ(), "TIMEOUT_CRASH=1")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "child: %v\n%s", err, out)
-	assert.Equal(t, 2, exit.ExitCode(), "a panic exits with status 2\n%s", out)
-	assert.Contains(t, string(out), "panic: late boom [recovered]")
-	assert.Contains(t, string(out), "call_test.go", "the crash must show f's stack")
+	for name := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestPanicAfterReturnCrashes$")
+			cmd.Env = append(os.Environ(), "TIMEOUT_CRASH="+name)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "child: %v\n%s", err, out)
+			assert.Equal(t, 2, exit.ExitCode(), "a panic exits with status 2\n%s", out)
+			assert.Contains(t, string(out), "panic: late boom [recovered]")
+			assert.Contains(t, string(out), "call_test.go", "the crash must show f's stack")
+		})
+	}
 }
 
 // TestCallRepeatedTimeoutsStayFlat runs 10^5 Calls that time out and whose
