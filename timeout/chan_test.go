@@ -199,3 +199,34 @@ func TestSendUntil(t *testing.T) {
 		assert.Equal(t, deadline, time.Now())
 	})
 }
+
+// TestSendOnClosedChannelPanics: Send behaves as a plain send does; it does
+// not turn the bug into an error. (A close while Send waits panics too, but
+// the race detector rightly reports a close racing a send, so that case
+// cannot be a test.)
+func TestSendOnClosedChannelPanics(t *testing.T) {
+	closed := make(chan int)
+	close(closed)
+	assert.PanicsWithError(t, "send on closed channel", func() { _ = timeout.Send(context.Background(), closed, 1, time.Second) })
+	assert.PanicsWithError(t, "send on closed channel", func() { _ = timeout.Send(context.Background(), closed, 1, 0) })
+}
+
+// TestUntilWithPastDeadlineIsPoll: a deadline already passed (even the zero
+// time) takes what is ready and otherwise times out at once, never waits.
+func TestUntilWithPastDeadlineIsPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, deadline := range []time.Time{time.Now(), time.Now().Add(-time.Hour), {}} {
+			start := time.Now()
+			ch := make(chan int, 1)
+			_, err := timeout.RecvUntil(t.Context(), ch, deadline)
+			assert.ErrorIs(t, err, timeout.ErrTimeout, "RecvUntil(%v) on an empty channel", deadline)
+			require.NoError(t, timeout.SendUntil(t.Context(), ch, 5, deadline), "SendUntil(%v) with room", deadline)
+			err = timeout.SendUntil(t.Context(), ch, 6, deadline)
+			assert.ErrorIs(t, err, timeout.ErrTimeout, "SendUntil(%v) on a full channel", deadline)
+			v, err := timeout.RecvUntil(t.Context(), ch, deadline)
+			require.NoError(t, err, "RecvUntil(%v) with a value waiting", deadline)
+			assert.Equal(t, 5, v)
+			assert.Zero(t, time.Since(start), "a past deadline waited")
+		}
+	})
+}

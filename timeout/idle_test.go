@@ -156,6 +156,7 @@ func TestIdleTimerBadArguments(t *testing.T) {
 	assert.PanicsWithValue(t, "timeout: NewIdleTimer: d must be positive, got -1s", func() { timeout.NewIdleTimer(-time.Second, func() {}) })
 	assert.PanicsWithValue(t, "timeout: NewIdleTimer: f is nil", func() { timeout.NewIdleTimer(time.Second, nil) })
 	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got 0s", func() { timeout.NewHeartbeat(0) })
+	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got -1ns", func() { timeout.NewHeartbeat(-1) })
 }
 
 // TestIdleTimerStopRacingExpiry stops timers at the very instant they

@@ -200,3 +200,27 @@ func TestStopperGoRacingStop(t *testing.T) {
 		assert.Equal(t, accepted.Load(), atStop, "every accepted worker returned before Stop did")
 	})
 }
+
+// TestStopperStopContextAlreadyDone: a ctx that is already done still
+// starts the stop (quit is closed, Go is refused) and reports at once the
+// workers that have not returned; a worker that returns on quit is waited
+// for by the Stop that follows.
+func TestStopperStopContextAlreadyDone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.GoNamed("stubborn", lingerer(time.Second, &done)))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		start := time.Now()
+		err := s.StopContext(ctx)
+		assert.Zero(t, time.Since(start), "StopContext waited with a done ctx")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.EqualError(t, err, "timeout: Stopper: 1 still running (stubborn): context canceled")
+		assert.True(t, received(s.Stopping()), "quit not closed")
+		assert.ErrorIs(t, s.Go(func(<-chan struct{}) {}), timeout.ErrStopped)
+		s.Stop()
+		assert.Equal(t, time.Second, time.Since(start))
+		assert.EqualValues(t, 1, done.Load())
+	})
+}
