@@ -183,3 +183,26 @@ func TestIdleTimerStopRacingExpiry(t *testing.T) {
 		assert.Zero(t, afterStop.Load(), "f ran after Stop returned")
 	})
 }
+
+// TestIdleTimerStopFromFViaGoroutine is the way Stop's doc gives f to stop
+// its own timer (a plain Stop from f would wait for itself): the Stop
+// returns once f has, and later Touches bring no expiry.
+func TestIdleTimerStopFromFViaGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := newFirings()
+		// An atomic, since nothing orders NewIdleTimer's return before
+		// f's run (as with time.AfterFunc).
+		var self atomic.Pointer[timeout.IdleTimer]
+		it := timeout.NewIdleTimer(10*ms, func() {
+			fs.f()
+			go self.Load().Stop()
+		})
+		self.Store(it)
+		time.Sleep(20 * ms)
+		synctest.Wait() // f ran, and its Stop returned
+		it.Touch()
+		time.Sleep(time.Second)
+		assert.Equal(t, []time.Duration{10 * ms}, fs.times(), "f ran at")
+		assert.False(t, it.Stop())
+	})
+}
