@@ -98,7 +98,8 @@
 // [Stopper.Stop] for a worker. A panic that happens after Call, First or
 // Hedge returned has nobody to go to; it is re-raised on its own goroutine
 // and crashes the program, as an unrecovered panic in any goroutine would.
-// It is never swallowed.
+// So does a panic in an [IdleTimer]'s f, as in a [time.AfterFunc]'s. It is
+// never swallowed.
 //
 // # When context.Context alone is the better tool
 //
