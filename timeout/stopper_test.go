@@ -224,3 +224,24 @@ func TestStopperStopContextAlreadyDone(t *testing.T) {
 		assert.EqualValues(t, 1, done.Load())
 	})
 }
+
+// TestStopperPanicDuringStop: a worker that panics on its way out, while
+// Stop already waits, still makes that Stop re-panic once the others are
+// done.
+func TestStopperPanicDuringStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.Go(lingerer(20*time.Millisecond, &done)))
+		require.NoError(t, s.GoNamed("bad cleanup", func(quit <-chan struct{}) {
+			<-quit
+			time.Sleep(10 * time.Millisecond)
+			panic(errBoom)
+		}))
+		start := time.Now()
+		p := recoverPanic(s.Stop)
+		assert.ErrorIs(t, p, errBoom, "Stop must re-panic with the cleanup's panic")
+		assert.Equal(t, 20*time.Millisecond, time.Since(start), "Stop re-panicked before the other worker returned")
+		assert.EqualValues(t, 1, done.Load())
+	})
+}
