@@ -2,6 +2,7 @@ package timeout_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -228,5 +229,47 @@ func TestUntilWithPastDeadlineIsPoll(t *testing.T) {
 			assert.Equal(t, 5, v)
 			assert.Zero(t, time.Since(start), "a past deadline waited")
 		}
+	})
+}
+
+// TestHugeDurations: the largest duration is a wait that never ends, not an
+// overflow into the past (which would time out at once) nor a panic.
+func TestHugeDurations(t *testing.T) {
+	const forever = time.Duration(math.MaxInt64)
+	synctest.Test(t, func(t *testing.T) {
+		ch := make(chan int)
+		time.AfterFunc(time.Hour, func() { ch <- 1 })
+		v, err := timeout.Recv(t.Context(), ch, forever)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+
+		time.AfterFunc(time.Hour, func() { <-ch })
+		require.NoError(t, timeout.Send(t.Context(), ch, 2, forever))
+
+		time.AfterFunc(time.Hour, func() { ch <- 3 })
+		v, err = timeout.RecvUntil(t.Context(), ch, time.Now().Add(forever))
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+
+		v, err = timeout.Call(t.Context(), forever, func(context.Context) (int, error) {
+			time.Sleep(time.Hour)
+			return 4, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 4, v)
+
+		start := time.Now()
+		v, err = timeout.Hedge(t.Context(), forever,
+			func(context.Context) (int, error) { time.Sleep(time.Hour); return 5, nil },
+			func(context.Context) (int, error) { return 6, nil })
+		require.NoError(t, err)
+		assert.Equal(t, 5, v, "the second try started before the first answered")
+		assert.Equal(t, time.Hour, time.Since(start))
+
+		fired := false
+		it := timeout.NewIdleTimer(forever, func() { fired = true })
+		time.Sleep(1000 * time.Hour)
+		assert.True(t, it.Stop(), "an idle timer of MaxInt64 expired")
+		assert.False(t, fired)
 	})
 }
