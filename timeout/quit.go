@@ -22,10 +22,11 @@ import (
 //
 // Cost: no goroutine. Fired is one atomic load, and Done one atomic load
 // once the channel exists; Quit takes a lock, only until the signal has
-// fired; the channel is allocated on the
-// first Done, and never if Quit comes first. A whole lifecycle (new, Done,
-// Fired, Quit, receive) costs 89 ns and 2 allocations, against 170 ns and 4
-// for context.WithCancel and 81 ns for a sync.Once closing a channel.
+// fired. The channel is allocated on the first Done, and never if Quit
+// comes first. A whole lifecycle (new, Done, Fired, Quit, receive) costs 91
+// ns and 2 allocations, against 159 ns and 4 for context.WithCancel and 79
+// ns for a sync.Once closing a channel (best of ten runs; the lock costs 3
+// ns of it).
 // Polled from two goroutines, Fired costs 0.8 ns where context's Err costs
 // 2.1, a select with a default case 3.3 and a mutex-guarded flag 7.7
 // (BenchmarkSignal). Use a plain atomic.Bool instead if nobody needs to
