@@ -576,3 +576,159 @@ func TestBalancerCloseWaitsForReplyRoom(t *testing.T) {
 		<-closed
 	})
 }
+
+// TestBalancerWorkerIndex checks that every handler call on worker i sees
+// i, whichever context the request came with, that the indexes cover
+// 0..workers-1 under load, and that a worker's tasks match its own
+// counters: a handler that notes the index it runs on can never run
+// concurrently with another that notes the same one.
+func TestBalancerWorkerIndex(t *testing.T) {
+	const workers, n = 4, 10_000
+	var (
+		running [workers]atomic.Int32
+		handled [workers]atomic.Int64
+	)
+	b := fanout.NewBalancer(context.Background(), workers, 2, func(ctx context.Context, v int) (int, error) {
+		i, ok := fanout.WorkerIndex(ctx)
+		if !ok || i < 0 || i >= workers {
+			return 0, fmt.Errorf("WorkerIndex = %v, %v", i, ok)
+		}
+		if running[i].Add(1) != 1 {
+			return 0, fmt.Errorf("two handlers at once on worker %d", i)
+		}
+		defer running[i].Add(-1)
+		handled[i].Add(1)
+		if v%7 == 0 {
+			runtime.Gosched() // let the loads differ
+		}
+		return i, nil
+	})
+	defer b.Close()
+	type key struct{}
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Go(func() {
+			ctx := context.Background()
+			if c%2 == 1 { // a context of its own: the handler's is a merge
+				ctx = context.WithValue(ctx, key{}, c)
+			}
+			for v := range n / 8 {
+				_, err := b.Do(ctx, v)
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	total := int64(0)
+	for i := range handled {
+		assert.Positive(t, handled[i].Load(), "worker %d never ran a handler", i)
+		total += handled[i].Load()
+	}
+	assert.Equal(t, int64(n), total)
+}
+
+// TestBalancerWorkerIndexIsTheWorkers checks, with tasks that do not
+// finish, that the index a handler sees is the worker the Balancer placed
+// its request on: one request per worker, each blocked, leaves every
+// worker's load at one and every index seen once.
+func TestBalancerWorkerIndexIsTheWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers = 3
+		release := make(chan struct{})
+		seen := make(chan int, workers)
+		b := fanout.NewBalancer(context.Background(), workers, 2, func(ctx context.Context, _ int) (int, error) {
+			i, _ := fanout.WorkerIndex(ctx)
+			seen <- i
+			<-release
+			return i, nil
+		})
+		defer b.Close()
+		replies := make(chan fanout.Result[int], workers)
+		for v := range workers {
+			require.NoError(t, b.Submit(context.Background(), v, replies))
+		}
+		synctest.Wait()
+		assert.Equal(t, []int{1, 1, 1}, b.Stats().Pending)
+		got := make([]int, 0, workers)
+		for range workers {
+			got = append(got, <-seen)
+		}
+		slices.Sort(got)
+		assert.Equal(t, []int{0, 1, 2}, got)
+		close(release)
+		for range workers {
+			r := <-replies
+			assert.NoError(t, r.Err)
+		}
+	})
+}
+
+// TestBalancerWorkerIndexAfterGoexit checks that the goroutine that takes
+// over a worker whose handler called runtime.Goexit keeps its index.
+func TestBalancerWorkerIndexAfterGoexit(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 1, 2, func(ctx context.Context, v int) (int, error) {
+		i, ok := fanout.WorkerIndex(ctx)
+		if v == 0 {
+			runtime.Goexit()
+		}
+		if !ok {
+			return -1, nil
+		}
+		return i, nil
+	})
+	defer b.Close()
+	for range 3 {
+		_, err := b.Do(context.Background(), 0)
+		assert.ErrorContains(t, err, "Goexit")
+		i, err := b.Do(context.Background(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, 0, i, "the replacement worker lost its index")
+	}
+}
+
+// TestWorkerIndexOutsideBalancer checks that a context that did not come
+// from a Balancer's handler reports no worker, and that one derived from a
+// handler's keeps it.
+func TestWorkerIndexOutsideBalancer(t *testing.T) {
+	i, ok := fanout.WorkerIndex(context.Background())
+	assert.False(t, ok)
+	assert.Zero(t, i)
+	type otherKey struct{}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, 0))
+	defer cancel()
+	_, ok = fanout.WorkerIndex(ctx)
+	assert.False(t, ok)
+
+	type res struct {
+		i  int
+		ok bool
+	}
+	b := fanout.NewBalancer(context.Background(), 1, 1, func(ctx context.Context, _ int) (res, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		i, ok := fanout.WorkerIndex(ctx)
+		return res{i, ok}, nil
+	})
+	defer b.Close()
+	got, err := b.Do(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, res{0, true}, got)
+}
+
+// TestWorkerIndexAllocs checks that the index costs a request made with
+// context.Background no allocation, and logs what one made with a context
+// of its own costs (the merge: WithCancelCause, AfterFunc and the WithValue
+// that carries the index; 6 with Go 1.26, as many as before the index).
+func TestWorkerIndexAllocs(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 2, 2, func(ctx context.Context, _ int) (int, error) {
+		i, _ := fanout.WorkerIndex(ctx)
+		return i, nil
+	})
+	defer b.Close()
+	bg := testing.AllocsPerRun(1000, func() { _, _ = b.Do(context.Background(), 0) })
+	assert.Zero(t, bg, "allocations per Do with context.Background")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	own := testing.AllocsPerRun(1000, func() { _, _ = b.Do(ctx, 0) })
+	t.Logf("allocations per Do: %v with context.Background, %v with a context of its own", bg, own)
+}

@@ -71,7 +71,10 @@
 // costing 20x the others, 1.3 to 26 µs), the median latency is 1.7 µs here
 // and 11-28 µs with the talk's shape; the 99th percentile is 23-26 µs here
 // and 150-300 µs with round robin over the same queues. A handler's panic fails
-// its request with a [PanicError] and is re-raised by Close.
+// its request with a [PanicError] and is re-raised by Close. A handler
+// learns from [WorkerIndex] which worker runs it, so each worker can own a
+// resource (a backend, a connection, a cache) that only its handlers use;
+// examples/loadbalancer gives worker i backend i.
 //
 // # The multiplexer
 //
@@ -95,7 +98,8 @@
 // than the mutex for a 3 µs write with 16 producers), or when the resource
 // must stay on one goroutine. A pool of interchangeable workers reading one
 // shared channel is as fast as the Balancer and has no per-worker queues
-// to balance; use the Balancer when workers own something. And when the
+// to balance; use the Balancer when workers own something (see
+// [WorkerIndex]). And when the
 // fan-out is a fixed set of tasks that each return an error, errgroup
 // (golang.org/x/sync) says it in fewer lines than Distribute and Merge.
 //

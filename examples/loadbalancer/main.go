@@ -11,33 +11,38 @@
 //   - round-robin sends request i to backend i mod n, whatever its state,
 //     so a quarter of the requests queue behind the slow backend;
 //   - balancer hands each request to a [fanout.Balancer] with one worker
-//     per backend. A worker runs one handler at a time, so a request leaves
-//     the balancer's bounded queues only when a backend is idle, and goes
-//     to that backend: fast backends take more of the work, and the slow
-//     one takes only what the others cannot.
+//     per backend, and worker i owns backend i: its handler learns its
+//     index from [fanout.WorkerIndex] and sends the request there. A
+//     worker runs one handler at a time, so its backend never has two of
+//     the balancer's requests at once, and the backend that serves a
+//     request is the worker the Balancer placed it on: the least-loaded
+//     one, with the fewest requests queued or running. A fast backend
+//     empties its worker's queue sooner, so it is offered more of the
+//     work, and the slow one takes only what fits in its queue.
 //
 // The program prints how many requests each backend served, how long they
 // all took, and the 50th and 99th percentile of the latency the clients
 // saw:
 //
 //	dispatch     b0   b1   b2   b3   total  took      p50     p99
-//	round-robin  100  100  100  100  400    1.74s     4.25ms  154.56ms
-//	balancer     213  111  58   18   400    324.53ms  4.06ms  35.91ms
+//	round-robin  100  100  100  100  400    1.66s     4.23ms  126.08ms
+//	balancer     216  110  57   17   400    286.11ms  2.8ms   33.84ms
 //
 // Round robin is as fast as its slowest backend: a hundred requests of
 // 16ms each, one at a time, take 1.6s, and the requests queued there make
-// its tail. The balancer sends the slow backend only a few, so the same
-// work takes a fifth of the time and the 99th percentile is about the
-// slow backend's own time plus a wait.
-//
-// The balancer's handler is not told which worker runs it, so the
-// workers cannot each own a backend; instead a handler takes an idle
-// backend from a free list (a buffered channel), and since at most one
-// handler runs per worker, it never waits for one.
+// its tail. The Balancer sends the slow backend only a few, so the same
+// work takes a sixth of the time. Its 99th percentile is about two of the
+// slow backend's requests: with the default -depth=2, a request placed on
+// the slow worker can wait behind one other there, since queued requests
+// are not moved between workers. With -depth=1 the requests that find
+// every worker busy wait in Submit until one is idle instead, which
+// lowers the tail (to about 20ms) and raises the median (to about 5ms):
+// half the clients then wait for a free worker.
 //
 // Run it with
 //
 //	go run ./examples/loadbalancer
+//	go run ./examples/loadbalancer -depth=1
 //	go run ./examples/loadbalancer -delays=1ms,1ms,10ms -requests=1000 -clients=16
 package main
 
@@ -150,15 +155,12 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return err
 	}
 
-	// The balancer: one worker per backend. The free list holds the idle
-	// backends; a handler takes one and gives it back when done.
-	free := make(chan int, n)
-	for i := range n {
-		free <- i
-	}
+	// The balancer: worker i owns backend i. Since a worker runs one
+	// handler at a time, backend i never has two of the balancer's
+	// requests at once, and which backend serves a request is where the
+	// Balancer placed it: on the least-loaded worker.
 	b := fanout.NewBalancer(ctx, n, cfg.depth, func(ctx context.Context, _ struct{}) (int, error) {
-		i := <-free // never waits: n workers run at most n handlers at once
-		defer func() { free <- i }()
+		i, _ := fanout.WorkerIndex(ctx) // always set in a handler
 		return i, loopback.Get(ctx, client, urls[i])
 	})
 	defer b.Close()
