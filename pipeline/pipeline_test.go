@@ -785,3 +785,78 @@ func (g *gauge) enter() (leave func()) {
 		g.mu.Unlock()
 	}
 }
+
+// TestGenerateHoldsNothingBack: an item yielded while the next stage is
+// busy goes on as soon as that stage is free, even if the generator is
+// blocked by then: it is not held until the generator's next yield. Here
+// the generator yields 0 and 1 at once and then blocks for an hour; the
+// stage takes a second per item, so 1 must come out at 2 s, not at 1 h.
+func TestGenerateHoldsNothingBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		src := pipeline.Generate(p, func(ctx context.Context, yield func(int) bool) error {
+			if !yield(0) || !yield(1) {
+				return nil
+			}
+			select {
+			case <-time.After(time.Hour):
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		slow := pipeline.Map(src, 1, func(_ context.Context, v int) (int, error) {
+			time.Sleep(time.Second)
+			return v, nil
+		})
+		start := time.Now()
+		var at []time.Duration
+		for v := range pipeline.All(slow) {
+			at = append(at, time.Since(start))
+			if v == 1 {
+				break
+			}
+		}
+		require.NoError(t, p.Wait())
+		assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, at)
+	})
+}
+
+// TestGenerateFeedback: a generator that waits for the pipeline to finish
+// with each item before it yields the next (paging through an API whose
+// next page depends on the last) must not deadlock, whatever the stage is
+// doing when the item is yielded. The stage acknowledges each item and
+// then stays busy for a second, so every item after the first is yielded
+// while it is busy.
+func TestGenerateFeedback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour) // a deadlock ends here
+		defer cancel()
+		p := pipeline.New(ctx)
+		ack := make(chan int)
+		src := pipeline.FromSeq(p, func(yield func(int) bool) {
+			for i := range 3 {
+				if !yield(i) {
+					return
+				}
+				select {
+				case <-ack:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+		acked := pipeline.Tap(src, func(ctx context.Context, v int) error {
+			select {
+			case ack <- v:
+			case <-ctx.Done():
+			}
+			time.Sleep(time.Second)
+			return nil
+		})
+		start := time.Now()
+		got, err := pipeline.Collect(acked)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 1, 2}, got)
+		assert.Equal(t, 3*time.Second, time.Since(start))
+	})
+}

@@ -147,8 +147,9 @@ func work[T, U any](in *Stream[T], out *Stream[U], c *crew[T], workers int, f st
 	for {
 		var b []T
 		ok, fromIn, sent, finished := true, false, false, false
-		in.enter()
-		if c == nil && e.n == 0 {
+		if b = in.enter(); b != nil {
+			fromIn = true // taken from a generator that held it back
+		} else if c == nil && e.n == 0 {
 			// Nothing to send and no crew: just wait for input. A plain
 			// receive needs no quit case, because cancellation reaches
 			// this stage as its input closing: every stage closes its
