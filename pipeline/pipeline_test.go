@@ -860,3 +860,53 @@ func TestGenerateFeedback(t *testing.T) {
 		assert.Equal(t, 3*time.Second, time.Since(start))
 	})
 }
+
+// TestCancelIdleFromChan: with FromChan over a channel nobody closes (or a
+// nil one), every kind of stage waits in its receive; cancelling the
+// parent context reaches each of them through the source (which selects on
+// the cancellation) and the closes that follow, at once: Wait returns with
+// no time passed, and the bubble ends with no goroutine left.
+func TestCancelIdleFromChan(t *testing.T) {
+	for _, c := range stageCases() {
+		for _, nilChan := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/nil=%v", c.name, nilChan), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(t.Context())
+					p := pipeline.New(ctx)
+					var ch chan int
+					if !nilChan {
+						ch = make(chan int)
+					}
+					out := c.build(c.build(pipeline.FromChan(p, ch)))
+					got := make(chan int, 100)
+					var err error
+					finished := make(chan struct{})
+					go func() {
+						defer close(finished)
+						err = pipeline.ForEach(out, func(_ context.Context, v int) error {
+							got <- v
+							return nil
+						})
+					}()
+					if ch != nil {
+						ch <- 2 // one item through, then the channel stays open and idle
+					}
+					synctest.Wait()
+					select {
+					case <-finished:
+						t.Fatal("the pipeline ended while its source channel was open")
+					default:
+					}
+					start := time.Now()
+					cancel()
+					<-finished
+					assert.ErrorIs(t, err, context.Canceled)
+					assert.Zero(t, time.Since(start), "time from cancel to Wait's return")
+					if ch != nil && c.name != "Batch+Unbatch" { // Batch holds its open batch until maxWait
+						assert.Len(t, got, len(c.want(c.want([]int{2}))), "items through before the cancel")
+					}
+				})
+			})
+		}
+	}
+}
