@@ -110,7 +110,7 @@
 //	unbuffered channels                        261 to 271
 //
 // and the latency of one item through an idle 3-goroutine pipeline
-// (BenchmarkFirstItem): this package 0.7 to 0.8 µs, the Go blog's
+// (BenchmarkFirstItem): this package 0.65 to 0.75 µs, the Go blog's
 // unbuffered pipeline with a done channel in every select 1.0 to 1.1 µs,
 // bare unbuffered channels 0.52 to 0.54 µs (but those cannot be cancelled:
 // their stages leak when the consumer stops). The difference from bare

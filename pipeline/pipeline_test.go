@@ -910,3 +910,44 @@ func TestCancelIdleFromChan(t *testing.T) {
 		}
 	}
 }
+
+// TestElementTypes runs element types whose batches are built differently
+// (zero-size, holding pointers, large enough to cap the batch below 256)
+// through recycled batches, one worker and several, and checks every item.
+func TestElementTypes(t *testing.T) {
+	const n = 5000
+	t.Run("zero-size", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, make([]struct{}, n)), 3, func(_ context.Context, v struct{}) (struct{}, error) { return v, nil })
+		got, err := pipeline.Collect(pipeline.Map(out, 1, func(_ context.Context, v struct{}) (struct{}, error) { return v, nil }))
+		require.NoError(t, err)
+		assert.Len(t, got, n)
+	})
+	t.Run("strings", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, ints(n)), 3, func(_ context.Context, v int) (string, error) { return fmt.Sprint(v), nil })
+		got, err := pipeline.Collect(pipeline.Map(out, 1, func(_ context.Context, s string) (int, error) {
+			var v int
+			_, err := fmt.Sscan(s, &v)
+			return v, err
+		}))
+		require.NoError(t, err)
+		slices.Sort(got)
+		assert.Equal(t, ints(n), got)
+	})
+	t.Run("large", func(t *testing.T) {
+		type page [16 << 10]byte // 4 items a batch
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, ints(n/10)), 2, func(_ context.Context, v int) (page, error) {
+			var pg page
+			pg[0], pg[len(pg)-1] = byte(v), byte(v>>8)
+			return pg, nil
+		})
+		got, err := pipeline.Collect(pipeline.Map(out, 1, func(_ context.Context, pg page) (int, error) {
+			return int(pg[0]) | int(pg[len(pg)-1])<<8, nil
+		}))
+		require.NoError(t, err)
+		slices.Sort(got)
+		assert.Equal(t, ints(n/10), got)
+	})
+}

@@ -37,11 +37,17 @@ const freeBatches = 8
 // fan out, run [Map] with more workers. The zero value is not usable; a
 // Stream is always handled by pointer.
 type Stream[T any] struct {
-	s     *Scope
-	ch    chan []T // unbuffered: a batch changes hands only when the consumer is ready
-	free  chan []T // recycled empty batches: a bounded free list, never blocks
-	max   int      // items per batch at most
-	clear bool     // T holds pointers: clear recycled batches
+	s    *Scope
+	ch   chan []T // unbuffered: a batch changes hands only when the consumer is ready
+	free chan []T // recycled empty batches: a bounded free list, never blocks
+	// spare is one recycled batch's array, in front of free: an idle
+	// pipeline moves one-item batches, and recycling each through the
+	// channel cost two channel operations per item and edge, where the
+	// slot costs two atomics (BenchmarkFirstItem: 0.65 to 0.75 µs, was
+	// 0.72 to 0.79; BenchmarkSoak 73 to 88 ns an item, was 87 to 97).
+	spare atomic.Pointer[T]
+	max   int  // items per batch at most
+	clear bool // T holds pointers: clear recycled batches
 	taken atomic.Bool
 
 	// waiting counts the consumers in a receive on ch that no batch has
@@ -150,6 +156,9 @@ func (st *Stream[T]) take(op string) {
 
 // get returns an empty batch of capacity st.max, recycled if one is free.
 func (st *Stream[T]) get() []T {
+	if p := st.spare.Swap(nil); p != nil {
+		return unsafe.Slice(p, st.max)[:0]
+	}
 	select {
 	case b := <-st.free:
 		return b
@@ -166,6 +175,11 @@ func (st *Stream[T]) get() []T {
 func (st *Stream[T]) put(b []T) {
 	if st.clear {
 		clear(b)
+	}
+	// Every batch has room for st.max items (all come from get), so the
+	// array alone is enough to rebuild it.
+	if st.spare.CompareAndSwap(nil, unsafe.SliceData(b)) {
+		return
 	}
 	select {
 	case st.free <- b[:0]:
