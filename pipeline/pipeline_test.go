@@ -516,11 +516,14 @@ func TestMapReorders(t *testing.T) {
 }
 
 // TestMapShareBatch: items that arrive together in one batch are still
-// spread over every worker: 32 one-second items on 8 workers take 4 s (the
+// spread over the workers: 32 one-second items on 8 workers take 4 s (the
 // floor) to 6 s, depending on which workers were parked when the first
 // items came (they go ahead alone into an idle pipeline), where one worker
-// would take 32 s. The bound asserted leaves room for interleavings not
-// seen yet; handing whole batches to single workers would take 32.
+// would take 32 s. In 400 runs: 4 s 42%, 5 s 56%, 6 or 7 s 2%, and once
+// 9 s with only 5 workers busy at once. The bounds asserted (12 s, 4
+// workers) leave room for that tail, which made the first version of this
+// test (8 s, all 8 workers) fail about once in 100 runs; handing whole
+// batches to single workers would take 32 s with 1.
 func TestMapShareBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const workers = 8
@@ -533,8 +536,8 @@ func TestMapShareBatch(t *testing.T) {
 			return v, nil
 		})
 		require.NoError(t, pipeline.Drain(out))
-		assert.LessOrEqual(t, time.Since(start), 8*time.Second, "32 one-second items on 8 workers")
-		assert.Equal(t, int64(workers), g.peak.Load(), "peak concurrency")
+		assert.LessOrEqual(t, time.Since(start), 12*time.Second, "32 one-second items on 8 workers")
+		assert.GreaterOrEqual(t, g.peak.Load(), int64(workers/2), "peak concurrency")
 	})
 }
 
