@@ -263,7 +263,10 @@ func ExampleTap() {
 // batch may be short.
 func ExampleBatch() {
 	p := pipeline.New(context.Background())
-	batches := pipeline.Batch(pipeline.FromSlice(p, []int{1, 2, 3, 4, 5}), 2, time.Second)
+	// A batch also goes out an hour after its first item came, which cannot
+	// happen here: go test would time out first. (TestBatch shows maxWait
+	// at work, on a synctest clock.)
+	batches := pipeline.Batch(pipeline.FromSlice(p, []int{1, 2, 3, 4, 5}), 2, time.Hour)
 	got, _ := pipeline.Collect(batches)
 	fmt.Println(got)
 	// Output: [[1 2] [3 4] [5]]

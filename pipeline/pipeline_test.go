@@ -291,9 +291,11 @@ func TestEmptyInputClosesEverything(t *testing.T) {
 		s = pipeline.Map(s, 3, square)
 		s = pipeline.OrderedMap(s, 3, square)
 		s = pipeline.Buffer(s, 10)
+		start := time.Now()
 		got, err := pipeline.Collect(pipeline.Batch(s, 10, time.Hour))
 		require.NoError(t, err)
 		assert.Empty(t, got)
+		assert.Zero(t, time.Since(start), "time until every stage closed")
 	})
 }
 
