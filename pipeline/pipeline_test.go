@@ -956,3 +956,54 @@ func TestElementTypes(t *testing.T) {
 		assert.Equal(t, ints(n/10), got)
 	})
 }
+
+// TestWaitTwice: Wait may be called again (after a sink that called it, or
+// concurrently) and returns the same result each time, whether the scope
+// ran to completion, failed, or had its parent cancelled.
+func TestWaitTwice(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T) (*pipeline.Scope, error)
+		want error
+	}{
+		{"completed", func(t *testing.T) (*pipeline.Scope, error) {
+			p := pipeline.New(t.Context())
+			_, err := pipeline.Collect(pipeline.FromSlice(p, ints(10)))
+			return p, err
+		}, nil},
+		{"failed", func(t *testing.T) (*pipeline.Scope, error) {
+			p := pipeline.New(t.Context())
+			err := pipeline.ForEach(pipeline.FromSlice(p, ints(10)), func(context.Context, int) error { return errBoom })
+			return p, err
+		}, errBoom},
+		{"parent cancelled", func(t *testing.T) (*pipeline.Scope, error) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			p := pipeline.New(ctx)
+			err := pipeline.Drain(pipeline.FromSlice(p, ints(10)))
+			return p, err
+		}, context.Canceled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p, err := c.run(t)
+				assert.ErrorIs(t, err, c.want)
+				errs := make(chan error, 2)
+				for range 2 {
+					go func() { errs <- p.Wait() }()
+				}
+				synctest.Wait()
+				for range 2 {
+					select {
+					case err := <-errs:
+						assert.Equal(t, c.want == nil, err == nil, "Wait() = %v; want %v", err, c.want)
+						assert.ErrorIs(t, err, c.want)
+					default:
+						t.Fatal("a second Wait blocked")
+					}
+				}
+			})
+		})
+	}
+}

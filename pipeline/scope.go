@@ -103,10 +103,15 @@ func (s *Scope) Context() context.Context { return s.ctx }
 func (s *Scope) Wait() error {
 	s.wg.Wait()
 	// No stage is left to look at dead: spare the AfterFunc its goroutine,
-	// or, if it has started, join it, so that nothing outlives Wait.
-	if !s.stopDeath() {
-		<-s.deathDone
+	// or, if it has started, join it, so that nothing outlives Wait. The
+	// Wait that stops it closes deathDone in its place: stopDeath reports
+	// true only once, and a later Wait (after a sink's, or concurrent with
+	// it) would otherwise wait for a close that never comes
+	// (TestWaitTwice).
+	if s.stopDeath() {
+		close(s.deathDone)
 	}
+	<-s.deathDone
 	s.cancel(context.Canceled)
 	s.mu.Lock()
 	err, pan := s.err, s.pan
