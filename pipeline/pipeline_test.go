@@ -99,25 +99,51 @@ func stageCases() []stageCase {
 
 // TestStages runs every stage over inputs of several sizes, 10^5 items
 // among them, and checks that no item is lost, duplicated or (where the
-// stage promises order) reordered.
+// stage promises order) reordered. The items come from FromSlice, and from
+// Generate, whose consumers may also take the batch it holds back (see
+// TestGenerateHoldsNothingBack), which every kind of stage must handle.
 func TestStages(t *testing.T) {
-	for _, c := range stageCases() {
-		for _, n := range []int{0, 1, 300, 100_000} {
-			t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
-				xs := ints(n)
-				p := pipeline.New(t.Context())
-				got, err := pipeline.Collect(c.build(pipeline.FromSlice(p, xs)))
-				require.NoError(t, err)
-				want := c.want(xs)
-				if !c.ordered {
-					slices.Sort(got)
-					slices.Sort(want)
+	sources := []struct {
+		name  string
+		large int // the largest input: Generate's lock is slow under -race
+		make  func(p *pipeline.Scope, xs []int) *pipeline.Stream[int]
+	}{
+		{"FromSlice", 100_000, pipeline.FromSlice[int]},
+		{"Generate", 20_000, func(p *pipeline.Scope, xs []int) *pipeline.Stream[int] {
+			return pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for _, x := range xs {
+					if !yield(x) {
+						return nil
+					}
 				}
-				if !slices.Equal(got, want) {
-					t.Fatalf("got %d items, want %d (first difference matters: ordered=%v)", len(got), len(want), c.ordered)
-				}
+				return nil
 			})
+		}},
+	}
+	for _, src := range sources {
+		for _, c := range stageCases() {
+			for _, n := range []int{0, 1, 300, src.large} {
+				t.Run(fmt.Sprintf("%s/%s/n=%d", src.name, c.name, n), func(t *testing.T) {
+					testStage(t, c, n, src.make)
+				})
+			}
 		}
+	}
+}
+
+func testStage(t *testing.T, c stageCase, n int, source func(p *pipeline.Scope, xs []int) *pipeline.Stream[int]) {
+	t.Helper()
+	xs := ints(n)
+	p := pipeline.New(t.Context())
+	got, err := pipeline.Collect(c.build(source(p, xs)))
+	require.NoError(t, err)
+	want := c.want(xs)
+	if !c.ordered {
+		slices.Sort(got)
+		slices.Sort(want)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d items, want %d (first difference matters: ordered=%v)", len(got), len(want), c.ordered)
 	}
 }
 
