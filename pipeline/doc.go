@@ -67,7 +67,7 @@
 // bounded), so a slow sink holds up every stage behind it, and memory stays
 // flat however many items flow
 // (BenchmarkSoak: millions of items at 0.01 B allocated per item, about
-// 20 KiB of heap above the start, and the same 6 goroutines throughout).
+// 28 KiB of heap above the start, and the same 6 goroutines throughout).
 //
 // # Opportunistic batching
 //
@@ -102,18 +102,19 @@
 // (BenchmarkThreeStage, ns per item):
 //
 //	plain loop                                   0.3
-//	mutex-guarded shared cursor, 2 workers       4.6 to 5.2
-//	hand-batched channels, 256 per send          5.9 to 7.5
-//	this package (Generate, Map with 1 worker,  15 to 19
+//	mutex-guarded shared cursor, 2 workers       5.4 to 5.7
+//	hand-batched channels, 256 per send          5.0 to 5.3
+//	this package (Generate, Map with 1 worker,  15 to 16
 //	  Reduce)
-//	buffered channels (64)                      65 to 83
-//	unbuffered channels                        261 to 271
+//	buffered channels (64)                      65 to 79
+//	unbuffered channels                        240 to 260
 //
-// and the latency of one item through an idle 3-goroutine pipeline
-// (BenchmarkFirstItem): this package 0.65 to 0.75 µs, the Go blog's
-// unbuffered pipeline with a done channel in every select 1.0 to 1.1 µs,
-// bare unbuffered channels 0.52 to 0.54 µs (but those cannot be cancelled:
-// their stages leak when the consumer stops). The difference from bare
+// (two runs of bench/cmd/compare -benchtime=200ms) and the latency of one
+// item through an idle 3-goroutine pipeline (BenchmarkFirstItem): this
+// package 0.67 to 0.68 µs, the Go blog's unbuffered pipeline with a done
+// channel in every select 0.90 to 0.92 µs, bare unbuffered channels 0.51
+// to 0.55 µs (but those cannot be cancelled: their stages leak when the
+// consumer stops). The difference from bare
 // channels is the source's select, which must watch for cancellation since
 // it reads a channel of yours, and the recycling of the one-item batches.
 //
