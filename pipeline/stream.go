@@ -84,7 +84,8 @@ type Stream[T any] struct {
 // side can wait for the other (TestGenerateFeedback). The alternative, a
 // lock-free claim by compare-and-swap of the item count, would let the
 // producer write an item into an array the consumer had just taken and
-// recycled; the lock costs about 1 ns an item (BenchmarkThreeStage).
+// recycled. The lock costs the generator about 3 ns an item
+// (BenchmarkThreeStage: 15 ns an item, 12 without it).
 type heldBatch[T any] struct {
 	mu  sync.Mutex
 	e   *emitter[T] // the producer's emitter, set before its first item
@@ -105,6 +106,10 @@ func (h *heldBatch[T]) take(st *Stream[T]) []T {
 	b := e.batch()
 	e.buf, e.n = st.get()[:e.max], 0
 	h.has.Store(false)
+	// Uncount the consumer before the producer can look: one that saw it
+	// still waiting would block to send it a batch that it will not
+	// receive until it has processed this one.
+	st.waiting.Add(-1)
 	return b
 }
 
@@ -118,11 +123,7 @@ func (st *Stream[T]) enter() []T {
 	if st.held == nil {
 		return nil
 	}
-	b := st.held.take(st)
-	if b != nil {
-		st.waiting.Add(-1)
-	}
-	return b
+	return st.held.take(st)
 }
 
 func (st *Stream[T]) leave() { st.waiting.Add(-1) }
