@@ -1033,3 +1033,55 @@ func TestWaitTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateRequestResponse: a FromSeq source fed one request at a time,
+// each sent only once the previous answer came out of the pipeline, on
+// the real scheduler, where the consumer's and the generator's steps
+// interleave in every way. Before consumers could take a held batch, this
+// hung (a deadlock: go test's timeout reports it) within a few thousand
+// round trips.
+func TestGenerateRequestResponse(t *testing.T) {
+	double := func(_ context.Context, v int) (int, error) { return 2 * v, nil }
+	cases := []struct {
+		name  string
+		build func(in *pipeline.Stream[int]) *pipeline.Stream[int]
+	}{
+		{"Map", func(in *pipeline.Stream[int]) *pipeline.Stream[int] { return pipeline.Map(in, 1, double) }},
+		{"Map/workers=2", func(in *pipeline.Stream[int]) *pipeline.Stream[int] { return pipeline.Map(in, 2, double) }},
+		{"OrderedMap", func(in *pipeline.Stream[int]) *pipeline.Stream[int] { return pipeline.OrderedMap(in, 2, double) }},
+		{"Batch+Unbatch", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Map(pipeline.Unbatch(pipeline.Batch(in, 1, 0)), 1, double)
+		}},
+		{"Buffer", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Map(pipeline.Buffer(in, 4), 1, double)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			requests := make(chan int)
+			p := pipeline.New(t.Context())
+			src := pipeline.FromSeq(p, func(yield func(int) bool) {
+				for v := range requests {
+					if !yield(v) {
+						return
+					}
+				}
+			})
+			answers := make(chan int)
+			go func() {
+				defer close(answers)
+				for v := range pipeline.All(c.build(src)) {
+					answers <- v
+				}
+			}()
+			for i := range 2000 {
+				requests <- i
+				require.Equal(t, 2*i, <-answers)
+			}
+			close(requests)
+			for range answers {
+			}
+			require.NoError(t, p.Wait())
+		})
+	}
+}
