@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -28,10 +29,11 @@ type Result[Resp any] struct {
 type BalancerStats struct {
 	// Submitted counts the requests the Balancer accepted.
 	Submitted uint64
-	// Completed counts the handler calls that returned, with or without
-	// an error.
+	// Completed counts the handler calls that ended without a panic:
+	// returned, with or without an error, or called runtime.Goexit.
 	Completed uint64
-	// Failed counts the handler calls that returned a non-nil error.
+	// Failed counts the handler calls that returned a non-nil error or
+	// called runtime.Goexit (which fails the request).
 	Failed uint64
 	// Panicked counts the handler calls that panicked.
 	Panicked uint64
@@ -39,7 +41,9 @@ type BalancerStats struct {
 	// context or the Balancer's had ended.
 	Canceled uint64
 	// Pending is, per worker, the requests assigned to it and not yet
-	// answered: queued or running. Each entry is at most the depth.
+	// answered: queued or running. Each entry is at most the depth. Once
+	// every accepted request is answered, Submitted equals
+	// Completed+Panicked+Canceled.
 	Pending []int
 }
 
@@ -72,14 +76,14 @@ type request[Req, Resp any] struct {
 // channel hops per request and, above all, a goroutine that must be
 // scheduled for every request and completion: when the workers keep every
 // CPU busy, the balancer goroutine waits its turn behind them, and in
-// BenchmarkBalancer the talk's shape has a median latency of 26-28 µs against
+// BenchmarkBalancer the talk's shape has a median latency of 11-28 µs against
 // 1.7 µs here, for tasks of 1.3 to 26 µs. The talk's shape is kept in the
 // benchmark as impl=talk.
 //
 // How well it spreads the load: while any request waits in Submit, every
 // worker's queue is full, so no worker idles while work waits to be
-// accepted (TestBalancerDepthAndBackpressure checks this after every
-// completion). Requests are placed one after another on the worker whose
+// accepted (TestBalancerLoadGauge rebuilds every worker's load from
+// outside and checks this after every step). Requests are placed one after another on the worker whose
 // load was smallest when the caller scanned, so with tasks that do not
 // finish, the loads never differ by more than one (TestBalancerLeastLoaded).
 // Queued requests are not moved: a request can wait behind a long task, at
@@ -93,15 +97,17 @@ type request[Req, Resp any] struct {
 // call for its request, which synchronizes before its Result is received.
 //
 // Cost: Do allocates nothing, and a request costs about as much as one to
-// a worker pool on a single shared channel: in BenchmarkBalancer the time
-// per task is within 0-25% of it (as much as the spread between runs on
-// this shared machine), and the 99th percentile of latency is the same. With 4 workers and tasks whose costs differ by 20x,
-// least-loaded dispatch keeps the p99 latency at about 22 µs, where round
-// robin over the same queues reaches 150-260 µs: a request lands behind a
-// long task only when every worker has one. If your workers are
-// interchangeable and hold no per-worker state, a shared channel (as in
-// pool.Workers) is as good and simpler; the per-worker queues pay off when
-// a worker owns something (a connection, a cache, a core).
+// a worker pool on a single shared channel: in BenchmarkBalancer neither
+// is consistently ahead in time per task (2.2 to 11 µs across runs on this
+// shared machine), and the 99th percentile of latency is the same. With 4
+// workers and tasks whose costs differ by 20x, least-loaded dispatch keeps
+// the p99 latency at 23-26 µs, where round robin over the same queues
+// reaches 150-300 µs: a request lands behind a long task only when every
+// worker has one. If your workers are interchangeable and hold no
+// per-worker state, a shared channel (as in pool.Workers) is as good and
+// simpler; the per-worker queues pay off when a worker owns something (a
+// connection, a cache, a core), which the handler finds by
+// [WorkerIndex].
 type Balancer[Req, Resp any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic, or Close
 	cancel context.CancelCauseFunc
@@ -130,23 +136,32 @@ type Balancer[Req, Resp any] struct {
 // answers each request with handle.
 //
 // handle is called on a worker goroutine with a context that ends when the
-// request's context or ctx ends, whichever is first, and carries the
-// request context's values. If handle panics, the request fails with a
+// request's context or ctx ends, whichever is first, carries the request
+// context's values, and tells [WorkerIndex] which worker runs it. If handle panics, the request fails with a
 // *[PanicError], the Balancer stops as if ctx had ended, and Close
-// re-panics with it. A handler must not wait for a request to the same
-// Balancer: with every queue full, it would be waiting for itself.
+// re-panics with it. If handle calls runtime.Goexit (as t.FailNow does),
+// its request fails with an error that says so, a new goroutine takes over
+// the worker's queue, and the Balancer goes on. A handler must not wait
+// for a request to the same Balancer (with every queue full, it would be
+// waiting for itself), nor call Close.
 //
 // When ctx ends, the Balancer stops accepting requests and answers those
 // it has accepted but not started with ctx's cause, without running them;
 // its goroutines then return once the handlers running return. Close
 // must still be called to release the context and surface a panic. NewBalancer
-// panics if workers < 1, depth < 1 or handle is nil.
+// panics if workers < 1, depth < 1, workers*depth overflows an int, or
+// handle is nil.
 func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle func(context.Context, Req) (Resp, error)) *Balancer[Req, Resp] {
 	if workers < 1 {
 		panic(fmt.Sprintf("fanout: NewBalancer needs at least 1 worker, got %v", workers))
 	}
 	if depth < 1 {
 		panic(fmt.Sprintf("fanout: NewBalancer needs a queue depth of at least 1, got %v", depth))
+	}
+	if depth > math.MaxInt/workers {
+		// workers*depth sizes the slot channel; wrapped around, it would
+		// fail in make with a message that does not say why.
+		panic(fmt.Sprintf("fanout: NewBalancer needs workers*depth to fit in an int, got %v*%v", workers, depth))
 	}
 	if handle == nil {
 		panic("fanout: NewBalancer needs a handle func, got nil")
@@ -207,9 +222,42 @@ func (b *Balancer[Req, Resp]) place(r request[Req, Resp]) {
 	}
 }
 
+// workerKey is the context key under which a Balancer's worker records
+// its index for [WorkerIndex].
+type workerKey struct{}
+
+// WorkerIndex reports which of a [Balancer]'s workers runs the handler
+// that was given ctx: an index from 0 to workers-1, fixed for the life of
+// the worker, and the same on every request that worker handles. It lets a
+// worker own a resource (a backend connection, a per-worker cache, a
+// buffer): create one per worker up front, and have the handler use the
+// one at its index, which no other handler touches while it runs, since a
+// worker runs one handler at a time.
+//
+// It reports 0, false for a context that did not come from a Balancer's
+// handler call, or from one derived from it (context.WithTimeout and the
+// like keep the index). A handler that makes a request to another
+// Balancer gives that Balancer's handler its own worker's index, not the
+// caller's.
+//
+// Cost: the index is set once, when the worker starts (a worker that
+// replaces one whose handler called runtime.Goexit keeps its index), so a
+// request made with context.Background allocates nothing for it; reading it
+// is one context.Value lookup, about 5 ns on this machine from the
+// handler's own context (where the index is the first value found),
+// without allocating.
+func WorkerIndex(ctx context.Context) (int, bool) {
+	i, ok := ctx.Value(workerKey{}).(int)
+	return i, ok
+}
+
 // work is worker i: it answers the requests in its queue until Close
 // closes it or the Balancer's context ends.
 func (b *Balancer[Req, Resp]) work(i int) {
+	// Derived once per worker: the context handed to handlers made with
+	// context.Background, and the index boxed once for the others.
+	var index any = i
+	wctx := context.WithValue(b.ctx, workerKey{}, index)
 	normal := false
 	defer func() {
 		if !normal {
@@ -251,14 +299,24 @@ func (b *Balancer[Req, Resp]) work(i int) {
 			normal = true
 			return
 		}
-		b.serve(i, r)
+		b.serve(i, wctx, r)
 	}
 }
 
-// serve answers one request and reports worker i's completion.
-func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
+// serve answers one request and reports worker i's completion; wctx is
+// the worker's context, the Balancer's carrying the worker's index.
+func (b *Balancer[Req, Resp]) serve(i int, wctx context.Context, r request[Req, Resp]) {
 	res := Result[Resp]{Err: errGoexit} // what the requester sees if the handler never returns
+	// goexit is true while the handler runs, so the defer finds it still
+	// true only if the handler called runtime.Goexit.
+	goexit := false
 	defer func() {
+		if goexit {
+			// Counted as a failed call, so that the counters still add up
+			// to Submitted once every request is answered.
+			b.completed.Add(1)
+			b.failed.Add(1)
+		}
 		b.reply(r, res)
 		// Lower the load before giving the token back, so that whoever
 		// takes the token finds the room it stands for.
@@ -277,9 +335,17 @@ func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 		b.skipped.Add(1)
 		return
 	}
-	ctx, stop := b.handlerContext(r.ctx)
-	defer stop()
-	if p := panics.Try(func() { res.Value, res.Err = b.handle(ctx, r.req) }); p != nil {
+	ctx, cancel, stop := b.handlerContext(wctx, r.ctx)
+	if cancel != nil {
+		defer func() {
+			stop()
+			cancel(nil)
+		}()
+	}
+	goexit = true
+	p := panics.Try(func() { res.Value, res.Err = b.handle(ctx, r.req) })
+	goexit = false
+	if p != nil {
 		res = Result[Resp]{Err: p}
 		b.panicked.Add(1)
 		b.panic.CompareAndSwap(nil, p)
@@ -293,23 +359,20 @@ func (b *Balancer[Req, Resp]) serve(i int, r request[Req, Resp]) {
 }
 
 // handlerContext returns a context that ends when rctx or the Balancer's
-// context ends and carries rctx's values. A request made with
-// context.Background (the common case in servers that cancel through the
-// Balancer) needs no new context; otherwise the merge costs a
-// WithCancelCause and an AfterFunc.
-func (b *Balancer[Req, Resp]) handlerContext(rctx context.Context) (context.Context, func()) {
+// context ends and carries rctx's values and the worker's index (from
+// wctx, the worker's context), and, if it made one, the functions that
+// release it. A request made with context.Background (the common case in
+// servers that cancel through the Balancer) needs no new context: wctx is
+// it. Otherwise the merge costs a WithCancelCause, an AfterFunc and a
+// WithValue for the index.
+func (b *Balancer[Req, Resp]) handlerContext(wctx, rctx context.Context) (context.Context, context.CancelCauseFunc, func() bool) {
 	if rctx == context.Background() || rctx == context.TODO() {
-		return b.ctx, noop
+		return wctx, nil, nil
 	}
 	ctx, cancel := context.WithCancelCause(rctx)
 	stop := context.AfterFunc(b.ctx, func() { cancel(context.Cause(b.ctx)) })
-	return ctx, func() {
-		stop()
-		cancel(nil)
-	}
+	return context.WithValue(ctx, workerKey{}, wctx.Value(workerKey{})), cancel, stop
 }
-
-func noop() {}
 
 // reply delivers res, waiting for room on the reply channel until the
 // request's or the Balancer's context ends. The first, non-blocking try
@@ -430,6 +493,10 @@ func (b *Balancer[Req, Resp]) Stats() BalancerStats {
 // accepted has been answered and every goroutine of the Balancer has
 // returned, and releases the Balancer's context. It is idempotent and
 // safe to call concurrently with Submit, which then returns [ErrClosed].
+//
+// An answer is delivered, not dropped, while the Balancer's context lives,
+// so Close also waits for room on each reply channel of a Submit: a reply
+// channel that is full and never read keeps Close from returning.
 //
 // If a handler panicked, Close re-panics with its *[PanicError] on the
 // calling goroutine, every time it is called: the owner learns of it even

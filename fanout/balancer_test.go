@@ -3,6 +3,9 @@ package fanout_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -85,8 +88,8 @@ func spread(pending []int) int { return slices.Max(pending) - slices.Min(pending
 
 // TestBalancerDepthAndBackpressure: with every handler blocked, the
 // Balancer accepts exactly workers*depth requests, at most depth per
-// worker, and leaves the rest blocked in Submit (nil-channel
-// backpressure). Releasing one handler at a time, every worker's queue is
+// worker, and leaves the rest blocked in Submit, waiting for a slot
+// (backpressure). Releasing one handler at a time, every worker's queue is
 // full again each time the balancer settles: no worker idles while
 // requests wait, and no queue ever exceeds depth.
 func TestBalancerDepthAndBackpressure(t *testing.T) {
@@ -222,6 +225,9 @@ func TestBalancerSubmitRacesClose(t *testing.T) {
 	assert.Len(t, replies, int(ok.Load()))
 }
 
+// TestBalancerCancelAnswersQueued: when the Balancer's context ends, a
+// blocked Submit returns its cause, the running request sees it, the
+// queued ones are answered with it without running, and the workers exit.
 func TestBalancerCancelAnswersQueued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
@@ -240,8 +246,13 @@ func TestBalancerCancelAnswersQueued(t *testing.T) {
 		for range 3 {
 			assert.ErrorIs(t, (<-replies).Err, stop) // running one sees ctx end; queued ones skipped
 		}
-		b.Close()
-		assert.Equal(t, uint64(2), b.Stats().Canceled)
+		// No Close: the workers return on their own once ctx ends (the
+		// talk's never do), and synctest.Test fails if one is left blocked.
+		synctest.Wait()
+		s := b.Stats()
+		assert.Equal(t, uint64(2), s.Canceled)
+		assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
+		assert.Equal(t, []int{0}, s.Pending)
 	})
 }
 
@@ -323,6 +334,7 @@ func TestBalancerBadArguments(t *testing.T) {
 		{"workers", 0, 1, echo, "fanout: NewBalancer needs at least 1 worker, got 0"},
 		{"depth", 1, 0, echo, "fanout: NewBalancer needs a queue depth of at least 1, got 0"},
 		{"handle", 1, 1, nil, "fanout: NewBalancer needs a handle func, got nil"},
+		{"overflow", 4, math.MaxInt / 2, echo, fmt.Sprintf("fanout: NewBalancer needs workers*depth to fit in an int, got 4*%d", math.MaxInt/2)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -369,4 +381,354 @@ func TestBalancerCancelUnderLoad(t *testing.T) {
 	assert.Equal(t, ok.Load(), ran.Load(), "handled requests that did not answer, or answered without running")
 	assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
 	assert.Positive(t, failed.Load())
+}
+
+// TestBalancerLoadGauge measures each worker's load from outside the
+// Balancer, without trusting its Stats. Every handler blocks until the test
+// releases it, and the test takes one step at a time: submit one more
+// request, or release one running request. A request that starts after a
+// release was queued on the released request's worker; one that starts
+// after a submission went to an idle worker. That gives every request its
+// worker; with the steps at which its Submit returned and at which it was
+// released, the test rebuilds every worker's load (queued or running)
+// after every step and checks the Balancer's promises:
+//
+//   - no worker ever holds more than depth requests;
+//   - each step lets at most one request in, so no more than workers*depth
+//     are accepted and unanswered (backpressure);
+//   - while a Submit waits, every worker holds depth requests: no worker
+//     idles while work waits to be accepted;
+//   - each request goes to a worker whose load was least when it came.
+//
+// The steps follow a fixed pseudo-random script that alternates bursts
+// (Submits pile up) with lulls (workers go idle).
+func TestBalancerLoadGauge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, depth, requests = 3, 2, 60
+		const never = 1 << 30
+		release := make([]chan struct{}, requests)
+		var started [requests]atomic.Bool
+		var acceptedAt [requests]atomic.Int32
+		for v := range requests {
+			release[v] = make(chan struct{})
+			acceptedAt[v].Store(never)
+		}
+		b := fanout.NewBalancer(context.Background(), workers, depth, func(_ context.Context, v int) (int, error) {
+			started[v].Store(true)
+			<-release[v]
+			return v, nil
+		})
+		defer b.Close()
+		replies := make(chan fanout.Result[int], requests)
+		submittedAt := make([]int, requests)
+
+		var step atomic.Int32               // written by the test only between synctest.Wait calls
+		worker := make([]int, requests)     // -1 until the request starts
+		releasedAt := make([]int, requests) // never until released
+		for v := range requests {
+			worker[v], releasedAt[v] = -1, never
+		}
+		running := []int{-1, -1, -1} // per worker, the request it runs; -1 if idle
+		rng := rand.New(rand.NewPCG(1, 2))
+		submitted := 0
+		for s := 1; ; s++ {
+			var busy []int
+			for _, v := range running {
+				if v >= 0 {
+					busy = append(busy, v)
+				}
+			}
+			burst := s/20%2 == 0
+			odds := 1 // in 8, that this step submits rather than releases
+			if burst {
+				odds = 6
+			}
+			submit := submitted < requests && (len(busy) == 0 || rng.IntN(8) < odds)
+			if !submit && len(busy) == 0 {
+				break
+			}
+			step.Store(int32(s))
+			from := -1 // the worker whose queue a new start comes from; -1 for an idle one
+			if submit {
+				v := submitted
+				submitted++
+				submittedAt[v] = s
+				go func() {
+					if assert.NoError(t, b.Submit(context.Background(), v, replies)) {
+						acceptedAt[v].Store(step.Load())
+					}
+				}()
+			} else {
+				r := busy[rng.IntN(len(busy))]
+				from = worker[r]
+				releasedAt[r], running[from] = s, -1
+				close(release[r])
+			}
+			synctest.Wait()
+			for v := range submitted {
+				if !started[v].Load() || worker[v] >= 0 {
+					continue
+				}
+				w := from
+				if w < 0 {
+					w = slices.Index(running, -1) // idle workers are alike: any will do
+				}
+				require.True(t, w >= 0 && running[w] == -1, "step %d: request %d started with no worker free for it: %v", s, v, running)
+				worker[v], running[w] = w, v
+			}
+		}
+		for v := range requests {
+			require.NoError(t, (<-replies).Err)
+			require.GreaterOrEqual(t, worker[v], 0, "request %d never ran", v)
+		}
+
+		// Rebuild the loads after each step and check them.
+		steps := int(step.Load())
+		load := func(s int) (loads []int, waiting int) {
+			loads = make([]int, workers)
+			for v := range requests {
+				switch {
+				case submittedAt[v] > s:
+				case int(acceptedAt[v].Load()) > s:
+					waiting++
+				case releasedAt[v] > s:
+					loads[worker[v]]++
+				}
+			}
+			return loads, waiting
+		}
+		sawWaiting, sawIdle := false, false
+		for s := 1; s <= steps; s++ {
+			loads, waiting := load(s)
+			for w, l := range loads {
+				require.LessOrEqual(t, l, depth, "step %d: worker %d over depth: %v", s, w, loads)
+				if waiting > 0 {
+					require.Equal(t, depth, l, "step %d: worker %d not full while %d requests wait: %v", s, w, waiting, loads)
+				}
+			}
+			sawWaiting = sawWaiting || waiting > 0
+			sawIdle = sawIdle || slices.Contains(loads, 0) && slices.Max(loads) > 0
+			// The loads as they stood when step s let a request in: after
+			// the previous step, less the request released at this one.
+			before, _ := load(s - 1)
+			for v := range requests {
+				if releasedAt[v] == s {
+					before[worker[v]]--
+				}
+			}
+			var in []int
+			for v := range requests {
+				if int(acceptedAt[v].Load()) == s {
+					in = append(in, v)
+				}
+			}
+			require.LessOrEqual(t, len(in), 1, "step %d let %v in", s, in)
+			for _, v := range in {
+				assert.Equal(t, slices.Min(before), before[worker[v]], "step %d: request %d went to worker %d with loads %v", s, v, worker[v], before)
+			}
+		}
+		assert.True(t, sawWaiting && sawIdle, "the script never made Submits wait (%v) or a worker idle (%v)", sawWaiting, sawIdle)
+	})
+}
+
+// TestBalancerStatsAddUp: every accepted request is counted once, in
+// Completed, Panicked or Canceled, including one whose handler called
+// runtime.Goexit.
+func TestBalancerStatsAddUp(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 1, 2, func(_ context.Context, v int) (int, error) {
+		switch v {
+		case 0:
+			runtime.Goexit()
+		case 1:
+			return 0, errors.New("fail")
+		}
+		return v, nil
+	})
+	for v := range 3 {
+		_, _ = b.Do(context.Background(), v)
+	}
+	b.Close()
+	s := b.Stats()
+	assert.Equal(t, uint64(3), s.Submitted)
+	assert.Equal(t, s.Submitted, s.Completed+s.Panicked+s.Canceled, "%+v", s)
+	assert.Equal(t, uint64(2), s.Failed, "a Goexit fails its request")
+}
+
+// TestBalancerCloseWaitsForReplyRoom: Close delivers every answer, so it
+// waits while a reply channel has no room, and returns once it is read.
+func TestBalancerCloseWaitsForReplyRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := fanout.NewBalancer(context.Background(), 1, 1, echo)
+		reply := make(chan fanout.Result[int]) // no room
+		require.NoError(t, b.Submit(context.Background(), 5, reply))
+		closed := make(chan struct{})
+		go func() {
+			b.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Fatal("Close returned before the answer was delivered")
+		default:
+		}
+		assert.Equal(t, 5, (<-reply).Value)
+		<-closed
+	})
+}
+
+// TestBalancerWorkerIndex checks that every handler call on worker i sees
+// i, whichever context the request came with, that the indexes cover
+// 0..workers-1 under load, and that a worker's tasks match its own
+// counters: a handler that notes the index it runs on can never run
+// concurrently with another that notes the same one.
+func TestBalancerWorkerIndex(t *testing.T) {
+	const workers, n = 4, 10_000
+	var (
+		running [workers]atomic.Int32
+		handled [workers]atomic.Int64
+	)
+	b := fanout.NewBalancer(context.Background(), workers, 2, func(ctx context.Context, v int) (int, error) {
+		i, ok := fanout.WorkerIndex(ctx)
+		if !ok || i < 0 || i >= workers {
+			return 0, fmt.Errorf("WorkerIndex = %v, %v", i, ok)
+		}
+		if running[i].Add(1) != 1 {
+			return 0, fmt.Errorf("two handlers at once on worker %d", i)
+		}
+		defer running[i].Add(-1)
+		handled[i].Add(1)
+		if v%7 == 0 {
+			runtime.Gosched() // let the loads differ
+		}
+		return i, nil
+	})
+	defer b.Close()
+	type key struct{}
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Go(func() {
+			ctx := context.Background()
+			if c%2 == 1 { // a context of its own: the handler's is a merge
+				ctx = context.WithValue(ctx, key{}, c)
+			}
+			for v := range n / 8 {
+				_, err := b.Do(ctx, v)
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	total := int64(0)
+	for i := range handled {
+		assert.Positive(t, handled[i].Load(), "worker %d never ran a handler", i)
+		total += handled[i].Load()
+	}
+	assert.Equal(t, int64(n), total)
+}
+
+// TestBalancerWorkerIndexIsTheWorkers checks, with tasks that do not
+// finish, that the index a handler sees is the worker the Balancer placed
+// its request on: one request per worker, each blocked, leaves every
+// worker's load at one and every index seen once.
+func TestBalancerWorkerIndexIsTheWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers = 3
+		release := make(chan struct{})
+		seen := make(chan int, workers)
+		b := fanout.NewBalancer(context.Background(), workers, 2, func(ctx context.Context, _ int) (int, error) {
+			i, _ := fanout.WorkerIndex(ctx)
+			seen <- i
+			<-release
+			return i, nil
+		})
+		defer b.Close()
+		replies := make(chan fanout.Result[int], workers)
+		for v := range workers {
+			require.NoError(t, b.Submit(context.Background(), v, replies))
+		}
+		synctest.Wait()
+		assert.Equal(t, []int{1, 1, 1}, b.Stats().Pending)
+		got := make([]int, 0, workers)
+		for range workers {
+			got = append(got, <-seen)
+		}
+		slices.Sort(got)
+		assert.Equal(t, []int{0, 1, 2}, got)
+		close(release)
+		for range workers {
+			r := <-replies
+			assert.NoError(t, r.Err)
+		}
+	})
+}
+
+// TestBalancerWorkerIndexAfterGoexit checks that the goroutine that takes
+// over a worker whose handler called runtime.Goexit keeps its index.
+func TestBalancerWorkerIndexAfterGoexit(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 1, 2, func(ctx context.Context, v int) (int, error) {
+		i, ok := fanout.WorkerIndex(ctx)
+		if v == 0 {
+			runtime.Goexit()
+		}
+		if !ok {
+			return -1, nil
+		}
+		return i, nil
+	})
+	defer b.Close()
+	for range 3 {
+		_, err := b.Do(context.Background(), 0)
+		assert.ErrorContains(t, err, "Goexit")
+		i, err := b.Do(context.Background(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, 0, i, "the replacement worker lost its index")
+	}
+}
+
+// TestWorkerIndexOutsideBalancer checks that a context that did not come
+// from a Balancer's handler reports no worker, and that one derived from a
+// handler's keeps it.
+func TestWorkerIndexOutsideBalancer(t *testing.T) {
+	i, ok := fanout.WorkerIndex(context.Background())
+	assert.False(t, ok)
+	assert.Zero(t, i)
+	type otherKey struct{}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, 0))
+	defer cancel()
+	_, ok = fanout.WorkerIndex(ctx)
+	assert.False(t, ok)
+
+	type res struct {
+		i  int
+		ok bool
+	}
+	b := fanout.NewBalancer(context.Background(), 1, 1, func(ctx context.Context, _ int) (res, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		i, ok := fanout.WorkerIndex(ctx)
+		return res{i, ok}, nil
+	})
+	defer b.Close()
+	got, err := b.Do(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, res{0, true}, got)
+}
+
+// TestWorkerIndexAllocs checks that the index costs a request made with
+// context.Background no allocation, and logs what one made with a context
+// of its own costs (the merge: WithCancelCause, AfterFunc and the WithValue
+// that carries the index; 6 with Go 1.26, as many as before the index).
+func TestWorkerIndexAllocs(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 2, 2, func(ctx context.Context, _ int) (int, error) {
+		i, _ := fanout.WorkerIndex(ctx)
+		return i, nil
+	})
+	defer b.Close()
+	bg := testing.AllocsPerRun(1000, func() { _, _ = b.Do(context.Background(), 0) })
+	assert.Zero(t, bg, "allocations per Do with context.Background")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	own := testing.AllocsPerRun(1000, func() { _, _ = b.Do(ctx, 0) })
+	t.Logf("allocations per Do: %v with context.Background, %v with a context of its own", bg, own)
 }

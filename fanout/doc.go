@@ -23,14 +23,15 @@
 // makes it faster than the blog's unbuffered version at every k:
 //
 //	ns/item         k=2   k=8   k=64
-//	Merge           211   214    257
-//	MergeSelect     236   368    284
-//	blog's merge    283   300    337
-//	mutex queue     333   317    210
-//	reflect.Select  482  1325   5810
+//	Merge           205   215    278
+//	MergeSelect     242   342    391
+//	blog's merge    289   325    634
+//	mutex queue     349   363    327
+//	reflect.Select  475  1485   6738
 //
-// (Medians of a few runs vary by ±20% on this shared machine; the mutex
-// queue ties or beats Merge at k=64 in some runs, and loses at small k.)
+// (Runs vary by ±20% on this shared machine, and the blog's merge at k=64
+// by more: 340-630; the mutex queue beats Merge at k=64 in some runs, and
+// loses at small k.)
 //
 // The talk's NIL CHANNELS slide merges two channels in one goroutine with
 // a select loop, and switches an input off when it closes by setting it to
@@ -68,9 +69,12 @@
 // the workers keep the CPUs busy it waits behind them: in
 // BenchmarkBalancer (8 clients, 4 workers, queues of 2, one task in 8
 // costing 20x the others, 1.3 to 26 µs), the median latency is 1.7 µs here
-// and 26-28 µs with the talk's shape; the 99th percentile is 22 µs here and
-// 150-260 µs with round robin over the same queues. A handler's panic fails
-// its request with a [PanicError] and is re-raised by Close.
+// and 11-28 µs with the talk's shape; the 99th percentile is 23-26 µs here
+// and 150-300 µs with round robin over the same queues. A handler's panic fails
+// its request with a [PanicError] and is re-raised by Close. A handler
+// learns from [WorkerIndex] which worker runs it, so each worker can own a
+// resource (a backend, a connection, a cache) that only its handlers use;
+// examples/loadbalancer gives worker i backend i.
 //
 // # The multiplexer
 //
@@ -88,13 +92,14 @@
 // # When something simpler is better
 //
 // A sync.Mutex around the resource is simpler than a Multiplexer and, when
-// a write is cheap, 10-25x faster (BenchmarkMultiplexer: 12-27 ns per item
-// against about 300 for a free write); the Multiplexer pays off when each
-// write has a fixed cost that batching spreads (5-6x faster than the
-// mutex for a 3 µs write with 16 producers), or when the resource must
-// stay on one goroutine. A pool of interchangeable workers reading one
+// a write is cheap, 15-40x faster (BenchmarkMultiplexer: 13-43 ns per item
+// against 320-980 for a free write); the Multiplexer pays off when each
+// write has a fixed cost that batching spreads (typically 4-6x faster
+// than the mutex for a 3 µs write with 16 producers), or when the resource
+// must stay on one goroutine. A pool of interchangeable workers reading one
 // shared channel is as fast as the Balancer and has no per-worker queues
-// to balance; use the Balancer when workers own something. And when the
+// to balance; use the Balancer when workers own something (see
+// [WorkerIndex]). And when the
 // fan-out is a fixed set of tasks that each return an error, errgroup
 // (golang.org/x/sync) says it in fewer lines than Distribute and Merge.
 //

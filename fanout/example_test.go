@@ -177,6 +177,33 @@ func ExampleBalancer() {
 	// Output: 385
 }
 
+// This example gives each worker of a Balancer a resource of its own, here
+// a counter, which the handler finds by its worker's index. A worker runs
+// one handler at a time, so the counters need no lock; Close waits for the
+// workers, so reading them after it is safe.
+func ExampleWorkerIndex() {
+	const workers = 3
+	served := make([]int, workers) // served[i] belongs to worker i
+	b := fanout.NewBalancer(context.Background(), workers, 2, func(ctx context.Context, s string) (string, error) {
+		i, _ := fanout.WorkerIndex(ctx)
+		served[i]++
+		return strings.ToUpper(s), nil
+	})
+	var wg sync.WaitGroup
+	for range 9 {
+		wg.Go(func() { _, _ = b.Do(context.Background(), "hello") })
+	}
+	wg.Wait()
+	b.Close()
+	fmt.Println("requests served:", served[0]+served[1]+served[2])
+
+	_, ok := fanout.WorkerIndex(context.Background())
+	fmt.Println("outside a handler:", ok)
+	// Output:
+	// requests served: 9
+	// outside a handler: false
+}
+
 // This example makes a request and waits for its answer; the handler's
 // error comes back to the caller.
 func ExampleBalancer_Do() {

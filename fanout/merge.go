@@ -8,7 +8,7 @@ import (
 // mergeBuffer is the capacity of the channel returned by [Merge] and
 // [MergeSelect]. A buffered output lets a forwarding goroutine hand over an
 // item without parking until the reader is ready: in BenchmarkMerge it takes
-// the Go blog's shape from about 300-370 ns/item to about 190-250 ns/item at
+// the Go blog's shape from about 290-630 ns/item to about 200-280 ns/item at
 // k=2, 8 and 64. Capacities of 8 and 32 gained less at k=64; 128 gained
 // little more than 64 and doubles the memory held per merge.
 const mergeBuffer = 64
@@ -16,7 +16,8 @@ const mergeBuffer = 64
 // Merge returns a channel that receives every value received from the
 // inputs (fan-in), and that is closed exactly once: after the last input is
 // closed, or after ctx ends, whichever comes first. With no inputs, the
-// returned channel is already closed.
+// returned channel is already closed; a nil input is never closed, so with
+// one the output closes only when ctx ends.
 //
 // Merge is the Go blog's merge: one goroutine per input forwards its values
 // to the output, and one more closes the output once they have all returned.
@@ -32,7 +33,7 @@ const mergeBuffer = 64
 // After ctx ends the reader may still receive values that were already
 // buffered, then sees the channel closed.
 //
-// Cost: k+1 goroutines (about 2 KiB each) and about 190-250 ns per value on
+// Cost: k+1 goroutines (about 2 KiB each) and about 200-280 ns per value on
 // 2 cores at k=2, 8 and 64 (BenchmarkMerge: at or below the unbuffered
 // goroutine-per-input shape, and 20-30x faster than reflect.Select at
 // k=64). Use [MergeSelect] to merge with a quarter as many goroutines.

@@ -57,11 +57,12 @@ type item[T any] struct {
 // When is it worth it? When the writer has a cost per call (a syscall, a
 // network round trip, a flush) and many producers: in
 // BenchmarkMultiplexer, 16 producers and a writer that spins about 3 µs
-// per call, the Multiplexer writes ~10 items per call and costs about 550
-// ns per item, against 3,100 ns for producers that take a sync.Mutex
-// around a write each (5-6x). When a write is cheap, the mutex is simpler
-// and much faster: with a free write it costs 12-27 ns per item, the
-// Multiplexer about 300 (two channel hand-offs and a wake-up per Send).
+// per call, the Multiplexer writes 6-10 items per call and costs 530-1,000
+// ns per item, against 2,500-6,700 ns for producers that take a sync.Mutex
+// around a write each (typically 4-6x, 2.5-8x across runs on this shared
+// machine). When a write is cheap, the mutex is simpler and much faster:
+// with a free write it costs 13-43 ns per item, the Multiplexer 320-980
+// (two channel hand-offs and a wake-up per Send).
 type Multiplexer[T any] struct {
 	ctx    context.Context // ends on the owner's ctx, a panic or Goexit in the writer, or Close
 	cancel context.CancelCauseFunc
@@ -85,11 +86,18 @@ type Multiplexer[T any] struct {
 
 // NewMultiplexer starts a Multiplexer whose owner goroutine calls write
 // with batches of at most batch items, in the order the items were
-// accepted. Only that goroutine calls write, one call at a time, so write
-// needs no lock of its own. write must not keep the slice after it returns: the owner
-// reuses it. If write panics or calls runtime.Goexit, the items of that
-// batch fail with the panic (a *[PanicError]), the Multiplexer stops as if
-// ctx had ended, and Close re-panics with it.
+// accepted. batch also sizes the queue producers wait in and the owner's
+// two buffers, all allocated here, so it is a real bound, not "no limit":
+// pick the largest write you want. batch 1 writes one item per call.
+// Only the owner goroutine calls write, one call at a time, so write
+// needs no lock of its own. write must not keep the slice after it
+// returns: the owner reuses it. Nor may it call Send or Close on the same
+// Multiplexer: both wait for the owner, which is waiting for write.
+//
+// If write panics, the items of that batch fail with the panic (a
+// *[PanicError]), the Multiplexer stops as if ctx had ended, and Close
+// re-panics with it. If write calls runtime.Goexit, the items fail with an
+// error that says so, the Multiplexer stops, and Close returns that error.
 //
 // When ctx ends, the Multiplexer stops accepting items and reports the
 // items accepted but not yet written to their producers with ctx's cause;

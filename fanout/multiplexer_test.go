@@ -270,3 +270,30 @@ func TestMultiplexerCancelUnderLoad(t *testing.T) {
 	st := m.Stats()
 	assert.Equal(t, st.Sent, st.Written+st.Failed)
 }
+
+// TestMultiplexerOwnerExitsOnCancel: when the Multiplexer's context ends,
+// its owner goroutine reports what is queued and returns without Close
+// being called. synctest.Test fails if any goroutine of the bubble is left
+// blocked.
+func TestMultiplexerOwnerExitsOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		w := &blockingWriter{release: make(chan error)}
+		m := fanout.NewMultiplexer(ctx, 2, w.write)
+		errs := make(chan error, 3)
+		for v := range 3 {
+			go func() { errs <- m.Send(context.Background(), v) }()
+			synctest.Wait()
+		}
+		cancel()
+		w.release <- nil // the write in progress, [0], completes
+		for range 3 {
+			if err := <-errs; err != nil {
+				assert.ErrorIs(t, err, context.Canceled)
+			}
+		}
+		synctest.Wait()
+		s := m.Stats()
+		assert.Equal(t, fanout.MultiplexerStats{Sent: 3, Written: 1, Failed: 2, Writes: 1}, s)
+	})
+}

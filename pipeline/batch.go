@@ -55,17 +55,20 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 		for {
 			var b []T
 			ok, got, ticked := true, false, false
-			in.enter()
-			select {
-			case b, ok = <-in.ch:
-				got = true
-			case <-tick:
-				ticked = true
-			case e.out() <- e.batch():
-				e.sent()
-			case <-e.done:
-				in.leave()
-				return errCanceled
+			if b = in.enter(); b != nil {
+				got = true // taken from a generator that held it back
+			} else {
+				select {
+				case b, ok = <-in.ch:
+					got = true
+				case <-tick:
+					ticked = true
+				case e.out() <- e.batch():
+					e.sent()
+				case <-e.done:
+					in.leave()
+					return errCanceled
+				}
 			}
 			if !got || !ok {
 				in.leave()
@@ -149,21 +152,24 @@ func Buffer[T any](in *Stream[T], n int) *Stream[T] {
 			var b []T
 			ok, got := true, false
 			if recv != nil {
-				in.enter()
+				b = in.enter()
+				got = b != nil // taken from a generator that held it back
 			}
-			select {
-			case b, ok = <-recv:
-				got = true
-			case send <- head:
-				out.handed()
-				held -= len(head)
-				queue[0] = nil
-				queue = queue[1:]
-			case <-done:
-				if recv != nil {
-					in.leave()
+			if !got {
+				select {
+				case b, ok = <-recv:
+					got = true
+				case send <- head:
+					out.handed()
+					held -= len(head)
+					queue[0] = nil
+					queue = queue[1:]
+				case <-done:
+					if recv != nil {
+						in.leave()
+					}
+					return errCanceled
 				}
-				return errCanceled
 			}
 			if recv != nil && (!got || !ok) {
 				in.leave()

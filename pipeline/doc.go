@@ -67,7 +67,7 @@
 // bounded), so a slow sink holds up every stage behind it, and memory stays
 // flat however many items flow
 // (BenchmarkSoak: millions of items at 0.01 B allocated per item, about
-// 20 KiB of heap above the start, and the same 6 goroutines throughout).
+// 28 KiB of heap above the start, and the same 6 goroutines throughout).
 //
 // # Opportunistic batching
 //
@@ -84,24 +84,39 @@
 // stays per item. Batches are recycled through a small free list per stream,
 // so allocations per item are near zero.
 //
+// An item held back that way waits for the producer's next item, or for the
+// consumer to come back for it. A source that runs your code between items,
+// [Generate] or [FromSeq], may be blocked in it by then (a timer, a network
+// read, a wait for the pipeline to finish with the item it just yielded),
+// so there the consumer, when it comes back, takes the held items itself:
+// they never wait for the next yield (TestGenerateHoldsNothingBack,
+// TestGenerateFeedback, where waiting for them was a deadlock). That costs
+// the generator a lock per item, about 4 ns. The stages do not pay it: a
+// result that found the next stage busy waits in the worker's batch while
+// the worker's function runs on its next item, so it is late by at most
+// that call, and a stage function must not wait for the pipeline to finish
+// with an earlier item, which would deadlock. (The same lock in every stage
+// measured 25 ns an item on BenchmarkThreeStage, against 15.)
+//
 // Measured on a 2-core machine, 10^5 ints generated, squared and summed
 // (BenchmarkThreeStage, ns per item):
 //
 //	plain loop                                   0.3
-//	mutex-guarded shared cursor, 2 workers       4.6
-//	hand-batched channels, 256 per send          8.3
-//	this package (Generate, Map with 1 worker,  14
+//	mutex-guarded shared cursor, 2 workers       5.4 to 5.7
+//	hand-batched channels, 256 per send          5.0 to 5.3
+//	this package (Generate, Map with 1 worker,  15 to 16
 //	  Reduce)
-//	buffered channels (64)                      81
-//	unbuffered channels                        274
+//	buffered channels (64)                      65 to 79
+//	unbuffered channels                        240 to 260
 //
-// and the latency of one item through an idle 3-goroutine pipeline
-// (BenchmarkFirstItem): this package 0.8 µs, the Go blog's unbuffered
-// pipeline with a done channel in every select 1.0 µs, bare unbuffered
-// channels 0.55 µs (but those cannot be cancelled: their stages leak when
-// the consumer stops). The difference from bare channels is the source's
-// select, which must watch for cancellation since it reads a channel of
-// yours, and the recycling of the one-item batches.
+// (two runs of bench/cmd/compare -benchtime=200ms) and the latency of one
+// item through an idle 3-goroutine pipeline (BenchmarkFirstItem): this
+// package 0.67 to 0.68 µs, the Go blog's unbuffered pipeline with a done
+// channel in every select 0.90 to 0.92 µs, bare unbuffered channels 0.51
+// to 0.55 µs (but those cannot be cancelled: their stages leak when the
+// consumer stops). The difference from bare
+// channels is the source's select, which must watch for cancellation since
+// it reads a channel of yours, and the recycling of the one-item batches.
 //
 // # Workers and order
 //
@@ -122,5 +137,6 @@
 // stages, golang.org/x/sync/errgroup with SetLimit is simpler. For one shared
 // counter or map, a mutex is. And a pipeline is worth its goroutines only if
 // each item's work is well above what a stage adds: about 5 ns an item at
-// full load, and a quarter of a microsecond of latency per stage when idle.
+// full load (the generator, 4 more), and a quarter of a microsecond of
+// latency per stage when idle.
 package pipeline

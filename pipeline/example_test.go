@@ -207,15 +207,21 @@ func ExampleMap() {
 }
 
 // OrderedMap keeps the input order even when later items finish first.
+// Here each item waits for the one after it to finish, so they finish in
+// reverse order (3 workers, one item each), and still come out in order.
 func ExampleOrderedMap() {
+	finished := map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{}), 3: make(chan struct{})}
 	p := pipeline.New(context.Background())
-	slowFirst := pipeline.OrderedMap(pipeline.FromSlice(p, []int{3, 2, 1}), 3, func(_ context.Context, v int) (int, error) {
-		time.Sleep(time.Duration(v) * time.Millisecond)
-		return v, nil
+	reversed := pipeline.OrderedMap(pipeline.FromSlice(p, []int{1, 2, 3}), 3, func(_ context.Context, v int) (string, error) {
+		if next, ok := finished[v+1]; ok {
+			<-next
+		}
+		close(finished[v])
+		return fmt.Sprint("item ", v), nil
 	})
-	got, _ := pipeline.Collect(slowFirst)
+	got, _ := pipeline.Collect(reversed)
 	fmt.Println(got)
-	// Output: [3 2 1]
+	// Output: [item 1 item 2 item 3]
 }
 
 // Filter keeps the items its function accepts.
@@ -257,7 +263,10 @@ func ExampleTap() {
 // batch may be short.
 func ExampleBatch() {
 	p := pipeline.New(context.Background())
-	batches := pipeline.Batch(pipeline.FromSlice(p, []int{1, 2, 3, 4, 5}), 2, time.Second)
+	// A batch also goes out an hour after its first item came, which cannot
+	// happen here: go test would time out first. (TestBatch shows maxWait
+	// at work, on a synctest clock.)
+	batches := pipeline.Batch(pipeline.FromSlice(p, []int{1, 2, 3, 4, 5}), 2, time.Hour)
 	got, _ := pipeline.Collect(batches)
 	fmt.Println(got)
 	// Output: [[1 2] [3 4] [5]]

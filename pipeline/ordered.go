@@ -49,8 +49,10 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 		for {
 			// A plain receive: cancellation arrives as in closing (see
 			// work).
-			in.enter()
-			b, ok := <-in.ch
+			b, ok := in.enter(), true
+			if b == nil {
+				b, ok = <-in.ch
+			}
 			if !ok {
 				in.leave()
 				return nil

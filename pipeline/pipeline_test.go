@@ -99,25 +99,51 @@ func stageCases() []stageCase {
 
 // TestStages runs every stage over inputs of several sizes, 10^5 items
 // among them, and checks that no item is lost, duplicated or (where the
-// stage promises order) reordered.
+// stage promises order) reordered. The items come from FromSlice, and from
+// Generate, whose consumers may also take the batch it holds back (see
+// TestGenerateHoldsNothingBack), which every kind of stage must handle.
 func TestStages(t *testing.T) {
-	for _, c := range stageCases() {
-		for _, n := range []int{0, 1, 300, 100_000} {
-			t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
-				xs := ints(n)
-				p := pipeline.New(t.Context())
-				got, err := pipeline.Collect(c.build(pipeline.FromSlice(p, xs)))
-				require.NoError(t, err)
-				want := c.want(xs)
-				if !c.ordered {
-					slices.Sort(got)
-					slices.Sort(want)
+	sources := []struct {
+		name  string
+		large int // the largest input: Generate's lock is slow under -race
+		make  func(p *pipeline.Scope, xs []int) *pipeline.Stream[int]
+	}{
+		{"FromSlice", 100_000, pipeline.FromSlice[int]},
+		{"Generate", 20_000, func(p *pipeline.Scope, xs []int) *pipeline.Stream[int] {
+			return pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for _, x := range xs {
+					if !yield(x) {
+						return nil
+					}
 				}
-				if !slices.Equal(got, want) {
-					t.Fatalf("got %d items, want %d (first difference matters: ordered=%v)", len(got), len(want), c.ordered)
-				}
+				return nil
 			})
+		}},
+	}
+	for _, src := range sources {
+		for _, c := range stageCases() {
+			for _, n := range []int{0, 1, 300, src.large} {
+				t.Run(fmt.Sprintf("%s/%s/n=%d", src.name, c.name, n), func(t *testing.T) {
+					testStage(t, c, n, src.make)
+				})
+			}
 		}
+	}
+}
+
+func testStage(t *testing.T, c stageCase, n int, source func(p *pipeline.Scope, xs []int) *pipeline.Stream[int]) {
+	t.Helper()
+	xs := ints(n)
+	p := pipeline.New(t.Context())
+	got, err := pipeline.Collect(c.build(source(p, xs)))
+	require.NoError(t, err)
+	want := c.want(xs)
+	if !c.ordered {
+		slices.Sort(got)
+		slices.Sort(want)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d items, want %d (first difference matters: ordered=%v)", len(got), len(want), c.ordered)
 	}
 }
 
@@ -291,9 +317,11 @@ func TestEmptyInputClosesEverything(t *testing.T) {
 		s = pipeline.Map(s, 3, square)
 		s = pipeline.OrderedMap(s, 3, square)
 		s = pipeline.Buffer(s, 10)
+		start := time.Now()
 		got, err := pipeline.Collect(pipeline.Batch(s, 10, time.Hour))
 		require.NoError(t, err)
 		assert.Empty(t, got)
+		assert.Zero(t, time.Since(start), "time until every stage closed")
 	})
 }
 
@@ -327,9 +355,8 @@ func TestNilChannel(t *testing.T) {
 // the failure is bounded: once the scope is cancelled, each other worker of
 // the failing stage starts at most one more call (it checks for
 // cancellation before each item, and may have checked just before), and
-// with one worker, where items go in order, the stage upstream is at most
-// two batches ahead (the batch the failing stage holds and the one being
-// filled for it), 2×256 items.
+// the stage upstream is at most one batch per worker ahead, plus the one
+// being filled for them (2×256 items with one worker).
 func TestErrorMidStream(t *testing.T) {
 	for _, workers := range []int{1, 4} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
@@ -351,9 +378,10 @@ func TestErrorMidStream(t *testing.T) {
 			_, err := pipeline.Collect(out)
 			assert.ErrorIs(t, err, errBoom)
 			assert.LessOrEqual(t, late.Load(), int64(workers-1), "calls started after the cancellation")
-			if workers == 1 {
-				assert.LessOrEqual(t, seen.Load(), int64(201+2*256), "items seen upstream")
-			}
+			// Upstream runs ahead of the failing item by at most the
+			// batches in flight: one per worker, and the one being filled
+			// for them.
+			assert.LessOrEqual(t, seen.Load(), int64(201+(workers+1)*256), "items seen upstream")
 		})
 	}
 }
@@ -516,11 +544,14 @@ func TestMapReorders(t *testing.T) {
 }
 
 // TestMapShareBatch: items that arrive together in one batch are still
-// spread over every worker: 32 one-second items on 8 workers take 4 s (the
+// spread over the workers: 32 one-second items on 8 workers take 4 s (the
 // floor) to 6 s, depending on which workers were parked when the first
 // items came (they go ahead alone into an idle pipeline), where one worker
-// would take 32 s. The bound asserted leaves room for interleavings not
-// seen yet; handing whole batches to single workers would take 32.
+// would take 32 s. In 400 runs: 4 s 42%, 5 s 56%, 6 or 7 s 2%, and once
+// 9 s with only 5 workers busy at once. The bounds asserted (12 s, 4
+// workers) leave room for that tail, which made the first version of this
+// test (8 s, all 8 workers) fail about once in 100 runs; handing whole
+// batches to single workers would take 32 s with 1.
 func TestMapShareBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const workers = 8
@@ -533,8 +564,8 @@ func TestMapShareBatch(t *testing.T) {
 			return v, nil
 		})
 		require.NoError(t, pipeline.Drain(out))
-		assert.LessOrEqual(t, time.Since(start), 8*time.Second, "32 one-second items on 8 workers")
-		assert.Equal(t, int64(workers), g.peak.Load(), "peak concurrency")
+		assert.LessOrEqual(t, time.Since(start), 12*time.Second, "32 one-second items on 8 workers")
+		assert.GreaterOrEqual(t, g.peak.Load(), int64(workers/2), "peak concurrency")
 	})
 }
 
@@ -783,5 +814,274 @@ func (g *gauge) enter() (leave func()) {
 		g.mu.Lock()
 		g.now--
 		g.mu.Unlock()
+	}
+}
+
+// TestGenerateHoldsNothingBack: an item yielded while the next stage is
+// busy goes on as soon as that stage is free, even if the generator is
+// blocked by then: it is not held until the generator's next yield. Here
+// the generator yields 0 and 1 at once and then blocks for an hour; the
+// stage takes a second per item, so 1 must come out at 2 s, not at 1 h.
+func TestGenerateHoldsNothingBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		src := pipeline.Generate(p, func(ctx context.Context, yield func(int) bool) error {
+			if !yield(0) || !yield(1) {
+				return nil
+			}
+			select {
+			case <-time.After(time.Hour):
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		slow := pipeline.Map(src, 1, func(_ context.Context, v int) (int, error) {
+			time.Sleep(time.Second)
+			return v, nil
+		})
+		start := time.Now()
+		var at []time.Duration
+		for v := range pipeline.All(slow) {
+			at = append(at, time.Since(start))
+			if v == 1 {
+				break
+			}
+		}
+		require.NoError(t, p.Wait())
+		assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, at)
+	})
+}
+
+// TestGenerateFeedback: a generator that waits for the pipeline to finish
+// with each item before it yields the next (paging through an API whose
+// next page depends on the last) must not deadlock, whatever the stage is
+// doing when the item is yielded. The stage acknowledges each item and
+// then stays busy for a second, so every item after the first is yielded
+// while it is busy.
+func TestGenerateFeedback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour) // a deadlock ends here
+		defer cancel()
+		p := pipeline.New(ctx)
+		ack := make(chan int)
+		src := pipeline.FromSeq(p, func(yield func(int) bool) {
+			for i := range 3 {
+				if !yield(i) {
+					return
+				}
+				select {
+				case <-ack:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+		acked := pipeline.Tap(src, func(ctx context.Context, v int) error {
+			select {
+			case ack <- v:
+			case <-ctx.Done():
+			}
+			time.Sleep(time.Second)
+			return nil
+		})
+		start := time.Now()
+		got, err := pipeline.Collect(acked)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 1, 2}, got)
+		assert.Equal(t, 3*time.Second, time.Since(start))
+	})
+}
+
+// TestCancelIdleFromChan: with FromChan over a channel nobody closes (or a
+// nil one), every kind of stage waits in its receive; cancelling the
+// parent context reaches each of them through the source (which selects on
+// the cancellation) and the closes that follow, at once: Wait returns with
+// no time passed, and the bubble ends with no goroutine left.
+func TestCancelIdleFromChan(t *testing.T) {
+	for _, c := range stageCases() {
+		for _, nilChan := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/nil=%v", c.name, nilChan), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(t.Context())
+					p := pipeline.New(ctx)
+					var ch chan int
+					if !nilChan {
+						ch = make(chan int)
+					}
+					out := c.build(c.build(pipeline.FromChan(p, ch)))
+					got := make(chan int, 100)
+					var err error
+					finished := make(chan struct{})
+					go func() {
+						defer close(finished)
+						err = pipeline.ForEach(out, func(_ context.Context, v int) error {
+							got <- v
+							return nil
+						})
+					}()
+					if ch != nil {
+						ch <- 2 // one item through, then the channel stays open and idle
+					}
+					synctest.Wait()
+					select {
+					case <-finished:
+						t.Fatal("the pipeline ended while its source channel was open")
+					default:
+					}
+					start := time.Now()
+					cancel()
+					<-finished
+					assert.ErrorIs(t, err, context.Canceled)
+					assert.Zero(t, time.Since(start), "time from cancel to Wait's return")
+					if ch != nil && c.name != "Batch+Unbatch" { // Batch holds its open batch until maxWait
+						assert.Len(t, got, len(c.want(c.want([]int{2}))), "items through before the cancel")
+					}
+				})
+			})
+		}
+	}
+}
+
+// TestElementTypes runs element types whose batches are built differently
+// (zero-size, holding pointers, large enough to cap the batch below 256)
+// through recycled batches, one worker and several, and checks every item.
+func TestElementTypes(t *testing.T) {
+	const n = 5000
+	t.Run("zero-size", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, make([]struct{}, n)), 3, func(_ context.Context, v struct{}) (struct{}, error) { return v, nil })
+		got, err := pipeline.Collect(pipeline.Map(out, 1, func(_ context.Context, v struct{}) (struct{}, error) { return v, nil }))
+		require.NoError(t, err)
+		assert.Len(t, got, n)
+	})
+	t.Run("strings", func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, ints(n)), 3, func(_ context.Context, v int) (string, error) { return fmt.Sprint(v), nil })
+		got, err := pipeline.Collect(pipeline.Map(out, 1, func(_ context.Context, s string) (int, error) {
+			var v int
+			_, err := fmt.Sscan(s, &v)
+			return v, err
+		}))
+		require.NoError(t, err)
+		slices.Sort(got)
+		assert.Equal(t, ints(n), got)
+	})
+	t.Run("large", func(t *testing.T) {
+		type page [16 << 10]byte // 4 items a batch
+		p := pipeline.New(t.Context())
+		out := pipeline.Map(pipeline.FromSlice(p, ints(n/10)), 2, func(_ context.Context, v int) (page, error) {
+			var pg page
+			pg[0], pg[len(pg)-1] = byte(v), byte(v>>8)
+			return pg, nil
+		})
+		got, err := pipeline.Collect(pipeline.Map(out, 1, func(_ context.Context, pg page) (int, error) {
+			return int(pg[0]) | int(pg[len(pg)-1])<<8, nil
+		}))
+		require.NoError(t, err)
+		slices.Sort(got)
+		assert.Equal(t, ints(n/10), got)
+	})
+}
+
+// TestWaitTwice: Wait may be called again (after a sink that called it, or
+// concurrently) and returns the same result each time, whether the scope
+// ran to completion, failed, or had its parent cancelled.
+func TestWaitTwice(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T) (*pipeline.Scope, error)
+		want error
+	}{
+		{"completed", func(t *testing.T) (*pipeline.Scope, error) {
+			p := pipeline.New(t.Context())
+			_, err := pipeline.Collect(pipeline.FromSlice(p, ints(10)))
+			return p, err
+		}, nil},
+		{"failed", func(t *testing.T) (*pipeline.Scope, error) {
+			p := pipeline.New(t.Context())
+			err := pipeline.ForEach(pipeline.FromSlice(p, ints(10)), func(context.Context, int) error { return errBoom })
+			return p, err
+		}, errBoom},
+		{"parent cancelled", func(t *testing.T) (*pipeline.Scope, error) {
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			p := pipeline.New(ctx)
+			err := pipeline.Drain(pipeline.FromSlice(p, ints(10)))
+			return p, err
+		}, context.Canceled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p, err := c.run(t)
+				assert.ErrorIs(t, err, c.want)
+				errs := make(chan error, 2)
+				for range 2 {
+					go func() { errs <- p.Wait() }()
+				}
+				synctest.Wait()
+				for range 2 {
+					select {
+					case err := <-errs:
+						assert.Equal(t, c.want == nil, err == nil, "Wait() = %v; want %v", err, c.want)
+						assert.ErrorIs(t, err, c.want)
+					default:
+						t.Fatal("a second Wait blocked")
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestGenerateRequestResponse: a FromSeq source fed one request at a time,
+// each sent only once the previous answer came out of the pipeline, on
+// the real scheduler, where the consumer's and the generator's steps
+// interleave in every way. Before consumers could take a held batch, this
+// hung (a deadlock: go test's timeout reports it) within a few thousand
+// round trips.
+func TestGenerateRequestResponse(t *testing.T) {
+	double := func(_ context.Context, v int) (int, error) { return 2 * v, nil }
+	cases := []struct {
+		name  string
+		build func(in *pipeline.Stream[int]) *pipeline.Stream[int]
+	}{
+		{"Map", func(in *pipeline.Stream[int]) *pipeline.Stream[int] { return pipeline.Map(in, 1, double) }},
+		{"Map/workers=2", func(in *pipeline.Stream[int]) *pipeline.Stream[int] { return pipeline.Map(in, 2, double) }},
+		{"OrderedMap", func(in *pipeline.Stream[int]) *pipeline.Stream[int] { return pipeline.OrderedMap(in, 2, double) }},
+		{"Batch+Unbatch", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Map(pipeline.Unbatch(pipeline.Batch(in, 1, 0)), 1, double)
+		}},
+		{"Buffer", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
+			return pipeline.Map(pipeline.Buffer(in, 4), 1, double)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			requests := make(chan int)
+			p := pipeline.New(t.Context())
+			src := pipeline.FromSeq(p, func(yield func(int) bool) {
+				for v := range requests {
+					if !yield(v) {
+						return
+					}
+				}
+			})
+			answers := make(chan int)
+			go func() {
+				defer close(answers)
+				for v := range pipeline.All(c.build(src)) {
+					answers <- v
+				}
+			}()
+			for i := range 2000 {
+				requests <- i
+				require.Equal(t, 2*i, <-answers)
+			}
+			close(requests)
+			for range answers {
+			}
+			require.NoError(t, p.Wait())
+		})
 	}
 }

@@ -18,8 +18,10 @@ import (
 // arrives as st closing, once the stage feeding it has exited.
 func (st *Stream[T]) each(f func([]T) bool) bool {
 	for {
-		st.enter()
-		b, ok := <-st.ch
+		b, ok := st.enter(), true
+		if b == nil {
+			b, ok = <-st.ch
+		}
 		if !ok {
 			st.leave()
 			return true

@@ -38,10 +38,9 @@ import (
 //
 // Cost: every Get and every Put is a channel handoff to the owner
 // goroutine, which must be woken: about 1 µs per Get+Put on 2 cores,
-// some 30 times a [Recycler] (BenchmarkRecycle); it allocates nothing in
-// steady state. It pays off for large values, whose allocation
-// and zeroing cost more than the handoff, and wherever idle memory must be
-// handed back.
+// some 60 times a [Recycler] (BenchmarkRecycle); it allocates nothing in
+// steady state. It pays off for large values, whose allocation and zeroing
+// cost more than the handoff, and wherever idle memory must be handed back.
 type AgingRecycler[T any] struct {
 	// The state lives apart so that the owner goroutine, which holds only
 	// the state, does not keep the AgingRecycler reachable: a recycler
@@ -109,13 +108,16 @@ type idleValue[T any] struct {
 //
 // If the AgingRecycler becomes unreachable without Close, a cleanup
 // registered with [runtime.AddCleanup] stops the owner after a garbage
-// collection, so a forgotten Close leaks nothing for long; call Close all
-// the same, which joins the goroutine and releases the idle values at once.
+// collection, so a forgotten Close leaks nothing for long. That cannot work
+// if the owner itself keeps the AgingRecycler reachable: if newFn, an
+// option's function or an idle value refers to it. Call Close all the
+// same, which joins the goroutine and releases the idle values at once.
 //
 // The owner's stack is allocated up front: size slots of a T, a time and
 // a size each (T plus 32 bytes on 64-bit platforms).
 //
-// NewAgingRecycler panics if size < 1, ttl <= 0 or newFn is nil.
+// NewAgingRecycler panics if size < 1, ttl <= 0, newFn is nil or an option
+// is nil.
 func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts ...AgingOption[T]) *AgingRecycler[T] {
 	if size < 1 {
 		panic(fmt.Sprintf("pool: size must be at least 1, got %d", size))
@@ -128,7 +130,7 @@ func NewAgingRecycler[T any](size int, ttl time.Duration, newFn func() T, opts .
 	}
 	s := &agingState[T]{
 		newFn:   newFn,
-		cfg:     newConfig[T](opts),
+		cfg:     newConfig[T]("NewAgingRecycler", opts),
 		nilable: isNilable[T](),
 		get:     make(chan offer[T]),
 		give:    make(chan offer[T]),
@@ -169,21 +171,23 @@ func (a *AgingRecycler[T]) Get() T {
 
 // Put offers v for reuse. It rejects v if v is nil (for pointer, slice,
 // map, channel, function and interface types) or the [KeepIf] rule refuses
-// it; otherwise it applies the [ResetWith] function and hands v to the
-// owner, which keeps it unless the count or byte bound is reached. Put
+// it; otherwise it applies the [ResetWith] function (rejecting a nil
+// result) and hands v to the owner, which keeps it unless the count or byte bound is reached. Put
 // waits only for the owner to finish the operation it is serving. After
 // Close, Put drops v. Every outcome is counted in [RecyclerStats].
 func (a *AgingRecycler[T]) Put(v T) {
-	if (a.s.nilable && isNil(v)) || (a.s.cfg.keep != nil && !a.s.cfg.keep(v)) {
+	v, ok := a.s.cfg.admit(v, a.s.nilable)
+	if !ok {
 		a.s.rejects.Add(1)
 		return
 	}
-	if a.s.cfg.reset != nil {
-		v = a.s.cfg.reset(v)
-	}
 	o := offer[T]{v: v}
 	if a.s.cfg.size != nil {
-		o.size = a.s.cfg.size(v)
+		// Checked here, on the caller's goroutine: a negative size
+		// would lower IdleBytes and let the bound be exceeded.
+		if o.size = a.s.cfg.size(v); o.size < 0 {
+			panic(fmt.Sprintf("pool: MaxIdleBytes size function must not return a negative size, got %d", o.size))
+		}
 	}
 	select {
 	case a.s.give <- o:

@@ -192,3 +192,14 @@ func TestAgingForgottenCloseLeaksNothing(t *testing.T) {
 	runtime.GC() // runs the cleanup, which closes quit; goleak retries until the owner is gone
 	goleak.VerifyNone(t)
 }
+
+// TestAgingNegativeSize checks that a MaxIdleBytes size function returning
+// a negative size is reported as the caller's bug, on the caller's
+// goroutine, rather than silently loosening the byte bound.
+func TestAgingNegativeSize(t *testing.T) {
+	a := aging(10, pool.MaxIdleBytes(8, func(*buf) int { return -4 }))
+	defer a.Close()
+	assert.PanicsWithValue(t, "pool: MaxIdleBytes size function must not return a negative size, got -4",
+		func() { a.Put(newBuf()) })
+	assert.Equal(t, pool.RecyclerStats{}, a.Stats(), "a Put that panicked counts nothing")
+}

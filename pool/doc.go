@@ -1,30 +1,35 @@
-// Package pool provides reuse: [Recycler], a bounded leaky free list on
-// buffered channels; [AgingRecycler], the recycler goroutine of John
-// Graham-Cumming's talk with idle values that expire; [Bytes], byte slices
-// by power-of-two size class; and [Workers], a bounded worker pool.
+// Package pool provides reuse, of memory and of goroutines:
 //
-// # The story
+//   - [Recycler], a bounded leaky free list on buffered channels;
+//   - [AgingRecycler], a recycler goroutine whose idle values expire;
+//   - [Bytes], byte slices recycled by power-of-two size class;
+//   - [Workers], a bounded worker pool with backpressure.
 //
-// Cloudflare's Railgun moved HTTP responses through large buffers, and in
-// 2013, before [sync.Pool] existed (Go 1.3, 2014), allocating them per
-// request made the garbage collector the bottleneck. John Graham-Cumming's
-// answer, in the Cloudflare post "Recycling memory buffers in Go" and in
-// his GopherCon 2014 talk "A Channel Compendium", was a recycler: a
+// The recyclers and the worker pool come from John Graham-Cumming's
+// GopherCon 2014 talk "A Channel Compendium" and from Cloudflare's Railgun,
+// which it describes; here they are built the way the talk's slides are
+// not: bounded, counted, cancellable, and with every goroutine joined.
+//
+// # Recycling memory
+//
+// Railgun moved HTTP responses through large buffers, and in 2013, before
+// [sync.Pool] existed (Go 1.3, 2014), allocating them per request made the
+// garbage collector the bottleneck. The answer, in the Cloudflare post
+// "Recycling memory buffers in Go" and in the talk, was a recycler: a
 // goroutine that hands out idle buffers over one channel, takes them back
-// over another, and frees the ones idle too long. The simpler form is
+// over another, and frees the ones idle too long. Its simpler form is
 // Effective Go's leaky buffer: a buffered channel as the free list, with
 // select/default on both sides so that neither Get nor Put ever blocks, and
 // an extra buffer left for the garbage collector when the list is full.
 //
-// Those recyclers have four bugs, which this package fixes:
+// The published recyclers have four bugs, which this package fixes:
 //
 //   - The talk's recycler never frees: every buffer given back is kept.
-//   - So its list grows without bound, and so does the post's, which has
-//     no bound either: one burst pins its peak for good (or, in the post,
-//     for a minute).
-//   - The post's purge lives in a select case on a timer made anew on
-//     every loop (with a list element per buffer), so the recycler
-//     allocates as it recycles.
+//   - So its list grows without bound, and so does the post's: one burst
+//     pins its peak for good (or, in the post, for a minute).
+//   - The post's purge is a select case on a timer made anew on every loop
+//     (with a list element per buffer), so the recycler allocates as it
+//     recycles.
 //   - Since every operation re-arms that timer, under steady traffic the
 //     purge never runs: it waits for a whole quiet minute.
 //
@@ -36,10 +41,12 @@
 // counted, and sharded so that parallel goroutines do not all fight over
 // one channel's lock.
 //
-// # Which to use
+// # Recycler or sync.Pool
 //
-// On 2 cores with Go 1.26, BenchmarkRecycle (Get a 4 KiB buffer, write a
-// byte, Put it; parallel: b.RunParallel, time per operation) measured:
+// BenchmarkRecycle gets a 4 KiB buffer, writes a byte and puts it back,
+// serially and under b.RunParallel (time per operation). On 2 cores with
+// Go 1.26, over several runs of go run ./bench/cmd/compare -run 'pool\.'
+// on a quiet machine:
 //
 //	                         serial   parallel   allocs
 //	sync.Pool                 14 ns     7.9 ns      0
@@ -49,95 +56,84 @@
 //	AgingRecycler            930 ns   930 ns        0
 //	make([]byte, 4096)       810 ns  1240 ns        2
 //
-// A single channel is the talk's free list as usually written: its lock
-// is fought over by every processor (5x to 8x sync.Pool in parallel). The
+// One buffered channel is the talk's free list as usually written: every
+// processor fights over its lock (5x to 8x sync.Pool in parallel). The
 // Recycler shards it, each goroutine starting on a shard of its own, and
 // for pointer-shaped values keeps one value per shard in an atomic slot in
 // front of the channel, as sync.Pool keeps a private value per processor:
-// that brings it within 1.05x to 1.25x of sync.Pool over our runs. Values of other types
-// (slices, structs, interfaces) always go through the channels, at 35 ns
-// per Get+Put serially: recycle pointers to them.
+// that brings it within 1.05x to 1.25x of sync.Pool. Values of other types
+// (slices, structs, interfaces) always go through the channels, at the
+// one-channel row's cost serially: recycle pointers to them.
 //
-// Use [sync.Pool] by default: it is still the fastest, needs no size, and
+// Use sync.Pool by default: it is still the fastest, needs no size, and
 // lets idle values go at the next collections, which is what most caches
 // of temporary objects want. Use a Recycler when what sync.Pool does not
 // promise matters:
 //
-//   - It survives garbage collection. sync.Pool empties at every
-//     collection (since Go 1.13 a victim cache keeps values through one).
-//     With runtime.GC every 1,000 operations (BenchmarkRecycleGC),
-//     sync.Pool made 0.3 to 0.5 new buffers per 1,000 Get+Put, the
-//     Recycler none.
+//   - It survives garbage collection. sync.Pool empties at every collection
+//     (since Go 1.13 a victim cache keeps values through one). With
+//     runtime.GC every 1,000 operations (BenchmarkRecycleGC), sync.Pool
+//     made 0.3 to 0.6 new buffers per 1,000 Get+Put, the Recycler none.
 //   - It is bounded: at most size values idle, so a burst cannot pin
-//     unbounded memory, and [KeepIf] refuses values not worth keeping,
-//     such as buffers grown huge by one request (sync.Pool keeps them:
+//     unbounded memory, and [KeepIf] refuses values not worth keeping, such
+//     as buffers grown huge by one request (sync.Pool keeps them:
 //     golang/go#23199).
 //   - It is predictable and observable: a value Put is there for the next
 //     Get, and [RecyclerStats] counts hits, misses, drops and rejects.
 //
-// A mutex around a slice is faster serially (9 ns), though not in
-// parallel (12 ns on 2 cores, one lock for every processor): choose it for
-// a free list used by one goroutine at a time, or kept inside one
-// short-lived object, where a Recycler's shards are overhead.
+// A mutex around a slice is faster serially (9 ns) but not in parallel
+// (12 ns on 2 cores, one lock for every processor): choose it for a free
+// list used by one goroutine at a time, or kept inside one short-lived
+// object, where a Recycler's shards are overhead.
 //
-// Use an AgingRecycler for large values in bursty programs, where idle
+// # AgingRecycler and Bytes
+//
+// Use an [AgingRecycler] for large values in bursty programs, where idle
 // memory should go back after a while rather than stay pinned (Recycler)
 // or vanish at the next collection (sync.Pool). Each Get and Put is a
-// handoff to its owner goroutine, about a microsecond, which pays off
-// when a value costs more than that to make: a 64 KiB buffer costs 7 to
-// 12 µs to allocate and zero. After a burst of 64 buffers of 256 KiB and
-// 10 ms idle (BenchmarkBurst, TTL 1 ms), the AgingRecycler held none of
-// the 16 MiB, the Recycler all of it, by design, and sync.Pool all of it
-// until a second collection emptied its victim cache.
+// handoff to its owner goroutine, about a microsecond for the pair, which
+// pays off when a value costs more than that to make: a 64 KiB buffer costs 7 to 12 µs
+// to allocate and zero. After a burst of 64 buffers of 256 KiB and 10 ms
+// idle (BenchmarkBurst, TTL 1 ms), the AgingRecycler held none of the
+// 16 MiB, the Recycler all of it, by design, and sync.Pool all of it until
+// a second collection emptied its victim cache.
 //
 // Use [Bytes] for byte slices of varying length: one Recycler per
 // power-of-two class from 512 B to 4 MiB, so a small request never pins a
-// large buffer; 16 ns per Get+Put.
-//
-// # Rules
-//
-// Every recycler here is safe for concurrent use, and Put synchronizes
-// before the Get that returns the same value. A value must not be used
-// after Put, and must be Put at most once per Get: Putting it twice lets
-// two Gets hand it to two goroutines at once, which no recycler can
-// detect. Nil values (of pointer, slice, map, channel, function and
-// interface types) are rejected by Put and counted, never kept. Invalid
-// arguments (a size below 1, a nil function, a TTL not above zero) panic
-// with a message "pool: ..., got ...".
+// large buffer, at a few nanoseconds more than a Recycler per Get+Put.
 //
 // # Worker pools
 //
-// [Workers] is the worker pool of John Graham-Cumming's load balancer (A
-// Channel Compendium, GopherCon 2014) and of Railgun's "a goroutine per
-// connection and some coordinating goroutines": n long-lived goroutines
-// take tasks from one bounded queue. It is done the way the talk's slides
-// are not: the queue is bounded, so a producer faster than the workers is
-// slowed down ([Workers.Go] blocks, [Workers.TryGo] refuses) instead of
-// growing memory without limit; a blocked Go honours its context, so it
-// never blocks forever; the first error cancels the other tasks and is
-// returned by [Workers.Wait], as in [golang.org/x/sync/errgroup]; a
-// task's panic is recovered with its stack on the worker, cancels the pool,
-// and is re-raised by Wait on the caller's goroutine as a [*PanicError];
-// a task that calls runtime.Goexit (t.FailNow, t.SkipNow) counts as done,
-// as in errgroup, and its worker is replaced; the tasks skipped because
-// the pool was cancelled are counted, not lost; and [Workers.Close] stops
-// and joins every worker, so nothing leaks. [Workers.Stats] keeps the
-// counters.
+// [Workers] is the worker pool of the talk's load balancer and of
+// Railgun's "a goroutine per connection and some coordinating goroutines":
+// n long-lived goroutines take tasks from one bounded queue. The queue is
+// bounded, so a producer faster than the workers is slowed down
+// ([Workers.Go] blocks, [Workers.TryGo] refuses) instead of growing memory
+// without limit; a blocked Go honours its context, so it never blocks
+// forever; the first error cancels the other tasks and is returned by
+// [Workers.Wait], as in [golang.org/x/sync/errgroup]; a task's panic is
+// recovered with its stack on the worker, cancels the pool, and is
+// re-raised by Wait on the caller's goroutine as a [*PanicError]; a task
+// that calls runtime.Goexit (t.FailNow, t.SkipNow) counts as done, as in
+// errgroup, and its worker is replaced; the tasks skipped because the pool
+// was cancelled are counted in [Workers.Stats], not lost; and
+// [Workers.Close] stops and joins every worker, so nothing leaks.
 //
 // Bryan C. Mills argues against the pattern ("Rethinking Classical
-// Concurrency Patterns", GopherCon 2018): in Go, goroutines are cheap, and
-// a pool of idle workers is state to size, start and shut down, with
-// lifetimes separate from the work. His alternative is to start a goroutine
-// for each task when you have it and bound how many run with a semaphore,
-// acquired before the go statement: errgroup.SetLimit, or compendium's
+// Concurrency Patterns", GopherCon 2018): goroutines are cheap, and a pool
+// of idle workers is state to size, start and shut down, with lifetimes
+// apart from the work. His alternative is a goroutine per task, started
+// when the task is there, with a semaphore acquired before the go
+// statement to bound how many run: errgroup.SetLimit, or compendium's
 // semaphore.Group. That is the better default: there is no queue to size,
 // no worker to leak, and each task's goroutine ends with it.
 //
-// A worker pool earns its keep when the per-task overhead matters, which
-// BenchmarkWorkers measures (go run ./bench/cmd/compare -run 'pool\.';
-// 2-core reference machine shared with other work, GOMAXPROCS=2, 4
-// workers, 1,000 tasks submitted then waited for; ranges over several
-// runs):
+// # Workers or a goroutine per task
+//
+// A worker pool earns its keep when the per-task overhead matters.
+// BenchmarkWorkers submits 1,000 tasks to 4 workers and waits for them
+// (GOMAXPROCS=2; ranges over several runs on a machine shared with other
+// work):
 //
 //	per task               tiny (atomic add)  ~1µs of CPU    allocs
 //	Workers                43-52 ns           0.73-0.84 µs   0
@@ -147,15 +143,15 @@
 //	mutex-guarded slice    20-30 ns           0.73-0.76 µs   0 (no bound)
 //
 // For tiny tasks the pool is four to seven times cheaper than a goroutine
-// per task, gated or not (0.15x errgroup.SetLimit), because it starts
-// no goroutine and allocates nothing per task. The bare mutex-guarded
-// slice of workers is cheaper still, because it does nothing else: no
-// bound on its queue, no context, no errors, no panics, no counters. At a
-// microsecond of work the pool still leads the goroutine-per-task
-// designs, by up to 1.6x but with much noise between runs; at ten
-// microseconds of work (measured apart, same machine) Workers,
-// semaphore.Group and errgroup are within 4% of one another, and at fifty
-// within 2%: the work dominates, and Mills' advice holds.
+// per task, gated or not (0.15x errgroup.SetLimit), because it starts no
+// goroutine and allocates nothing per task. The bare mutex-guarded slice
+// of workers is cheaper still because it does nothing else: no bound on its
+// queue, no context, no errors, no panics, no counters. At a microsecond
+// of work the pool still leads the goroutine-per-task designs, by up to
+// 1.6x but with much noise between runs; at ten microseconds of work
+// (measured apart, same machine) Workers, semaphore.Group and errgroup are
+// within 4% of one another, and at fifty within 2%: the work dominates,
+// and Mills' advice holds.
 //
 // So use Workers for many small tasks (parsing records, hashing chunks,
 // cheap calls fanned out), when a long-lived worker keeps something warm,
@@ -174,5 +170,31 @@
 // per task, 4 about 87 ns, 16 about 53 ns, 64 about 43 ns, 1,024 about
 // 37 ns. A deeper queue buys little more, costs 8 bytes a slot, and means
 // more work accepted ahead of the workers, all of it skipped if the pool is
-// cancelled.
+// cancelled. With [IdleTimeout], workers that wait that long for a task
+// exit and start again on demand, so a pool busy only now and then holds
+// no goroutines in between.
+//
+// # Rules
+//
+// Every type here is safe for concurrent use, must be made with its
+// constructor (the zero value is not usable), and must not be copied.
+//
+// A recycler's Put synchronizes before the Get that returns the same value.
+// A value must not be used after Put, and must be Put at most once per
+// Get: Putting it twice lets two Gets hand it to two goroutines at once,
+// which no recycler can detect. Nil values (of pointer, slice, map,
+// channel, function and interface types) are rejected by Put and counted,
+// never kept, and so is a value that the [ResetWith] function turns into
+// nil.
+//
+// Submitting a task to Workers synchronizes before the task runs, and the
+// task's return before the Wait or Close that waits for it. An
+// AgingRecycler and a Workers own goroutines: Close stops and joins them,
+// and may be called any number of times.
+//
+// Programming errors (a size or worker count below 1, a nil function,
+// task or option, a TTL or idle timeout not above zero) panic with a
+// message of the form "pool: what was wrong, got value". Failures at run
+// time are errors ([ErrClosed], a context's error, a task's error) or, for
+// a task's panic, a [*PanicError] re-raised by Wait or Close.
 package pool

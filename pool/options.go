@@ -49,7 +49,8 @@ func (o maxBytesOption[T]) apply(c *config[T]) { c.maxBytes, c.size = o.limit, o
 // reset before keeping it, so that Get returns clean values: for example
 // func(b []byte) []byte { return b[:0] }, or a function that calls
 // (*bytes.Buffer).Reset and returns its argument. Reset runs on the goroutine
-// that calls Put, after the keep rule and only for values that pass it.
+// that calls Put, after the keep rule and only for values that pass it. If
+// reset returns nil, Put rejects the value as it rejects Put(nil).
 //
 // ResetWith panics if reset is nil.
 func ResetWith[T any](reset func(T) T) RecyclerOption[T] {
@@ -81,7 +82,7 @@ func KeepIf[T any](keep func(T) bool) RecyclerOption[T] {
 // limit is dropped and counted in [RecyclerStats].Drops. With it,
 // [RecyclerStats] also reports IdleBytes and ExpiredBytes, the memory handed
 // back to the garbage collector by expiry. Size runs on the goroutine that
-// calls Put.
+// calls Put, which panics if it returns a negative size.
 //
 // MaxIdleBytes panics if limit < 1 or size is nil.
 func MaxIdleBytes[T any](limit int64, size func(T) int) AgingOption[T] {
@@ -94,10 +95,32 @@ func MaxIdleBytes[T any](limit int64, size func(T) int) AgingOption[T] {
 	return maxBytesOption[T]{limit: limit, size: size}
 }
 
+// admit returns the value Put should keep in v's place, with ok false if
+// Put must reject v: v is nil, the keep rule refuses it, or the reset
+// function turned it into nil (which kept would let a Get return nil).
+// It runs the caller's functions, so Put calls it before counting
+// anything: if one panics, that Put leaves no trace in the counters.
+func (c *config[T]) admit(v T, nilable bool) (_ T, ok bool) {
+	if (nilable && isNil(v)) || (c.keep != nil && !c.keep(v)) {
+		return v, false
+	}
+	if c.reset != nil {
+		v = c.reset(v)
+		if nilable && isNil(v) {
+			return v, false
+		}
+	}
+	return v, true
+}
+
 // newConfig applies opts in order; a later option of the same kind wins.
-func newConfig[T any, O AgingOption[T]](opts []O) config[T] {
+// It panics, naming the constructor fn, if an option is nil.
+func newConfig[T any, O AgingOption[T]](fn string, opts []O) config[T] {
 	var c config[T]
 	for _, o := range opts {
+		if any(o) == nil {
+			panic("pool: " + fn + " needs non-nil options, got nil")
+		}
 		o.apply(&c)
 	}
 	return c

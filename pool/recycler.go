@@ -84,11 +84,13 @@ func (s RecyclerStats) add(o RecyclerStats) RecyclerStats {
 //
 // Cost (BenchmarkRecycle, 2 cores, *[]byte buffers): a Get+Put takes 15 to
 // 18 ns serially and 8 to 9 ns per operation in parallel, 1.05x to 1.25x a
-// sync.Pool, with no allocation; with runtime.GC every 1,000 operations it makes no new
-// buffer where a sync.Pool remakes one every other collection. For T not
-// pointer-shaped (slices, strings, structs, interfaces) every Get and Put
-// is a channel operation: about 34 ns per Get+Put serially, 2.3x a
-// sync.Pool. See the package documentation for the numbers.
+// sync.Pool, with no allocation; with runtime.GC every 1,000 operations it
+// makes no new buffer where a sync.Pool remakes one every other collection.
+// For T not pointer-shaped (slices, strings, structs, interfaces) every Get
+// and Put is a channel operation and costs what BenchmarkRecycle's
+// one-channel free list does (impl=chanlist): about 31 ns per Get+Put
+// serially, twice a sync.Pool. See the package documentation for the
+// numbers.
 type Recycler[T any] struct {
 	// The idle values are spread over a power-of-two number of shards, a
 	// slot and a buffered channel each, whose capacities add up to size.
@@ -117,13 +119,16 @@ type Recycler[T any] struct {
 // compare-and-swap, as sync.Pool keeps one private value per processor in
 // front of its shared list. A channel operation takes the channel's lock
 // (an atomic to lock, another to unlock, plus the bookkeeping of a
-// buffered channel): a Get+Put through the channel costs about 34 ns on 2
-// cores, twice a sync.Pool (BenchmarkRecycle), where the slot costs about
-// 16. The channel holds the shard's other values, so the pattern is still
-// the leaky buffer's: a bounded free list that never blocks. The counters are per shard, not per Recycler, so
-// that parallel Gets and Puts, each starting on its goroutine's own shard,
-// do not contend on one cache line of counters; padding keeps neighbouring
-// shards off each other's cache lines.
+// buffered channel): a Get+Put through a channel costs about twice a
+// sync.Pool (BenchmarkRecycle's impl=chanlist), where the slot costs about
+// as much as sync.Pool. The channel holds the shard's other values, so the
+// pattern is still the leaky buffer's: a bounded free list that never
+// blocks.
+//
+// The counters are per shard, not per Recycler, so that parallel Gets and
+// Puts, each starting on its goroutine's own shard, do not contend on one
+// cache line of counters; padding keeps neighbouring shards off each
+// other's cache lines.
 //
 // Only puts, misses, drops and rejects are counted: a hit costs no counter
 // at all, being derived in Stats as kept - idle, with kept = puts - drops -
@@ -187,7 +192,7 @@ func (s *shard[T]) idle() int {
 //
 // The channels' buffers are allocated up front: size slots of a T.
 //
-// NewRecycler panics if size < 1 or newFn is nil.
+// NewRecycler panics if size < 1, newFn is nil or an option is nil.
 func NewRecycler[T any](size int, newFn func() T, opts ...RecyclerOption[T]) *Recycler[T] {
 	if size < 1 {
 		panic(fmt.Sprintf("pool: size must be at least 1, got %d", size))
@@ -200,7 +205,7 @@ func NewRecycler[T any](size int, newFn func() T, opts ...RecyclerOption[T]) *Re
 		shards:  make([]shard[T], n),
 		mask:    uint32(n - 1),
 		newFn:   newFn,
-		cfg:     newConfig[T](opts),
+		cfg:     newConfig[T]("NewRecycler", opts),
 		nilable: isNilable[T](),
 		slotted: isPointerShaped[T](),
 	}
@@ -278,21 +283,21 @@ func (r *Recycler[T]) Get() T {
 // Put offers v for reuse. It rejects v if v is nil (for pointer, slice,
 // map, channel, function and interface types; other types have no nil and
 // are always offered) or the [KeepIf] rule refuses it; otherwise it applies
-// the [ResetWith] function and keeps v if one of the size places is free,
-// or drops it. It never blocks. Every outcome is counted in
+// the [ResetWith] function (rejecting a nil result) and keeps v if one of
+// the size places is free, or drops it. It never blocks. Every outcome is counted in
 // [RecyclerStats].
 func (r *Recycler[T]) Put(v T) {
+	v, ok := r.cfg.admit(v, r.nilable)
 	i := r.start()
 	s := &r.shards[i]
 	// Counted before v can be seen by a Get, so that Stats' derived
-	// Kept never falls below the values actually kept.
+	// Kept never falls below the values actually kept; and after admit,
+	// whose caller code may panic, so that a Put that never finished is
+	// not counted as kept (and, through Kept - Idle, as a hit).
 	s.puts.Add(1)
-	if (r.nilable && isNil(v)) || (r.cfg.keep != nil && !r.cfg.keep(v)) {
+	if !ok {
 		s.rejects.Add(1)
 		return
-	}
-	if r.cfg.reset != nil {
-		v = r.cfg.reset(v)
 	}
 	if s.keep(v, r.slotted) {
 		return

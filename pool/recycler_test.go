@@ -2,10 +2,12 @@ package pool_test
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,6 +91,8 @@ func TestConstructorsPanic(t *testing.T) {
 		{"KeepIf nil", func() { pool.KeepIf[int](nil) }, "pool: KeepIf needs a function, got nil"},
 		{"MaxIdleBytes 0", func() { pool.MaxIdleBytes(0, func(int) int { return 1 }) }, "pool: MaxIdleBytes limit must be at least 1, got 0"},
 		{"MaxIdleBytes nil", func() { pool.MaxIdleBytes[int](1, nil) }, "pool: MaxIdleBytes needs a size function, got nil"},
+		{"Recycler nil option", func() { pool.NewRecycler(1, newInt, nil) }, "pool: NewRecycler needs non-nil options, got nil"},
+		{"Aging nil option", func() { pool.NewAgingRecycler(1, time.Second, newInt, nil) }, "pool: NewAgingRecycler needs non-nil options, got nil"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -363,4 +367,87 @@ func FuzzRecyclerModel(f *testing.F) {
 			require.Equal(t, want, r.Stats(), "%s: Stats", name)
 		}
 	})
+}
+
+// TestResetToNil checks that a value the ResetWith function turns into nil
+// is rejected like Put(nil): never kept, so no Get can return nil, and
+// counted, so that the Stats still add up.
+func TestResetToNil(t *testing.T) {
+	toNil := pool.ResetWith(func(*buf) *buf { return nil })
+	for name, r := range impls(t, 4, toNil) {
+		t.Run(name, func(t *testing.T) {
+			r.Put(newBuf())
+			st := r.Stats()
+			assert.Equal(t, pool.RecyclerStats{Puts: 1, Rejects: 1}, st)
+			assert.NotNil(t, r.Get(), "Get after a Put reset to nil")
+		})
+	}
+}
+
+// TestPanickingOption checks that a KeepIf or ResetWith function that
+// panics leaves the counters exact: the panic surfaces on the goroutine
+// that called Put, and that Put counts as nothing at all.
+func TestPanickingOption(t *testing.T) {
+	opts := map[string]pool.RecyclerOption[*buf]{
+		"KeepIf":    pool.KeepIf(func(*buf) bool { panic("keep") }),
+		"ResetWith": pool.ResetWith(func(*buf) *buf { panic("reset") }),
+	}
+	for optName, opt := range opts {
+		for name, r := range impls(t, 4, opt) {
+			t.Run(optName+"/"+name, func(t *testing.T) {
+				b := r.Get()
+				assert.Panics(t, func() { r.Put(b) })
+				st := r.Stats()
+				assert.Equal(t, pool.RecyclerStats{Gets: 1, Misses: 1}, st)
+				checkStats(t, st)
+			})
+		}
+	}
+}
+
+// TestSlotKinds round-trips a value of every pointer-shaped kind (the
+// kinds a Recycler keeps in its shards' unsafe.Pointer slots) through a
+// Recycler of size 1, with garbage collections in between and no other
+// reference to the value: the slot must keep it alive and give it back
+// intact, as its own type.
+func TestSlotKinds(t *testing.T) {
+	type payload struct{ s string }
+	cases := map[string]func(t *testing.T){
+		"pointer": func(t *testing.T) {
+			roundTrip(t, func() *payload { return &payload{"pointer"} },
+				func(p *payload) string { return p.s })
+		},
+		"map": func(t *testing.T) {
+			roundTrip(t, func() map[int]string { return map[int]string{1: "map"} },
+				func(m map[int]string) string { return m[1] })
+		},
+		"chan": func(t *testing.T) {
+			roundTrip(t, func() chan string { c := make(chan string, 1); c <- "chan"; return c },
+				func(c chan string) string { return <-c })
+		},
+		"func": func(t *testing.T) {
+			roundTrip(t, func() func() string { s := "func"; return func() string { return s } },
+				func(f func() string) string { return f() })
+		},
+		"unsafe.Pointer": func(t *testing.T) {
+			roundTrip(t, func() unsafe.Pointer { return unsafe.Pointer(&payload{"unsafe.Pointer"}) },
+				func(p unsafe.Pointer) string { return (*payload)(p).s })
+		},
+	}
+	for name, f := range cases {
+		t.Run(name, f)
+	}
+}
+
+// roundTrip makes a value with newV, Puts it into a Recycler that makes
+// nothing, collects garbage, and checks that Get returns it intact.
+func roundTrip[T any](t *testing.T, newV func() T, read func(T) string) {
+	t.Helper()
+	r := pool.NewRecycler(1, func() T { t.Fatal("Get made a value"); var z T; return z })
+	want := read(newV())
+	r.Put(newV())
+	runtime.GC()
+	runtime.GC()
+	assert.Equal(t, want, read(r.Get()))
+	assert.Equal(t, pool.RecyclerStats{Gets: 1, Hits: 1, Puts: 1, Kept: 1}, r.Stats())
 }

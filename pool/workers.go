@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -99,7 +100,7 @@ type Workers struct {
 	closed   bool
 	idle     chan struct{} // closed when nothing is queued or running; nil unless Wait waits
 	stats    WorkersStats  // Queued, Running and Workers included, kept current
-	errs     []error       // every task error, with JoinErrors
+	errs     []error       // the task errors no Wait has returned yet, with JoinErrors
 	panic    *PanicError   // the first panic
 	raised   bool          // whether Wait or Close has re-panicked with panic
 }
@@ -114,9 +115,9 @@ type worker struct {
 // from ctx. The queue holds 64 tasks unless [QueueCapacity] says otherwise.
 // No goroutine starts until a task is submitted.
 //
-// NewWorkers panics if n is less than 1: a pool of no workers would accept
+// NewWorkers panics if n is less than 1 (a pool of no workers would accept
 // tasks and never run them, and silently using 1 instead would hide the bug
-// that computed n.
+// that computed n), or if an option is nil.
 func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 	if n < 1 {
 		panic(fmt.Sprintf("pool: workers must be at least 1, got %d", n))
@@ -124,9 +125,14 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 	cfg := workersConfig{queue: defaultQueue}
 	for _, o := range opts {
 		if o == nil {
-			panic("pool: nil WorkersOption")
+			panic("pool: NewWorkers needs non-nil options, got nil")
 		}
 		o.applyWorkers(&cfg)
+	}
+	if cfg.queue > math.MaxInt-n {
+		// The ring has q+n slots; an overflow would reach make as a
+		// negative length and panic with the runtime's message instead.
+		panic(fmt.Sprintf("pool: queue capacity plus workers must fit in an int, got %d + %d", cfg.queue, n))
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	return &Workers{
@@ -164,7 +170,7 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 // Go panics if task is nil.
 func (w *Workers) Go(ctx context.Context, task func(context.Context) error) error {
 	if task == nil {
-		panic("pool: nil task")
+		panic("pool: Workers.Go needs a task, got nil")
 	}
 	// Check ctx first, as x/sync's semaphore does: a caller whose context
 	// has ended should not get a task in just because there was room.
@@ -212,7 +218,7 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 // TryGo panics if task is nil.
 func (w *Workers) TryGo(task func(context.Context) error) bool {
 	if task == nil {
-		panic("pool: nil task")
+		panic("pool: Workers.TryGo needs a task, got nil")
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -478,10 +484,10 @@ func (w *Workers) waitIdle() {
 
 // Wait waits until every task submitted so far has finished or been
 // skipped, and returns the first error a task returned (with [JoinErrors],
-// every error, joined). If no task failed but some never ran because the
-// pool's context was cancelled, Wait returns the cause of that cancellation
-// ([ErrClosed] after Close, or the parent context's cause): tasks are never
-// dropped in silence.
+// every error that no earlier Wait or Close returned, joined). If no task
+// failed but some never ran because the pool's context was cancelled, Wait
+// returns the cause of that cancellation ([ErrClosed] after Close, or the
+// parent context's cause): tasks are never dropped in silence.
 //
 // If a task panicked, the first Wait (or Close) to see it re-panics on the
 // caller's goroutine with a [*PanicError] holding the panic value and the
@@ -534,7 +540,12 @@ func (w *Workers) result() error {
 	case p != nil:
 		err = p
 	case w.join:
+		// Each error is handed over once, so that a long-lived pool
+		// does not keep every error it ever saw and report it again at
+		// every Wait.
 		err = errors.Join(w.errs...)
+		clear(w.errs)
+		w.errs = w.errs[:0]
 		if w.stats.Cancelled > 0 {
 			err = errors.Join(err, context.Cause(w.ctx))
 		}

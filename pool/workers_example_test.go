@@ -280,22 +280,24 @@ func ExampleJoinErrors() {
 	// c.txt: not found
 }
 
-// This example lets idle workers exit and shows a new one start on demand.
+// This example shows the light load IdleTimeout is for: workers start only
+// when tasks arrive, and tasks that come one at a time all go to the same
+// worker (the one that parked last), so the seven others never start and,
+// had they been started by a burst, would exit after a minute idle. The
+// retirement itself is timed on virtual time in TestIdleTimeout: on the
+// real clock an example could only sleep and hope.
 func ExampleIdleTimeout() {
-	w := pool.NewWorkers(context.Background(), 8, pool.IdleTimeout(time.Millisecond))
+	w := pool.NewWorkers(context.Background(), 8, pool.IdleTimeout(time.Minute))
 	defer w.Close()
-	_ = w.Go(context.Background(), func(context.Context) error { return nil })
-	_ = w.Wait()
-	for w.Stats().Workers > 0 {
-		time.Sleep(time.Millisecond) // the worker retires after 1ms idle
+	fmt.Println("workers before any task:", w.Stats().Workers)
+	for range 5 {
+		_ = w.Go(context.Background(), func(context.Context) error { return nil })
+		_ = w.Wait() // the worker parks before Wait returns
 	}
-	fmt.Println("idle workers left:", w.Stats().Workers)
-	_ = w.Go(context.Background(), func(context.Context) error { return nil })
-	_ = w.Wait()
-	fmt.Println("workers after a new task:", w.Stats().Workers)
+	fmt.Println("workers after 5 tasks one at a time:", w.Stats().Workers)
 	// Output:
-	// idle workers left: 0
-	// workers after a new task: 1
+	// workers before any task: 0
+	// workers after 5 tasks one at a time: 1
 }
 
 // This example tells a refusal by a closed pool apart with errors.Is.

@@ -6,8 +6,8 @@ import (
 )
 
 // A WorkersOption configures [NewWorkers]. The options are [QueueCapacity],
-// [JoinErrors] and [IdleTimeout]; each sets one thing, and none changes what another does,
-// so they can be given in any order. The interface is sealed: only this
+// [JoinErrors] and [IdleTimeout]; each sets one thing, and none changes
+// what another does, so they can be given in any order. The interface is sealed: only this
 // package implements it.
 type WorkersOption interface {
 	applyWorkers(*workersConfig)
@@ -58,7 +58,9 @@ func (joinErrors) applyWorkers(c *workersConfig) { c.join = true }
 
 // JoinErrors makes a [Workers] keep running after a task returns an error:
 // the pool's context is not cancelled, and [Workers.Wait] returns every
-// error, joined with [errors.Join], in the order the tasks finished. Without
+// error, joined with [errors.Join], in the order the tasks finished. Each
+// error is returned once: a pool reused after Wait starts the next round
+// with none. Without
 // it the first error cancels the pool and Wait returns that error alone, as
 // [golang.org/x/sync/errgroup] does. A panic cancels the pool either way.
 func JoinErrors() WorkersOption { return joinErrors{} }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -48,7 +49,9 @@ func TestNewWorkersBadInput(t *testing.T) {
 		{"negative queue", func() { pool.QueueCapacity(-1) }, "pool: queue capacity must be at least 0, got -1"},
 		{"zero idle timeout", func() { pool.IdleTimeout(0) }, "pool: idle timeout must be positive, got 0s"},
 		{"negative idle timeout", func() { pool.IdleTimeout(-time.Second) }, "pool: idle timeout must be positive, got -1s"},
-		{"nil option", func() { pool.NewWorkers(ctx, 1, nil) }, "pool: nil WorkersOption"},
+		{"nil option", func() { pool.NewWorkers(ctx, 1, nil) }, "pool: NewWorkers needs non-nil options, got nil"},
+		{"queue + workers overflows", func() { pool.NewWorkers(ctx, 2, pool.QueueCapacity(math.MaxInt)) },
+			fmt.Sprintf("pool: queue capacity plus workers must fit in an int, got %d + 2", math.MaxInt)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,8 +63,8 @@ func TestNewWorkersBadInput(t *testing.T) {
 func TestWorkersNilTask(t *testing.T) {
 	w := pool.NewWorkers(context.Background(), 1)
 	defer w.Close()
-	assert.PanicsWithValue(t, "pool: nil task", func() { _ = w.Go(context.Background(), nil) })
-	assert.PanicsWithValue(t, "pool: nil task", func() { w.TryGo(nil) })
+	assert.PanicsWithValue(t, "pool: Workers.Go needs a task, got nil", func() { _ = w.Go(context.Background(), nil) })
+	assert.PanicsWithValue(t, "pool: Workers.TryGo needs a task, got nil", func() { w.TryGo(nil) })
 	assert.Equal(t, pool.WorkersStats{}, w.Stats(), "a nil task must leave no trace")
 }
 
@@ -746,4 +749,54 @@ func fuzzWorkers(t *testing.T, ops []byte) {
 		assert.NoError(t, func() error { _ = w.Close(); return nil }())
 		assert.Zero(t, w.Stats().Workers, "workers after Close")
 	})
+}
+
+// TestWorkersZeroAllocs checks the promise that submitting allocates
+// nothing once the workers have started: Go and TryGo on a warm pool, with
+// the queue filling up, draining and Go blocking in between.
+func TestWorkersZeroAllocs(t *testing.T) {
+	const n = 4
+	w := pool.NewWorkers(context.Background(), n, pool.QueueCapacity(16))
+	defer w.Close()
+	var sum atomic.Int64
+	task := func(context.Context) error { sum.Add(1); return nil }
+	ctx := context.Background()
+	cases := map[string]func(){
+		"Go":    func() { _ = w.Go(ctx, task) },
+		"TryGo": func() { w.TryGo(task) },
+	}
+	for name, submit := range cases {
+		t.Run(name, func(t *testing.T) {
+			for range 1000 { // start every worker
+				submit()
+			}
+			require.NoError(t, w.Wait())
+			assert.Zero(t, testing.AllocsPerRun(1000, submit), "allocs per %s", name)
+			require.NoError(t, w.Wait())
+		})
+	}
+}
+
+// TestJoinErrorsReuse reuses a JoinErrors pool over several rounds: each
+// Wait returns the errors of its own round, once, so that a long-lived
+// pool does not keep every error it ever saw and report it again.
+func TestJoinErrorsReuse(t *testing.T) {
+	w := pool.NewWorkers(context.Background(), 2, pool.JoinErrors())
+	errA, errB := errors.New("a"), errors.New("b")
+	rounds := []struct {
+		errs []error
+	}{{[]error{errA}}, {nil}, {[]error{errB}}}
+	for i, r := range rounds {
+		for _, err := range r.errs {
+			require.NoError(t, w.Go(context.Background(), func(context.Context) error { return err }))
+		}
+		require.NoError(t, w.Go(context.Background(), nop))
+		err := w.Wait()
+		if len(r.errs) == 0 {
+			assert.NoError(t, err, "Wait in round %d", i)
+			continue
+		}
+		assert.Equal(t, errors.Join(r.errs...).Error(), err.Error(), "Wait in round %d", i)
+	}
+	assert.NoError(t, w.Close(), "Close after the last Wait returned its errors")
 }

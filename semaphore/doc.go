@@ -14,8 +14,8 @@
 //
 // The package has three types:
 //
-//   - [Semaphore] is that channel, with an Acquire that honours a context,
-//     a TryAcquire, and a channel, [Semaphore.Acquirer], to send on inside
+//   - [Counting] is that channel, with an Acquire that honours a context,
+//     a TryAcquire, and a channel, [Counting.Acquirer], to send on inside
 //     your own select.
 //   - [Weighted] shares out a size in weights (k units of memory, k
 //     connections) all or nothing, in FIFO order, like
@@ -26,7 +26,7 @@
 //
 // # What the selectable acquire buys
 //
-// A send on [Semaphore.Acquirer] is an ordinary channel operation, so one
+// A send on [Counting.Acquirer] is an ordinary channel operation, so one
 // select can wait for a slot and for anything else: a result arriving, a
 // quit channel, a timer, a second semaphore. With a semaphore built on a
 // mutex and condition variable, or x/sync's Weighted, that takes a helper
@@ -40,30 +40,31 @@
 // ./bench/cmd/compare -run semaphore) on a 2-core machine, Go 1.26:
 //
 //   - A limit of 1 and no context is a [sync.Mutex]: 4.6 ns uncontended
-//     against 28 for Semaphore and 10 for Weighted, and among the cheapest
+//     against 28 to 30 for Counting and 9 for Weighted, and among the cheapest
 //     with 16 goroutines. Use a semaphore of 1 only to honour a ctx or to
 //     select on the acquire.
-//   - Semaphore costs what a channel costs: a send and a receive, about
-//     28 ns uncontended, twice x/sync's Weighted (13 ns). If you do not need
-//     the Acquirer channel, [Weighted] with weight 1 is the faster counting
-//     semaphore (9 to 10 ns). Under contention, Acquire yielding once before
-//     it waits keeps Semaphore cheap: 30 to 40 ns with 16 goroutines on 1 or
-//     4 slots, against 340 to 550 ns and 3 allocations for x/sync's
-//     Weighted.
+//   - Counting costs what a channel costs: a send and a receive, about
+//     28 to 30 ns uncontended, more than twice x/sync's Weighted (12.6 ns).
+//     If you do not need the Acquirer channel, [Weighted] with weight 1 is
+//     the faster counting semaphore (9 ns). Under contention, Acquire
+//     yielding once before it waits keeps Counting cheap: 30 to 50 ns with
+//     16 goroutines on 1 or 4 slots, against 260 to 520 ns and 2 to 3
+//     allocations for x/sync's Weighted.
 //   - golang.org/x/sync/semaphore is the better tool if you rely on an
 //     Acquire for more than the size blocking until ctx ends, or on a size
 //     of 0 or above 2^62. Our [Weighted] is otherwise a drop-in with the
 //     same FIFO guarantees, faster in every case measured: about 9 ns with
-//     16 goroutines on 1 slot and 30 to 40 on 4 slots, where the two cores'
-//     compare-and-swaps contend for one cache line.
+//     16 goroutines on 1 slot and 9 to 40 on 4 slots (the case that varies
+//     most between runs), where the two cores' compare-and-swaps contend
+//     for one cache line.
 //   - A sync.Cond counter barges (a releasing goroutine can take the slot
 //     again before the one it signalled runs), which is fast but lets a
 //     waiter starve, and it cannot honour a ctx while it waits.
 //   - errgroup.Group remains the right tool if you want a task's panic to
 //     crash the program from the task's own goroutine (errgroup's source
 //     explains why it does not carry panics to Wait), or a zero-value group
-//     with no limit. It is not faster: [Group] costs about 250 ns per tiny
-//     task in BenchmarkGroup, errgroup with SetLimit about 330.
+//     with no limit. It is not faster: [Group] costs 240 to 260 ns per tiny
+//     task in BenchmarkGroup, errgroup with SetLimit 320 to 340.
 //
 // # A deliberate difference from x/sync
 //

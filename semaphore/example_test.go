@@ -39,9 +39,9 @@ func Example() {
 }
 
 // This example bounds a fan-out of fetches to 2 at a time with a
-// Semaphore, acquiring in the loop so that no goroutine starts before it
+// Counting, acquiring in the loop so that no goroutine starts before it
 // has a slot.
-func ExampleSemaphore() {
+func ExampleCounting() {
 	s := semaphore.New(2)
 	ctx := context.Background()
 	pages := []string{"a", "b", "c", "d", "e"}
@@ -72,7 +72,7 @@ func ExampleNew() {
 
 // This example shows that Acquire gives up when its context ends, and
 // leaves the semaphore as it was.
-func ExampleSemaphore_Acquire() {
+func ExampleCounting_Acquire() {
 	s := semaphore.New(1)
 	_ = s.Acquire(context.Background()) // the only slot
 
@@ -86,7 +86,7 @@ func ExampleSemaphore_Acquire() {
 
 // This example shows TryAcquire taking the free slots and then reporting
 // false instead of blocking.
-func ExampleSemaphore_TryAcquire() {
+func ExampleCounting_TryAcquire() {
 	s := semaphore.New(2)
 	fmt.Println(s.TryAcquire(), s.TryAcquire(), s.TryAcquire())
 	// Output:
@@ -95,7 +95,7 @@ func ExampleSemaphore_TryAcquire() {
 
 // This example shows that Release frees a slot, and that releasing a slot
 // nobody holds panics.
-func ExampleSemaphore_Release() {
+func ExampleCounting_Release() {
 	s := semaphore.New(1)
 	_ = s.Acquire(context.Background())
 	s.Release()
@@ -111,7 +111,7 @@ func ExampleSemaphore_Release() {
 // This example waits for a slot and for a result in one select, which no
 // mutex-based semaphore can do: here the result arrives first, because the
 // only slot is held.
-func ExampleSemaphore_Acquirer() {
+func ExampleCounting_Acquirer() {
 	s := semaphore.New(1)
 	_ = s.Acquire(context.Background()) // someone else holds the slot
 
@@ -129,7 +129,7 @@ func ExampleSemaphore_Acquirer() {
 }
 
 // This example reads how many slots are held.
-func ExampleSemaphore_Len() {
+func ExampleCounting_Len() {
 	s := semaphore.New(3)
 	s.TryAcquire()
 	s.TryAcquire()
@@ -139,7 +139,7 @@ func ExampleSemaphore_Len() {
 }
 
 // This example reads the capacity.
-func ExampleSemaphore_Cap() {
+func ExampleCounting_Cap() {
 	fmt.Println(semaphore.New(8).Cap())
 	// Output:
 	// 8
@@ -233,13 +233,18 @@ func ExampleWeighted_TryAcquire() {
 	// true
 }
 
-// This example shows Release handing weight to a waiter.
+// This example shows Release handing weight to a waiter, and that
+// releasing weight nobody holds panics.
 func ExampleWeighted_Release() {
 	w := semaphore.NewWeighted(2)
 	_ = w.Acquire(context.Background(), 2)
 	acquired := make(chan error)
 	go func() { acquired <- w.Acquire(context.Background(), 2) }()
-	w.Release(2)
+	for w.TryAcquire(0) {
+		// TryAcquire(0) succeeds until the Acquire above is queued.
+		runtime.Gosched()
+	}
+	w.Release(2) // the queued Acquire gets the 2
 	fmt.Println("waiter:", <-acquired)
 	w.Release(2)
 

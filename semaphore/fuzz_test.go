@@ -127,3 +127,120 @@ func FuzzWeighted(f *testing.F) {
 		})
 	})
 }
+
+// FuzzSemaphore runs a random sequence of Acquire (on its own goroutine),
+// TryAcquire, sends on Acquirer, Release and cancellations of blocked
+// Acquires against a model: the slots held and the Acquires blocked. The
+// channel does not promise which blocked Acquire a Release wakes, so the
+// model checks counts: after each step exactly as many have returned as
+// could be granted, and Len agrees.
+//
+// Each op is two bytes: the operation, then, for a cancellation, which
+// blocked Acquire to cancel.
+func FuzzSemaphore(f *testing.F) {
+	f.Add(uint8(1), []byte{0, 0, 0, 0, 0, 0, 3, 1, 3, 0, 3, 0})       // two wait, one cancelled, one granted
+	f.Add(uint8(2), []byte{1, 0, 2, 0, 1, 0, 0, 0, 3, 0, 4, 0, 3, 0}) // Acquirer, TryAcquire, over-release
+	f.Add(uint8(0), []byte{0, 1, 0, 1, 0, 0, 4, 2, 3, 0, 3, 0, 3, 0}) // waiters under Background, which cannot be cancelled
+	f.Fuzz(func(t *testing.T, size uint8, ops []byte) {
+		n := int(size%4) + 1
+		if len(ops) > 128 {
+			ops = ops[:128]
+		}
+		synctest.Test(t, func(t *testing.T) {
+			s := semaphore.New(n)
+			held := 0
+			var blocked []*fuzzWaiter // in no particular order
+
+			// settle checks that as many blocked Acquires returned as
+			// there were free slots to give them, and no more.
+			settle := func() {
+				synctest.Wait()
+				var still []*fuzzWaiter
+				for _, q := range blocked {
+					select {
+					case err := <-q.errc:
+						require.NoError(t, err, "a blocked Acquire returned")
+						held++
+					default:
+						still = append(still, q)
+					}
+				}
+				blocked = still
+				require.LessOrEqual(t, held, n, "slots held")
+				if len(blocked) > 0 {
+					require.Equal(t, n, held, "%d Acquires blocked with a slot free", len(blocked))
+				}
+				require.Equal(t, held, s.Len(), "Len()")
+			}
+
+			for i := 0; i+1 < len(ops); i += 2 {
+				switch ops[i] % 5 {
+				case 0: // Acquire, on its own goroutine
+					// An odd argument waits under context.Background, whose
+					// nil Done takes Acquire's plain-send path; such a
+					// waiter cannot be cancelled.
+					ctx, cancel := context.Background(), context.CancelFunc(nil)
+					if ops[i+1]%2 == 0 {
+						ctx, cancel = context.WithCancel(ctx)
+					}
+					q := &fuzzWaiter{errc: make(chan error, 1), cancel: cancel}
+					go func() { q.errc <- s.Acquire(ctx) }()
+					blocked = append(blocked, q)
+					settle()
+				case 1: // TryAcquire
+					want := held < n
+					require.Equal(t, want, s.TryAcquire(), "TryAcquire() with %d of %d held", held, n)
+					if want {
+						held++
+					}
+				case 2: // a send on Acquirer that gives up at once
+					select {
+					case s.Acquirer() <- struct{}{}:
+						require.Less(t, held, n, "sent on Acquirer with every slot held")
+						held++
+					default:
+						require.Equal(t, n, held, "send on Acquirer blocked with a slot free")
+					}
+				case 3: // Release
+					if held == 0 {
+						assert.PanicsWithValue(t, releasedMore, s.Release, "Release() holding nothing")
+						break
+					}
+					s.Release()
+					held--
+					settle()
+				case 4: // cancel a blocked Acquire
+					j := int(ops[i+1]) % (len(blocked) + 1)
+					if j == len(blocked) || blocked[j].cancel == nil {
+						break
+					}
+					q := blocked[j]
+					q.cancel()
+					synctest.Wait()
+					require.ErrorIs(t, <-q.errc, context.Canceled)
+					blocked = append(blocked[:j], blocked[j+1:]...)
+					settle()
+				}
+			}
+
+			// Cancel what can be cancelled, then free a slot for each
+			// Acquire that cannot, and release everything.
+			for _, q := range blocked {
+				if q.cancel != nil {
+					q.cancel()
+					require.ErrorIs(t, <-q.errc, context.Canceled)
+				}
+			}
+			for _, q := range blocked {
+				if q.cancel == nil {
+					s.Release()
+					require.NoError(t, <-q.errc)
+				}
+			}
+			for range held {
+				s.Release()
+			}
+			assert.Equal(t, 0, s.Len(), "slots held after releasing everything")
+		})
+	})
+}

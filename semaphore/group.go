@@ -45,12 +45,13 @@ type PanicError = panics.Error
 // context, after which Go and TryGo start nothing. The return of every task
 // synchronizes before Wait returns.
 //
-// Cost (BenchmarkGroup, tiny task, limit 4): about 250 ns and one
-// allocation per task, errgroup with SetLimit about 330; both are mostly
+// Cost (BenchmarkGroup, tiny task, limit 4): 240 to 260 ns and one
+// allocation per task, errgroup with SetLimit 320 to 340; both are mostly
 // the cost of starting a goroutine.
 type Group struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	done   <-chan struct{} // ctx.Done(), kept to spare a call per Go
 	// tokens is the counting semaphore: a send takes a slot, the task's
 	// deferred receive frees it.
 	tokens chan struct{}
@@ -76,7 +77,7 @@ func NewGroup(ctx context.Context, n int) *Group {
 		panic(fmt.Sprintf("semaphore: n must be at least 1, got %d", n))
 	}
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{ctx: gctx, cancel: cancel, tokens: make(chan struct{}, n)}
+	return &Group{ctx: gctx, cancel: cancel, done: gctx.Done(), tokens: make(chan struct{}, n)}
 }
 
 // Go starts f on a new goroutine with the group's context, once fewer than
@@ -93,8 +94,10 @@ func NewGroup(ctx context.Context, n int) *Group {
 // from a running task, as with errgroup. A nil f panics.
 func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error {
 	checkTask(f)
-	if err := g.ended(ctx); err != nil {
-		return err
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
 	}
 	select {
 	case g.tokens <- struct{}{}:
@@ -103,25 +106,30 @@ func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error
 		// here, queued on this P behind the submitter: yielding once lets
 		// them finish, and the retry usually finds a slot without the
 		// cost of parking in a select on three channels. For tiny tasks
-		// this halves the cost per task (BenchmarkGroup, about 480 ns to
-		// 250); for long ones it is one scheduler round trip.
+		// this halves the cost per task (BenchmarkGroup, about 540 ns to
+		// 260); for long ones it is one scheduler round trip.
 		runtime.Gosched()
 		select {
 		case g.tokens <- struct{}{}:
-			g.start(f)
-			return nil
+		default:
+			select {
+			case g.tokens <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-g.done:
+				return context.Cause(g.ctx)
+			}
+		}
+		// As in Counting.Acquire: the slot may have been freed by
+		// someone who cancelled ctx first, and then ctx was done first.
+		select {
+		case <-ctx.Done():
+			<-g.tokens
+			return ctx.Err()
 		default:
 		}
-		select {
-		case g.tokens <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-g.ctx.Done():
-			return context.Cause(g.ctx)
-		}
 	}
-	g.start(f)
-	return nil
+	return g.start(f)
 }
 
 // TryGo starts f on a new goroutine, as [Group.Go] does, only if fewer than
@@ -130,14 +138,8 @@ func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error
 func (g *Group) TryGo(f func(ctx context.Context) error) bool {
 	checkTask(f)
 	select {
-	case <-g.ctx.Done():
-		return false
-	default:
-	}
-	select {
 	case g.tokens <- struct{}{}:
-		g.start(f)
-		return true
+		return g.start(f) == nil
 	default:
 		return false
 	}
@@ -170,26 +172,24 @@ func (g *Group) Context() context.Context {
 	return g.ctx
 }
 
-// ended returns why no task may start now: ctx.Err() if the caller's ctx is
-// done, else the group's cause if the group is done, else nil.
-func (g *Group) ended(ctx context.Context) error {
+// start runs f on a new goroutine in the slot the caller has just taken,
+// unless the group is done: then it gives the slot back and returns the
+// group's cause. Checking after taking the slot, not only before, is what
+// keeps a failed group from starting anything: a failing task cancels the
+// group before it frees its slot, and a receive from a buffered channel
+// synchronizes before the send that reuses its slot, so whoever takes that
+// slot sees the cancellation. A check made only before the send would miss
+// a task that failed in between, as Go's yield and retry make likely.
+func (g *Group) start(f func(ctx context.Context) error) error {
 	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	default:
-	}
-	select {
-	case <-g.ctx.Done():
+	case <-g.done:
+		<-g.tokens
 		return context.Cause(g.ctx)
 	default:
-		return nil
 	}
-}
-
-// start runs f on a new goroutine; the caller holds a slot for it.
-func (g *Group) start(f func(ctx context.Context) error) {
 	g.wg.Add(1)
 	go g.run(f)
+	return nil
 }
 
 // run is a task's goroutine. The bookkeeping sits in a defer so that a task
@@ -202,8 +202,8 @@ func (g *Group) run(f func(ctx context.Context) error) {
 		g.wg.Done()
 	}()
 	// The error or panic cancels the group before the deferred release
-	// frees the slot, so a Go blocked on a full group wakes on the
-	// cancellation and starts nothing more.
+	// frees the slot, so that whoever takes the slot next sees the
+	// cancellation and starts nothing (see start).
 	var err error
 	if p := panics.Try(func() { err = f(g.ctx) }); p != nil {
 		g.panicked.CompareAndSwap(nil, p)

@@ -291,6 +291,31 @@ func TestGroupPanicAfterErrorStillReraised(t *testing.T) {
 	})
 }
 
+// TestGroupPanicUnblocksGo checks the promise that lets a submitter reach
+// Wait: a panicking task cancels the group, so a Go blocked behind it
+// returns the panic as its error and starts nothing.
+func TestGroupPanicUnblocksGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1)
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+			time.Sleep(time.Second)
+			return panicWith("boom")
+		}))
+		var called atomic.Bool
+		err := g.Go(context.Background(), func(context.Context) error {
+			called.Store(true)
+			return nil
+		})
+		var pe *semaphore.PanicError
+		require.ErrorAs(t, err, &pe, "Go blocked behind a panicking task")
+		assert.Equal(t, "boom", pe.Value)
+
+		v := recoverPanic(func() { _ = g.Wait() })
+		assert.Same(t, pe, v, "Wait re-raises the panic Go returned")
+		assert.False(t, called.Load(), "a task started after the panic")
+	})
+}
+
 func TestGroupGoexitDoesNotHangWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := semaphore.NewGroup(context.Background(), 1)
@@ -320,4 +345,53 @@ func TestGroupGoFromTask(t *testing.T) {
 	}))
 	assert.NoError(t, g.Wait())
 	assert.Equal(t, int64(5), ran.Load())
+}
+
+// TestGroupNeverStartsAfterFailure submits behind a task that fails, on a
+// group of one slot, many times. The only way to get the slot is for the
+// failing task to free it, and it cancels the group first, so neither Go
+// (which yields and retries before it parks) nor a spinning TryGo may ever
+// start the second task.
+func TestGroupNeverStartsAfterFailure(t *testing.T) {
+	boom := errors.New("boom")
+	fail := func(context.Context) error { return boom }
+	var started atomic.Int64
+	late := func(context.Context) error {
+		started.Add(1)
+		return nil
+	}
+	for i := range 1000 {
+		g := semaphore.NewGroup(context.Background(), 1)
+		require.NoError(t, g.Go(context.Background(), fail))
+		if i%2 == 0 {
+			require.ErrorIs(t, g.Go(context.Background(), late), boom, "iteration %d: Go behind a failing task", i)
+		} else {
+			for g.Context().Err() == nil && !g.TryGo(late) {
+				runtime.Gosched()
+			}
+		}
+		require.ErrorIs(t, g.Wait(), boom, "iteration %d", i)
+		require.Zero(t, started.Load(), "iteration %d: a task started in a group that had already failed", i)
+	}
+}
+
+// TestGroupGoCancelledBeforeFree: a Go whose ctx is cancelled before the
+// slot is freed returns ctx.Err() and starts nothing.
+func TestGroupGoCancelledBeforeFree(t *testing.T) {
+	g := semaphore.NewGroup(context.Background(), 1)
+	free := make(chan struct{})
+	var started atomic.Int64
+	cancelThenFree(t,
+		func() {
+			require.NoError(t, g.Go(context.Background(), func(context.Context) error {
+				<-free
+				return nil
+			}))
+		},
+		func(ctx context.Context) error {
+			return g.Go(ctx, func(context.Context) error { started.Add(1); return errors.New("started") })
+		},
+		func() { free <- struct{}{} },
+		func() bool { return started.Load() != 0 })
+	require.NoError(t, g.Wait())
 }

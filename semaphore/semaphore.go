@@ -6,27 +6,27 @@ import (
 	"runtime"
 )
 
-// Semaphore is a counting semaphore: a buffered channel of n tokens, where
+// Counting is a counting semaphore: a buffered channel of n tokens, where
 // holding a slot means having sent a token into the channel (Effective Go's
 // semaphore). At most n slots are held at once.
 //
 // Create one with [New]; the zero value has no channel and blocks forever,
-// so it is not usable. A Semaphore must not be copied after first use
+// so it is not usable. A Counting must not be copied after first use
 // (copies share the channel, which is harmless but misleading). All methods
 // are safe for concurrent use.
 //
-// A call to [Semaphore.Release] synchronizes before the [Semaphore.Acquire],
-// [Semaphore.TryAcquire] or send on [Semaphore.Acquirer] that takes the freed
+// A call to [Counting.Release] synchronizes before the [Counting.Acquire],
+// [Counting.TryAcquire] or send on [Counting.Acquirer] that takes the freed
 // slot, as a receive from a buffered channel synchronizes before the send
 // that completes in its place (the Go memory model).
 //
 // Cost (BenchmarkAcquire, 2 cores): an uncontended Acquire+Release is a
-// channel send and receive, about 28 ns and no allocation, twice x/sync's
-// mutex-based Weighted (13 ns); [Weighted] with weight 1 (10 ns) is the
-// faster choice when the Acquirer channel is not needed. With 16 goroutines
-// on 1 or 4 slots it is about 30 to 40 ns, where x/sync's Weighted takes
-// 340 to 550 and 3 allocations.
-type Semaphore struct {
+// channel send and receive, 28 to 30 ns and no allocation, more than twice
+// x/sync's mutex-based Weighted (12.6 ns); [Weighted] with weight 1 (9 ns)
+// is the faster choice when the Acquirer channel is not needed. With 16
+// goroutines on 1 or 4 slots it is 30 to 50 ns, where x/sync's Weighted
+// takes 260 to 520 and 2 to 3 allocations.
+type Counting struct {
 	// tokens holds one token per slot in use: Acquire sends, Release
 	// receives. Sending rather than receiving to acquire is what lets
 	// Acquirer hand callers a send-only channel, and what lets len report
@@ -38,11 +38,11 @@ type Semaphore struct {
 //
 // New panics if n < 1: a semaphore with no slot would block every Acquire
 // forever, which is never what the caller meant.
-func New(n int) *Semaphore {
+func New(n int) *Counting {
 	if n < 1 {
 		panic(fmt.Sprintf("semaphore: n must be at least 1, got %d", n))
 	}
-	return &Semaphore{tokens: make(chan struct{}, n)}
+	return &Counting{tokens: make(chan struct{}, n)}
 }
 
 // Acquire takes one slot, blocking until one is free or ctx is done.
@@ -51,7 +51,7 @@ func New(n int) *Semaphore {
 // leaves the semaphore unchanged. A ctx that is already done never acquires,
 // even when slots are free, so a loop of Acquire calls stops at once when its
 // context ends.
-func (s *Semaphore) Acquire(ctx context.Context) error {
+func (s *Counting) Acquire(ctx context.Context) error {
 	// Done is nil for contexts that never end (context.Background): then
 	// there is nothing to check, and the fast path is one non-blocking
 	// send, as cheap as a plain one.
@@ -76,10 +76,10 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 // behind this one, and letting them run to their Release usually frees a
 // slot without parking. Parking the acquirer as a blocked sender instead
 // turns every later handoff into a goroutine switch (a convoy): with 16
-// goroutines on 4 slots, 130 ns per Acquire+Release against 40 with the
-// yield (BenchmarkAcquire, mode=parallel). A goroutine that must wait
-// anyway pays one scheduler round trip.
-func (s *Semaphore) acquireSlow(ctx context.Context, done <-chan struct{}) error {
+// goroutines on 4 slots, 110 to 130 ns per Acquire+Release against 30 to
+// 40 with the yield (BenchmarkAcquire, mode=parallel). A goroutine that
+// must wait anyway pays one scheduler round trip.
+func (s *Counting) acquireSlow(ctx context.Context, done <-chan struct{}) error {
 	runtime.Gosched()
 	if done == nil {
 		s.tokens <- struct{}{} // a plain send parks more cheaply than a select
@@ -87,11 +87,21 @@ func (s *Semaphore) acquireSlow(ctx context.Context, done <-chan struct{}) error
 	}
 	select {
 	case s.tokens <- struct{}{}:
-		// If ctx ended while we waited, select may have picked the send
-		// when both became ready at once. Report success anyway: the slot
-		// is held and the caller will release it. Giving it back here (as
-		// x/sync does) would only move the race, never close it.
-		return nil
+		// The slot may have been freed by a goroutine that cancelled ctx
+		// first, while we yielded or before select looked at done: then
+		// ctx was done first, and the caller must see ctx.Err(). The
+		// Release that freed the slot synchronizes before our send, so
+		// this check sees such a cancellation; give the slot back. (The
+		// fast path skips the check: its window between the look at done
+		// and the send is a few instructions, where this one spans a
+		// yield or a wait.)
+		select {
+		case <-done:
+			<-s.tokens
+			return ctx.Err()
+		default:
+			return nil
+		}
 	case <-done:
 		return ctx.Err()
 	}
@@ -99,7 +109,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, done <-chan struct{}) error
 
 // TryAcquire takes one slot if one is free, without blocking, and reports
 // whether it did.
-func (s *Semaphore) TryAcquire() bool {
+func (s *Counting) TryAcquire() bool {
 	select {
 	case s.tokens <- struct{}{}:
 		return true
@@ -108,13 +118,13 @@ func (s *Semaphore) TryAcquire() bool {
 	}
 }
 
-// Release frees one slot taken by [Semaphore.Acquire],
-// [Semaphore.TryAcquire] or a send on [Semaphore.Acquirer].
+// Release frees one slot taken by [Counting.Acquire],
+// [Counting.TryAcquire] or a send on [Counting.Acquirer].
 //
 // Release never blocks. It panics with "semaphore: released more than held"
 // if no slot is held: an unbalanced Release is a bug that would otherwise
 // surface as a silent limit of n+1.
-func (s *Semaphore) Release() {
+func (s *Counting) Release() {
 	select {
 	case <-s.tokens:
 	default:
@@ -123,8 +133,8 @@ func (s *Semaphore) Release() {
 }
 
 // Acquirer returns the channel behind the semaphore, send-only: a send on
-// it takes one slot, exactly as [Semaphore.Acquire] does, and must be
-// matched by a [Semaphore.Release]. The send blocks while all slots are
+// it takes one slot, exactly as [Counting.Acquire] does, and must be
+// matched by a [Counting.Release]. The send blocks while all slots are
 // held, so it composes with other channels in a select:
 //
 //	select {
@@ -140,19 +150,19 @@ func (s *Semaphore) Release() {
 // This is what a semaphore built on a mutex and condition variable (or on
 // x/sync's Weighted) cannot offer: waiting for a slot and for anything else
 // at once, without a helper goroutine. Never close the channel.
-func (s *Semaphore) Acquirer() chan<- struct{} {
+func (s *Counting) Acquirer() chan<- struct{} {
 	return s.tokens
 }
 
 // Len returns the number of slots held at the moment of the call. By the
 // time the caller looks at it, other goroutines may have changed it, so it
 // is for metrics and tests, not for deciding whether Acquire would block
-// (use [Semaphore.TryAcquire]).
-func (s *Semaphore) Len() int {
+// (use [Counting.TryAcquire]).
+func (s *Counting) Len() int {
 	return len(s.tokens)
 }
 
 // Cap returns n, the number of slots the semaphore was created with.
-func (s *Semaphore) Cap() int {
+func (s *Counting) Cap() int {
 	return cap(s.tokens)
 }

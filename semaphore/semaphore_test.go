@@ -2,6 +2,7 @@ package semaphore_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -184,28 +185,89 @@ func TestSemaphoreLenCap(t *testing.T) {
 	assert.Equal(t, 3, s.Cap(), "Cap() does not change with use")
 }
 
-// TestSemaphoreCancelRacingRelease races a waiter's cancellation against the
-// Release that would wake it, many times, and checks that no slot is lost
-// or created: afterwards the full capacity can be taken again, and no more.
+// TestSemaphoreCancelRacingRelease races a waiter's cancellation against
+// the Release that would wake it, 10^4 times, and checks that no slot is
+// lost or created: afterwards the full capacity can be taken again, and no
+// more. A blocked send cannot be observed from outside, so the waiter
+// announces that it is about to Acquire and the race starts a few yields
+// later (most tries find it parked); which of cancel and Release starts
+// first alternates.
 func TestSemaphoreCancelRacingRelease(t *testing.T) {
 	const size = 2
 	s := semaphore.New(size)
 	for range size {
 		require.True(t, s.TryAcquire())
 	}
+	var granted, cancelled int
 	for i := range 10_000 {
 		ctx, cancel := context.WithCancel(context.Background())
+		starting := make(chan struct{})
+		errc := make(chan error, 1)
+		go func() {
+			close(starting)
+			errc <- s.Acquire(ctx)
+		}()
+		<-starting
+		for range 3 {
+			runtime.Gosched()
+		}
 		var wg sync.WaitGroup
-		wg.Go(func() {
-			if s.Acquire(ctx) == nil {
-				s.Release()
-			}
-		})
-		wg.Go(cancel)
-		s.Release()
+		if i%2 == 0 {
+			wg.Go(cancel)
+			s.Release()
+		} else {
+			wg.Go(s.Release)
+			cancel()
+		}
 		wg.Wait()
-		cancel()
+		if <-errc == nil {
+			granted++
+			s.Release()
+		} else {
+			cancelled++
+		}
+		require.Equal(t, size-1, s.Len(), "iteration %d: slots held", i)
 		require.True(t, s.TryAcquire(), "iteration %d: a slot was lost", i)
-		require.Equal(t, size, s.Len(), "iteration %d", i)
+		require.False(t, s.TryAcquire(), "iteration %d: a slot was created", i)
 	}
+	t.Logf("granted %d, cancelled %d", granted, cancelled)
+}
+
+// cancelThenFree checks, tries times, that a blocking call whose ctx is
+// cancelled before the slot it waits for is freed fails with ctx.Err()
+// and takes nothing. hold fills the slots; call is the blocking call under
+// test; free frees one slot; held reports whether anything is still held
+// after a round. Another goroutine cancels and then frees while the call
+// yields before parking, which is the window this guards; GOMAXPROCS(1)
+// keeps that goroutine from running before the call has looked at its
+// ctx, so the interleaving is the same every time.
+func cancelThenFree(t *testing.T, hold func(), call func(context.Context) error, free func(), held func() bool) {
+	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for i := range 1000 {
+		hold()
+		ctx, cancel := context.WithCancel(context.Background())
+		freed := make(chan struct{})
+		go func() {
+			cancel()
+			free()
+			close(freed)
+		}()
+		err := call(ctx)
+		<-freed
+		require.ErrorIs(t, err, context.Canceled, "iteration %d: the call succeeded though ctx was done before the slot was freed", i)
+		require.False(t, held(), "iteration %d: a failed call kept a slot", i)
+	}
+}
+
+// TestSemaphoreAcquireCancelledBeforeFree: a waiter whose ctx is
+// cancelled before the slot is released fails, even when it finds the slot
+// free on its retry after yielding.
+func TestSemaphoreAcquireCancelledBeforeFree(t *testing.T) {
+	s := semaphore.New(1)
+	cancelThenFree(t,
+		func() { require.True(t, s.TryAcquire()) },
+		s.Acquire,
+		s.Release,
+		func() bool { return s.Len() != 0 })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,16 +72,29 @@ func TestWeightedReleaseMoreThanHeldPanicsWithWaiters(t *testing.T) {
 	})
 }
 
+// TestWeightedOversizeErrorsAtOnce runs in a bubble so that an Acquire
+// that waited instead of failing would end the test as a deadlock rather
+// than hang it. It fails at once even with a waiter queued and the weight
+// all held.
 func TestWeightedOversizeErrorsAtOnce(t *testing.T) {
-	w := semaphore.NewWeighted(5)
-	// context.Background never ends: x/sync's Acquire would block forever.
-	err := w.Acquire(context.Background(), 6)
-	assert.ErrorIs(t, err, semaphore.ErrTooLarge)
-	assert.EqualError(t, err, "semaphore: weight exceeds the semaphore's size: 6 > 5")
-	assert.ErrorIs(t, w.Acquire(context.Background(), math.MaxInt64), semaphore.ErrTooLarge)
-	assert.False(t, w.TryAcquire(6), "TryAcquire(6) of 5")
-	assert.False(t, w.TryAcquire(math.MaxInt64), "TryAcquire(MaxInt64) must not overflow")
-	assert.True(t, w.TryAcquire(5), "the semaphore is unchanged")
+	synctest.Test(t, func(t *testing.T) {
+		w := semaphore.NewWeighted(5)
+		// context.Background never ends: x/sync's Acquire would block forever.
+		err := w.Acquire(context.Background(), 6)
+		assert.ErrorIs(t, err, semaphore.ErrTooLarge)
+		assert.EqualError(t, err, "semaphore: weight exceeds the semaphore's size: 6 > 5")
+		assert.ErrorIs(t, w.Acquire(context.Background(), math.MaxInt64), semaphore.ErrTooLarge)
+		assert.False(t, w.TryAcquire(6), "TryAcquire(6) of 5")
+		assert.False(t, w.TryAcquire(math.MaxInt64), "TryAcquire(MaxInt64) must not overflow")
+
+		require.True(t, w.TryAcquire(4))
+		queued := waitFor(context.Background(), w, 5)
+		assert.ErrorIs(t, w.Acquire(context.Background(), 6), semaphore.ErrTooLarge, "with a waiter queued")
+		w.Release(4)
+		require.NoError(t, <-queued)
+		w.Release(5)
+		assert.True(t, w.TryAcquire(5), "the semaphore is unchanged")
+	})
 }
 
 func TestWeightedDoneContextNeverAcquires(t *testing.T) {
@@ -132,6 +146,7 @@ func TestWeightedMixedWeightsNeverExceeded(t *testing.T) {
 				return
 			}
 			g.add(k)
+			runtime.Gosched() // let others try to overlap while k is held
 			g.add(-k)
 			w.Release(k)
 		})
@@ -321,26 +336,59 @@ func TestWeightedZeroWeight(t *testing.T) {
 
 // TestWeightedCancelRacingRelease races a queued waiter's cancellation
 // against the Release that would grant it, 10^4 times, on real goroutines.
-// Whichever wins, no weight may be lost or created: afterwards
-// TryAcquire(size) succeeds.
+// The waiter is queued before the race starts (TryAcquire(0) fails once it
+// is), so that each try races the cancel path against the grant rather
+// than a Release against an Acquire that has not begun; which of cancel
+// and Release starts first alternates. Whichever wins, no weight may be
+// lost or created: afterwards TryAcquire(size) succeeds, and no more.
 func TestWeightedCancelRacingRelease(t *testing.T) {
 	const size = 3
 	w := semaphore.NewWeighted(size)
 	require.True(t, w.TryAcquire(size))
 	rng := rand.New(rand.NewPCG(1, 2))
+	var granted, cancelled int
 	for i := range 10_000 {
 		k := 1 + rng.Int64N(size)
 		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- w.Acquire(ctx, k) }()
+		for w.TryAcquire(0) {
+			runtime.Gosched() // until the waiter is queued
+		}
 		var wg sync.WaitGroup
-		wg.Go(func() {
-			if w.Acquire(ctx, k) == nil {
-				w.Release(k)
-			}
-		})
-		wg.Go(cancel)
-		w.Release(size)
+		if i%2 == 0 {
+			wg.Go(cancel)
+			w.Release(size)
+		} else {
+			wg.Go(func() { w.Release(size) })
+			cancel()
+		}
 		wg.Wait()
-		cancel()
+		if <-errc == nil {
+			granted++
+			w.Release(k)
+		} else {
+			cancelled++
+		}
 		require.True(t, w.TryAcquire(size), "iteration %d (k=%d): weight lost", i, k)
+		require.False(t, w.TryAcquire(1), "iteration %d (k=%d): weight created", i, k)
 	}
+	t.Logf("granted %d, cancelled %d", granted, cancelled)
+}
+
+// TestWeightedAcquireCancelledBeforeFree: as for Counting, a ctx
+// cancelled before the weight is released fails the Acquire waiting for it.
+func TestWeightedAcquireCancelledBeforeFree(t *testing.T) {
+	w := semaphore.NewWeighted(2)
+	cancelThenFree(t,
+		func() { require.True(t, w.TryAcquire(2)) },
+		func(ctx context.Context) error { return w.Acquire(ctx, 2) },
+		func() { w.Release(2) },
+		func() bool {
+			if !w.TryAcquire(2) {
+				return true
+			}
+			w.Release(2)
+			return false
+		})
 }

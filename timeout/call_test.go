@@ -197,41 +197,60 @@ func TestCallGoexit(t *testing.T) {
 	})
 }
 
-// TestCallPanicAfterDeadlineCrashes checks the one outcome a test cannot
-// recover: a panic in f after Call returned must crash the program (it has
-// nowhere else to go), not vanish. It re-runs the test binary with
-// TIMEOUT_CRASH=1 and looks at how that child died.
-func TestCallPanicAfterDeadlineCrashes(t *testing.T) {
-	if os.Getenv("TIMEOUT_CRASH") == "1" {
+// TestPanicAfterReturnCrashes checks the one outcome a test cannot
+// recover: a panic in a function after the call that ran it returned (f
+// after Call's deadline, a loser after First or Hedge had its winner) must
+// crash the program (it has nowhere else to go), not vanish into the
+// result buffer. It re-runs the test binary with TIMEOUT_CRASH set to the
+// case and looks at how that child died.
+func TestPanicAfterReturnCrashes(t *testing.T) {
+	late := func(context.Context) (int, error) {
+		time.Sleep(20 * time.Millisecond)
+		panic("late boom")
+	}
+	fast := func(context.Context) (int, error) { return 1, nil }
+	cases := map[string]func(ctx context.Context) (int, error){
+		"Call": func(ctx context.Context) (int, error) {
+			return timeout.Call(ctx, 10*time.Millisecond, late)
+		},
+		"First": func(ctx context.Context) (int, error) {
+			return timeout.First(ctx, late, fast)
+		},
+		"Hedge": func(ctx context.Context) (int, error) {
+			// late starts first; fast starts 5ms later and wins.
+			return timeout.Hedge(ctx, 5*time.Millisecond, late, fast)
+		},
+	}
+	if name := os.Getenv("TIMEOUT_CRASH"); name != "" {
 		synctest.Test(t, func(t *testing.T) {
-			_, err := timeout.Call(t.Context(), 10*time.Millisecond, func(context.Context) (int, error) {
-				time.Sleep(20 * time.Millisecond)
-				panic("late boom")
-			})
-			assert.ErrorIs(t, err, timeout.ErrTimeout)
+			_, _ = cases[name](t.Context())
 			time.Sleep(time.Second)
 		})
 		t.Fatal("the late panic did not crash the program")
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCallPanicAfterDeadlineCrashes$")
-	cmd.Env = append(os.Environ(), "TIMEOUT_CRASH=1")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "child: %v\n%s", err, out)
-	assert.Equal(t, 2, exit.ExitCode(), "a panic exits with status 2\n%s", out)
-	assert.Contains(t, string(out), "panic: late boom [recovered]")
-	assert.Contains(t, string(out), "call_test.go", "the crash must show f's stack")
+	for name := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestPanicAfterReturnCrashes$")
+			cmd.Env = append(os.Environ(), "TIMEOUT_CRASH="+name)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "child: %v\n%s", err, out)
+			assert.Equal(t, 2, exit.ExitCode(), "a panic exits with status 2\n%s", out)
+			assert.Contains(t, string(out), "panic: late boom [recovered]")
+			assert.Contains(t, string(out), "call_test.go", "the crash must show f's stack")
+		})
+	}
 }
 
 // TestCallRepeatedTimeoutsStayFlat runs 10^5 Calls that time out and whose
-// f returns a little later: the number of live f goroutines must not grow
-// with the number of calls, and none may be left at the end (a goroutine
-// stuck on its send would also make the bubble fail with a deadlock). The
-// calls run from 100 callers at once, so that the bubble advances its clock
-// once per round of 100 timeouts rather than once per call. Under -race
-// (CI's -count=5 run) it does 10^4 calls, not 10^5, to stay cheap: the race
-// detector makes each goroutine about ten times dearer.
+// f returns a little later: the number of goroutines must not grow with the
+// number of calls, and none may be left at the end (a goroutine stuck on its
+// send would also make the bubble fail with a deadlock). The calls run from
+// 100 callers at once, so that the bubble advances its clock once per round
+// of 100 timeouts rather than once per call. Under -race (CI's -count=5
+// run) it does 10^4 calls, not 10^5, to stay cheap: the race detector makes
+// each goroutine about ten times dearer.
 func TestCallRepeatedTimeoutsStayFlat(t *testing.T) {
 	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
@@ -240,12 +259,22 @@ func TestCallRepeatedTimeoutsStayFlat(t *testing.T) {
 		if raceEnabled {
 			rounds = 100
 		}
+		// The whole process's goroutine count, sampled after every Call:
+		// it counts what the gauge of live f's cannot see, a goroutine
+		// whose f has returned but which is stuck delivering its result
+		// (the slide's unbuffered channel). Each caller accounts for
+		// itself, at most three f's (see below) and the goroutine its
+		// context's timer starts to cancel it: five per caller, 420 in all
+		// in practice; the limit allows one more per caller. A leak of one
+		// goroutine per Call passes it within the first few rounds, and the
+		// callers then stop early rather than pile up 10^5 of them.
+		base := int64(runtime.NumGoroutine())
+		limit := base + 6*callers
+		var goroutines atomic.Int64
 		var live, peak, timeouts atomic.Int64
 		f := func(context.Context) (int, error) {
-			n := live.Add(1)
 			defer live.Add(-1)
-			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-			}
+			storeMax(&peak, live.Add(1))
 			time.Sleep(2 * time.Millisecond) // ignores ctx, returns after the caller left
 			return 0, nil
 		}
@@ -256,12 +285,16 @@ func TestCallRepeatedTimeoutsStayFlat(t *testing.T) {
 					if _, err := timeout.Call(t.Context(), time.Millisecond, f); errors.Is(err, timeout.ErrTimeout) {
 						timeouts.Add(1)
 					}
+					if storeMax(&goroutines, int64(runtime.NumGoroutine())) > limit {
+						return
+					}
 				}
 			})
 		}
 		wg.Wait()
 		time.Sleep(time.Second)
 		synctest.Wait()
+		assert.LessOrEqual(t, goroutines.Load(), limit, "peak goroutine count (%d before the calls)", base)
 		assert.EqualValues(t, callers*rounds, timeouts.Load(), "calls that timed out")
 		// Each caller has at most three f's alive: the ones started 0
 		// and 1 ms ago, and, at the instant it starts a new one, the
@@ -269,6 +302,13 @@ func TestCallRepeatedTimeoutsStayFlat(t *testing.T) {
 		assert.LessOrEqual(t, peak.Load(), int64(3*callers), "peak of live f goroutines")
 		assert.Zero(t, live.Load(), "f goroutines left after the loop")
 	})
+}
+
+// storeMax raises hi to n if n is larger, and returns n.
+func storeMax(hi *atomic.Int64, n int64) int64 {
+	for p := hi.Load(); n > p && !hi.CompareAndSwap(p, n); p = hi.Load() {
+	}
+	return n
 }
 
 // recoverPanic calls f and returns what it panicked with, as an error if

@@ -2,6 +2,7 @@ package timeout_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -197,5 +198,78 @@ func TestSendUntil(t *testing.T) {
 		err := timeout.SendUntil(t.Context(), ch, 2, deadline)
 		assert.EqualError(t, err, "timeout: SendUntil: no receiver within 40ms: context deadline exceeded")
 		assert.Equal(t, deadline, time.Now())
+	})
+}
+
+// TestSendOnClosedChannelPanics: Send behaves as a plain send does; it does
+// not turn the bug into an error. (A close while Send waits panics too, but
+// the race detector rightly reports a close racing a send, so that case
+// cannot be a test.)
+func TestSendOnClosedChannelPanics(t *testing.T) {
+	closed := make(chan int)
+	close(closed)
+	assert.PanicsWithError(t, "send on closed channel", func() { _ = timeout.Send(context.Background(), closed, 1, time.Second) })
+	assert.PanicsWithError(t, "send on closed channel", func() { _ = timeout.Send(context.Background(), closed, 1, 0) })
+}
+
+// TestUntilWithPastDeadlineIsPoll: a deadline already passed (even the zero
+// time) takes what is ready and otherwise times out at once, never waits.
+func TestUntilWithPastDeadlineIsPoll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, deadline := range []time.Time{time.Now(), time.Now().Add(-time.Hour), {}} {
+			start := time.Now()
+			ch := make(chan int, 1)
+			_, err := timeout.RecvUntil(t.Context(), ch, deadline)
+			assert.ErrorIs(t, err, timeout.ErrTimeout, "RecvUntil(%v) on an empty channel", deadline)
+			require.NoError(t, timeout.SendUntil(t.Context(), ch, 5, deadline), "SendUntil(%v) with room", deadline)
+			err = timeout.SendUntil(t.Context(), ch, 6, deadline)
+			assert.ErrorIs(t, err, timeout.ErrTimeout, "SendUntil(%v) on a full channel", deadline)
+			v, err := timeout.RecvUntil(t.Context(), ch, deadline)
+			require.NoError(t, err, "RecvUntil(%v) with a value waiting", deadline)
+			assert.Equal(t, 5, v)
+			assert.Zero(t, time.Since(start), "a past deadline waited")
+		}
+	})
+}
+
+// TestHugeDurations: the largest duration is a wait that never ends, not an
+// overflow into the past (which would time out at once) nor a panic.
+func TestHugeDurations(t *testing.T) {
+	const forever = time.Duration(math.MaxInt64)
+	synctest.Test(t, func(t *testing.T) {
+		ch := make(chan int)
+		time.AfterFunc(time.Hour, func() { ch <- 1 })
+		v, err := timeout.Recv(t.Context(), ch, forever)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+
+		time.AfterFunc(time.Hour, func() { <-ch })
+		require.NoError(t, timeout.Send(t.Context(), ch, 2, forever))
+
+		time.AfterFunc(time.Hour, func() { ch <- 3 })
+		v, err = timeout.RecvUntil(t.Context(), ch, time.Now().Add(forever))
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+
+		v, err = timeout.Call(t.Context(), forever, func(context.Context) (int, error) {
+			time.Sleep(time.Hour)
+			return 4, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 4, v)
+
+		start := time.Now()
+		v, err = timeout.Hedge(t.Context(), forever,
+			func(context.Context) (int, error) { time.Sleep(time.Hour); return 5, nil },
+			func(context.Context) (int, error) { return 6, nil })
+		require.NoError(t, err)
+		assert.Equal(t, 5, v, "the second try started before the first answered")
+		assert.Equal(t, time.Hour, time.Since(start))
+
+		fired := false
+		it := timeout.NewIdleTimer(forever, func() { fired = true })
+		time.Sleep(1000 * time.Hour)
+		assert.True(t, it.Stop(), "an idle timer of MaxInt64 expired")
+		assert.False(t, fired)
 	})
 }

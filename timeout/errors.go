@@ -45,7 +45,7 @@ type PanicError = panics.Error
 // fast path allocates nothing for it.
 type timeoutError struct {
 	op   string
-	what string // "no result", "no value", "no room"
+	what string // "no result", "no value", "no receiver"
 	d    time.Duration
 }
 

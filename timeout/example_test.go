@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/go-compendium/compendium/timeout"
@@ -13,7 +14,9 @@ import (
 // The whole package in one sitting: a worker under a Stopper serves
 // requests; the caller hands it one with a bounded Send, reads the reply
 // with a bounded Recv, gives another call 50ms with Call, and stops the
-// worker, verifiably, at the end.
+// worker, verifiably, at the end. The bounds a healthy worker must meet are
+// an hour and the call that must time out never answers, so the output is
+// the same however slow the machine.
 func Example() {
 	ctx := context.Background()
 	requests, replies := make(chan string), make(chan string)
@@ -34,10 +37,10 @@ func Example() {
 		}
 	})
 
-	if err := timeout.Send(ctx, requests, "req-1", time.Second); err != nil {
+	if err := timeout.Send(ctx, requests, "req-1", time.Hour); err != nil {
 		fmt.Println(err)
 	}
-	reply, err := timeout.Recv(ctx, replies, time.Second)
+	reply, err := timeout.Recv(ctx, replies, time.Hour)
 	fmt.Println(reply, err)
 
 	// A call that does not answer in time: Call returns at the deadline.
@@ -196,40 +199,51 @@ func ExampleStopper_GoNamed() {
 	// Output: [poller]
 }
 
-// Stop waits for the workers' cleanup: what they did on the way out
-// happens before Stop returns.
+// Stop waits for the workers' cleanup, however long it takes: what they
+// did on the way out happens before Stop returns. Here the flush hands the
+// buffered records to a disk writer, another goroutine, and waits for its
+// acknowledgement.
 func ExampleStopper_Stop() {
 	st := timeout.NewStopper()
-	saved := false
+	writes, acks := make(chan []string), make(chan int)
+	go func() { // the disk writer: as slow as the disk
+		records := <-writes
+		acks <- len(records)
+	}()
+	saved := 0
 	_ = st.Go(func(quit <-chan struct{}) {
+		buffered := []string{"a", "b", "c"}
 		<-quit
-		time.Sleep(10 * time.Millisecond) // a slow flush
-		saved = true
+		writes <- buffered // a slow flush
+		saved = <-acks
 	})
 	st.Stop()
 	fmt.Println("saved:", saved)
-	// Output: saved: true
+	// Output: saved: 3
 }
 
 // StopContext bounds the wait and names the workers that did not finish in
-// time; a later Stop waits for them.
+// time; a later Stop waits for them. The uploader ignores quit until the
+// example releases it, so it is certainly still running at the deadline.
+// (A worker that obeys quit may or may not have returned by a real-clock
+// deadline: TestStopperStopContextNamesStragglers shows quick and slow
+// workers together, on a virtual clock.)
 func ExampleStopper_StopContext() {
 	st := timeout.NewStopper()
-	release := make(chan struct{})
-	_ = st.GoNamed("quick", func(quit <-chan struct{}) { <-quit })
-	_ = st.GoNamed("stubborn", func(quit <-chan struct{}) { <-release }) // ignores quit
+	uploaded := make(chan struct{})
+	_ = st.GoNamed("uploader", func(quit <-chan struct{}) { <-uploaded }) // ignores quit
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	err := st.StopContext(ctx)
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, context.DeadlineExceeded))
 
-	close(release)
-	st.Stop()
+	close(uploaded)
+	st.Stop() // waits for the uploader
 	fmt.Println(st.Running())
 	// Output:
-	// timeout: Stopper: 1 still running (stubborn): context deadline exceeded
+	// timeout: Stopper: 1 still running (uploader): context deadline exceeded
 	// true
 	// []
 }
@@ -248,23 +262,26 @@ func ExampleStopper_Stopping() {
 	// recovered: worker broke
 }
 
-// Running lists the workers that have not returned, in start order.
+// Running lists the workers that have not returned, in start order, named
+// or numbered; after Stop, none. (A worker that returns on its own leaves
+// the list when it returns, an instant no example can wait for without a
+// poll: TestStopperRunningDropsReturnedWorkers shows it.)
 func ExampleStopper_Running() {
 	st := timeout.NewStopper()
 	_ = st.GoNamed("reader", func(quit <-chan struct{}) { <-quit })
-	_ = st.GoNamed("oneshot", func(<-chan struct{}) {})
+	_ = st.Go(func(quit <-chan struct{}) { <-quit })
 	_ = st.GoNamed("writer", func(quit <-chan struct{}) { <-quit })
-	for len(st.Running()) == 3 { // wait for oneshot to finish
-		time.Sleep(time.Millisecond)
-	}
 	fmt.Println(st.Running())
 	st.Stop()
-	// Output: [reader writer]
+	fmt.Println(st.Running())
+	// Output:
+	// [reader worker 2 writer]
+	// []
 }
 
 // Call gives f a context that ends at the deadline, and returns at the
-// deadline even if f ignores it. Here the first call answers in time and
-// the second does not.
+// deadline even if f ignores it. Here the first call answers well within
+// its hour and the second, whose resolver never answers, gets 20ms.
 func ExampleCall() {
 	ctx := context.Background()
 	fast := func(ctx context.Context) (string, error) { return "198.51.100.7", nil }
@@ -272,7 +289,7 @@ func ExampleCall() {
 		<-ctx.Done() // a resolver that never answers
 		return "", ctx.Err()
 	}
-	addr, err := timeout.Call(ctx, time.Second, fast)
+	addr, err := timeout.Call(ctx, time.Hour, fast)
 	fmt.Println(addr, err)
 	_, err = timeout.Call(ctx, 20*time.Millisecond, stuck)
 	fmt.Println(err)
@@ -322,16 +339,15 @@ func ExampleRecv() {
 
 // RecvUntil takes a deadline, not a duration: every call in the loop shares
 // it, so the conversation as a whole ends on time however the messages are
-// spaced.
+// spaced. Here two messages are waiting and the sender then goes quiet: a
+// message already waiting is taken even if the deadline has passed (a
+// deadline in the past is a poll), so the loop prints both and then ends at
+// the deadline.
 func ExampleRecvUntil() {
-	ch, hangUp := make(chan string), make(chan struct{})
-	go func() {
-		ch <- "hello"
-		ch <- "still here"
-		<-hangUp // then goes quiet
-	}()
-	defer close(hangUp)
-	deadline := time.Now().Add(200 * time.Millisecond)
+	ch := make(chan string, 2)
+	ch <- "hello"
+	ch <- "still here" // then the sender goes quiet, without closing
+	deadline := time.Now().Add(20 * time.Millisecond)
 	for {
 		msg, err := timeout.RecvUntil(context.Background(), ch, deadline)
 		if err != nil {
@@ -351,13 +367,27 @@ func ExampleRecvUntil() {
 // per-message timeout, wrong for a limit on the whole conversation, which a
 // chatty sender can then stretch forever. Recv is the first (a d per call),
 // RecvUntil the second (one deadline for the loop).
+//
+// The caller means 20ms in all. The sender says three things at once,
+// pauses, then says five more and hangs up. With a per-message timeout the
+// loop reads all eight, the last five after the 20ms are up; with the
+// deadline it reads three and stops. The pause is a channel the example
+// closes, so that the outcome does not depend on the machine's speed: in
+// the first loop when the 20ms are up, in the second only after the loop,
+// so that it certainly outlasts the deadline.
+// TestPerMessageVersusConversationDeadline shows the same two loops against
+// a sender that talks every 30ms, with exact times on a virtual clock.
 func Example_timeAfterInLoop() {
-	chatty := func() <-chan int { // a message every 10ms, 8 in all
-		ch := make(chan int)
+	const limit = 20 * time.Millisecond // what the caller meant for the whole conversation
+	chatty := func(resume <-chan struct{}) <-chan int {
+		ch := make(chan int, 3)
+		for i := range 3 {
+			ch <- i // three at once
+		}
 		go func() {
 			defer close(ch)
-			for i := range 8 {
-				time.Sleep(10 * time.Millisecond)
+			<-resume // a pause
+			for i := 3; i < 8; i++ {
 				ch <- i
 			}
 		}()
@@ -365,32 +395,36 @@ func Example_timeAfterInLoop() {
 	}
 	ctx := context.Background()
 
-	// Per message: no message is ever 500ms late, so the loop runs to the
-	// end (80ms), past the 35ms the caller may have meant.
-	n, ch := 0, chatty()
+	// Per message: no message is ever an hour late, so the loop reads on
+	// past the limit, to the end of the conversation.
+	start, resume := time.Now(), make(chan struct{})
+	time.AfterFunc(limit, func() { close(resume) })
+	n, ch := 0, chatty(resume)
 	for {
-		if _, err := timeout.Recv(ctx, ch, 500*time.Millisecond); err != nil {
-			fmt.Println("per message:", n, "messages, then", err)
+		if _, err := timeout.Recv(ctx, ch, time.Hour); err != nil {
+			fmt.Println("per message:", n, "messages, past the limit:", time.Since(start) >= limit, "then", err)
 			break
 		}
 		n++
 	}
 
-	// Whole conversation: 35ms in all, whatever the spacing.
-	n, ch = 0, chatty()
-	deadline := time.Now().Add(35 * time.Millisecond)
+	// Whole conversation: one deadline for the loop, 20ms from now.
+	resume = make(chan struct{})
+	n, ch = 0, chatty(resume)
+	deadline := time.Now().Add(limit)
 	for {
 		if _, err := timeout.RecvUntil(ctx, ch, deadline); err != nil {
-			fmt.Println("whole conversation: fewer than 8:", n < 8, "then timeout:", errors.Is(err, timeout.ErrTimeout))
+			fmt.Println("whole conversation:", n, "messages, then timeout:", errors.Is(err, timeout.ErrTimeout))
 			break
 		}
 		n++
 	}
+	close(resume)
 	for range ch { // let the sender finish
 	}
 	// Output:
-	// per message: 8 messages, then timeout: channel closed
-	// whole conversation: fewer than 8: true then timeout: true
+	// per message: 8 messages, past the limit: true then timeout: channel closed
+	// whole conversation: 3 messages, then timeout: true
 }
 
 // Send gives up when nobody takes the value in time; the value is then not
@@ -454,6 +488,9 @@ func ExampleFirst() {
 // delay ("The Tail at Scale"): here the first try hangs, so the second,
 // started 10ms later, wins and the first is cancelled (the third, which
 // would hang too, starts only if the second has not answered 10ms later).
+// Tries 1 and 3 never answer, so try 2 wins however slow the machine;
+// TestHedgeStartsNextTryAfterDelay checks the start times on a virtual
+// clock.
 func ExampleHedge() {
 	start := time.Now()
 	try := func(n int) func(context.Context) (int, error) {
@@ -471,25 +508,42 @@ func ExampleHedge() {
 }
 
 // An IdleTimer closes an idle connection: every read pushes the expiry
-// back, and the timer fires once the connection has been quiet for d.
+// back, and the timer fires once the connection has been quiet for d. f
+// only tells the handler, on a channel of capacity one; the handler owns
+// the connection and closes it, unless a request is waiting, in which case
+// the connection was not idle after all (on a loaded machine the timer can
+// fire between two reads). TestIdleTimerFiresDAfterLastTouch shows when it
+// fires, on a virtual clock.
 func ExampleIdleTimer() {
-	closed := make(chan struct{})
-	it := timeout.NewIdleTimer(200*time.Millisecond, func() { close(closed) })
+	requests := make(chan string, 3) // what the client sent, before it went quiet
+	for _, r := range []string{"GET /", "GET /style.css", "GET /logo.png"} {
+		requests <- r
+	}
+	idle := make(chan struct{}, 1)
+	it := timeout.NewIdleTimer(10*time.Millisecond, func() {
+		select {
+		case idle <- struct{}{}:
+		default: // a notice is already waiting
+		}
+	})
 	defer it.Stop()
-	for range 5 { // five reads, 2ms apart: never idle for 200ms
-		time.Sleep(2 * time.Millisecond)
-		it.Touch()
+	for {
+		select {
+		case r := <-requests:
+			it.Touch() // a read: push the expiry back
+			fmt.Println("served", r)
+		case <-idle:
+			if len(requests) > 0 {
+				continue // not idle after all: serve it (its Touch re-arms the timer)
+			}
+			fmt.Println("closed when idle")
+			return
+		}
 	}
-	select {
-	case <-closed:
-		fmt.Println("closed while busy")
-	default:
-		fmt.Println("still open while busy")
-	}
-	<-closed // now idle
-	fmt.Println("closed when idle")
 	// Output:
-	// still open while busy
+	// served GET /
+	// served GET /style.css
+	// served GET /logo.png
 	// closed when idle
 }
 
@@ -502,19 +556,19 @@ func ExampleNewIdleTimer() {
 }
 
 // Touch costs no timer operation and no allocation, so it can go on every
-// event of a hot path; the timer re-arms itself when it fires. This is the
-// fix for the Cloudflare recycler's loop, which called time.After on every
-// iteration and so allocated a timer per event.
+// event of a hot path: a burst of ten thousand Touches allocates nothing
+// and leaves the one timer armed. This is the fix for the Cloudflare
+// recycler's loop, which called time.After on every iteration and so
+// allocated a timer per event. (The timer re-arms itself when it fires
+// after activity; TestIdleTimerFiresDAfterLastTouch shows it.)
 func ExampleIdleTimer_Touch() {
-	fired := make(chan struct{})
-	it := timeout.NewIdleTimer(20*time.Millisecond, func() { close(fired) })
-	defer it.Stop()
-	for range 10_000 {
-		it.Touch() // a busy loop of events
-	}
-	<-fired
-	fmt.Println("idle after the burst")
-	// Output: idle after the burst
+	it := timeout.NewIdleTimer(time.Hour, func() { fmt.Println("idle") })
+	allocs := testing.AllocsPerRun(10_000, it.Touch) // a busy loop of events
+	fmt.Println("allocations per Touch:", allocs)
+	fmt.Println("still armed:", it.Stop())
+	// Output:
+	// allocations per Touch: 0
+	// still armed: true
 }
 
 // Stop cancels an expiry that has not come, and reports that it did.
@@ -528,37 +582,38 @@ func ExampleIdleTimer_Stop() {
 }
 
 // A supervisor restarts a worker that stops beating. The first worker
-// stalls; the watchdog reports it; the supervisor starts a healthy one.
+// stalls after three units of work; the watchdog reports it; the
+// supervisor starts a replacement, which finishes the job. That a worker
+// which keeps beating is never reported depends on how often it beats
+// compared with d, so TestHeartbeatSupervisorRestarts and
+// TestHeartbeatBeatsKeepWatchdogQuiet show it on a virtual clock.
 func ExampleHeartbeat() {
-	hb := timeout.NewHeartbeat(100 * time.Millisecond)
+	hb := timeout.NewHeartbeat(10 * time.Millisecond)
 	defer hb.Stop()
 	quit := timeout.NewQuit()
 	defer quit.Quit()
+	done := make(chan int)
 
-	worker := func(healthy bool) {
-		for i := 0; !quit.Fired(); i++ {
-			if !healthy && i == 3 {
-				<-quit.Done() // stuck
+	worker := func(stallAt int) {
+		units := 0
+		for ; units < 5; units++ {
+			if units == stallAt {
+				<-quit.Done() // stuck: no more beats
 				return
 			}
-			time.Sleep(time.Millisecond) // a unit of work
-			hb.Beat()
+			hb.Beat() // a unit of work done
 		}
+		done <- units
 	}
-	go worker(false)
+	go worker(3)
 	<-hb.Missed()
 	fmt.Println("worker stalled: restarting")
 	hb.Beat() // the restart counts as a beat
-	go worker(true)
-	select {
-	case <-hb.Missed():
-		fmt.Println("stalled again")
-	case <-time.After(150 * time.Millisecond):
-		fmt.Println("healthy")
-	}
+	go worker(-1)
+	fmt.Println("replacement finished", <-done, "units")
 	// Output:
 	// worker stalled: restarting
-	// healthy
+	// replacement finished 5 units
 }
 
 // NewHeartbeat starts the watchdog at once: with no beat at all, the first
@@ -597,14 +652,18 @@ func ExampleHeartbeat_Missed() {
 	// Output: missed a beat
 }
 
-// After Stop, no report comes.
+// After Stop, no report comes: a Beat no longer re-arms the watchdog.
+// Without Stop, the Beat below would bring a report 1ms later; with it,
+// none comes, here within twenty times d (nor ever).
 func ExampleHeartbeat_Stop() {
-	hb := timeout.NewHeartbeat(50 * time.Millisecond)
+	hb := timeout.NewHeartbeat(time.Millisecond)
+	<-hb.Missed() // a stall, reported: the watchdog rests until a Beat
 	hb.Stop()
+	hb.Beat()
 	select {
 	case <-hb.Missed():
 		fmt.Println("reported")
-	case <-time.After(100 * time.Millisecond):
+	case <-time.After(20 * time.Millisecond):
 		fmt.Println("quiet")
 	}
 	// Output: quiet
@@ -661,7 +720,7 @@ func ExamplePanicError() {
 		pe := recover().(*timeout.PanicError)
 		fmt.Println("recovered:", pe.Value, len(pe.Stack) > 0)
 	}()
-	_, _ = timeout.Call(context.Background(), time.Second, func(context.Context) (int, error) {
+	_, _ = timeout.Call(context.Background(), time.Hour, func(context.Context) (int, error) {
 		panic("index out of range")
 	})
 	// Output: recovered: index out of range true

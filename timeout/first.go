@@ -30,7 +30,9 @@ import (
 // program from the loser's goroutine, never swallowed.
 //
 // Cost: a goroutine per function, one cancellable context and one channel
-// for them all; about what Call costs per function (BenchmarkCall).
+// for them all. It has no benchmark of its own: per function it is the
+// goroutine and send that BenchmarkCall measures for Call, without Call's
+// timer.
 //
 // First is [Hedge] with no delay between starts.
 func First[T any](ctx context.Context, fs ...func(context.Context) (T, error)) (T, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -267,5 +268,23 @@ func TestHedgeCtxCancelledBetweenTries(t *testing.T) {
 		assert.Equal(t, map[int]time.Duration{0: 0, 1: 10 * time.Millisecond}, r.startTimes(), "no try starts after ctx ended")
 		time.Sleep(time.Hour)
 		assert.EqualValues(t, 2, r.returned.Load())
+	})
+}
+
+// TestFirstGoexitIsAFailure: a function that calls runtime.Goexit (a test
+// helper's t.FailNow) counts as failed, so First neither hangs on it nor
+// takes its zero result for a success.
+func TestFirstGoexitIsAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		goexit := func(context.Context) (string, error) { runtime.Goexit(); return "never", nil }
+		late := func(context.Context) (string, error) { time.Sleep(10 * time.Millisecond); return "late", nil }
+		v, err := timeout.First(t.Context(), goexit, late)
+		require.NoError(t, err)
+		assert.Equal(t, "late", v)
+
+		start := time.Now()
+		_, err = timeout.Hedge(t.Context(), time.Hour, goexit, goexit)
+		assert.EqualError(t, err, "timeout: Hedge: fs[0]: timeout: function called runtime.Goexit\ntimeout: Hedge: fs[1]: timeout: function called runtime.Goexit")
+		assert.Zero(t, time.Since(start), "Hedge waited out its delay after a Goexit")
 	})
 }

@@ -33,6 +33,10 @@ import (
 // Heartbeat must not be copied. Beat, Missed and Stop are safe to call from
 // any number of goroutines. Stop it when done: it owns a timer whose
 // callback goroutine Stop joins.
+//
+// Happens-before: a Beat is a clock store, not a message; it orders nothing
+// between the worker and whoever receives from Missed. Pass data on a
+// channel of your own.
 type Heartbeat struct {
 	idle   *IdleTimer
 	missed chan struct{}
@@ -59,9 +63,11 @@ func NewHeartbeat(d time.Duration) *Heartbeat {
 // allocate.
 func (h *Heartbeat) Beat() { h.idle.Touch() }
 
-// Missed returns a channel that receives a value each time d passes without
-// a beat. It is never closed, not even by Stop: select on it together with
-// your own quit or ctx.Done channel.
+// Missed returns a channel that receives a value when d passes without a
+// beat: once per stall, since the watchdog then rests until the next Beat.
+// It has room for one report, so a report not yet received is not doubled.
+// It is never closed, not even by Stop: select on it together with your own
+// quit or ctx.Done channel.
 func (h *Heartbeat) Missed() <-chan struct{} { return h.missed }
 
 // Stop stops the watchdog: no report is sent after Stop returns. It is

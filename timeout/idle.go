@@ -29,7 +29,16 @@ import (
 //
 // Create IdleTimers with [NewIdleTimer]; the zero value is not usable. An
 // IdleTimer must not be copied. Touch and Stop are safe to call from any
-// number of goroutines.
+// number of goroutines, but not Stop from f (see [IdleTimer.Stop]). A panic
+// in f crashes the program, as in time.AfterFunc: f has no caller to
+// re-raise it on.
+//
+// Happens-before: the return of f synchronizes before the return of a Stop
+// that found it running. A Touch is a clock store, not a message: it orders
+// nothing with f. As with time.AfterFunc, nothing orders what the caller
+// does after NewIdleTimer returns before f runs: an f that needs its own
+// timer must get it through a channel or an atomic, not a variable assigned
+// from NewIdleTimer's result.
 //
 // Cost: Touch is a clock read (25 ns of it) and an atomic store: 29 ns,
 // against 41 ns for a Timer.Reset per event (which also takes the timer's
@@ -85,9 +94,15 @@ func (it *IdleTimer) Touch() {
 
 // Stop stops the timer: f will not be called again. If f is running, Stop
 // waits for it to return, so that after Stop nothing of the timer's is left
-// running; f must therefore not call Stop on its own timer. Stop reports
-// whether the timer was armed, that is whether it stopped an expiry that
-// would have come. It is idempotent.
+// running. Stop reports whether the timer was armed, that is whether it
+// stopped an expiry that would have come. It is idempotent.
+//
+// f must therefore not call Stop on its own timer: Stop would wait for
+// itself, forever, as sync.Once's Do does when its f calls Do. Go hides
+// which goroutine is calling, so Stop cannot tell f from another caller and
+// turn that into a panic. f rarely needs to: once f has run, the timer
+// rests, holding no goroutine, until the next Touch. If f must stop it for
+// good, it can call go it.Stop().
 func (it *IdleTimer) Stop() bool {
 	it.mu.Lock()
 	armed := !it.stopped && !it.resting.Load()

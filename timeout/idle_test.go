@@ -156,6 +156,7 @@ func TestIdleTimerBadArguments(t *testing.T) {
 	assert.PanicsWithValue(t, "timeout: NewIdleTimer: d must be positive, got -1s", func() { timeout.NewIdleTimer(-time.Second, func() {}) })
 	assert.PanicsWithValue(t, "timeout: NewIdleTimer: f is nil", func() { timeout.NewIdleTimer(time.Second, nil) })
 	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got 0s", func() { timeout.NewHeartbeat(0) })
+	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got -1ns", func() { timeout.NewHeartbeat(-1) })
 }
 
 // TestIdleTimerStopRacingExpiry stops timers at the very instant they
@@ -180,5 +181,28 @@ func TestIdleTimerStopRacingExpiry(t *testing.T) {
 			touched.Stop()
 		}
 		assert.Zero(t, afterStop.Load(), "f ran after Stop returned")
+	})
+}
+
+// TestIdleTimerStopFromFViaGoroutine is the way Stop's doc gives f to stop
+// its own timer (a plain Stop from f would wait for itself): the Stop
+// returns once f has, and later Touches bring no expiry.
+func TestIdleTimerStopFromFViaGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := newFirings()
+		// An atomic, since nothing orders NewIdleTimer's return before
+		// f's run (as with time.AfterFunc).
+		var self atomic.Pointer[timeout.IdleTimer]
+		it := timeout.NewIdleTimer(10*ms, func() {
+			fs.f()
+			go self.Load().Stop()
+		})
+		self.Store(it)
+		time.Sleep(20 * ms)
+		synctest.Wait() // f ran, and its Stop returned
+		it.Touch()
+		time.Sleep(time.Second)
+		assert.Equal(t, []time.Duration{10 * ms}, fs.times(), "f ran at")
+		assert.False(t, it.Stop())
 	})
 }

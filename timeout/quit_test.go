@@ -88,3 +88,41 @@ func received(c <-chan struct{}) bool {
 		return false
 	}
 }
+
+// TestQuitHasFiredWhenAnyQuitReturns: a Quit that loses the race to fire
+// must still return only once the signal has fired, as a second cancel of
+// a context or a second sync.Once.Do does: code that calls Quit and then
+// relies on the signal (Fired, a receive from Done that must not block)
+// may be the loser. The winner's close is made slow by goroutines waiting
+// on Done, which it must wake.
+func TestQuitHasFiredWhenAnyQuitReturns(t *testing.T) {
+	var early atomic.Int32
+	rounds := 1000 // the race is lost in about one round in 100
+	if raceEnabled {
+		rounds = 300
+	}
+	for range rounds {
+		synctest.Test(t, func(t *testing.T) {
+			q := timeout.NewQuit()
+			var waiters, quitters sync.WaitGroup
+			for range 50 {
+				waiters.Go(func() { <-q.Done() })
+			}
+			gun := make(chan struct{})
+			for range 2 {
+				quitters.Go(func() {
+					<-gun
+					q.Quit()
+					if !q.Fired() || !received(q.Done()) {
+						early.Add(1)
+					}
+				})
+			}
+			synctest.Wait() // every waiter is parked on Done
+			close(gun)
+			quitters.Wait()
+			waiters.Wait()
+		})
+	}
+	assert.Zero(t, early.Load(), "Quit calls that returned before the signal had fired")
+}

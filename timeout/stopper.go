@@ -149,7 +149,9 @@ func (s *Stopper) doneLocked() chan struct{} {
 // caller believes the workers ended cleanly).
 //
 // Stop waits for as long as the workers take: a worker that ignores quit
-// hangs it. Use [Stopper.StopContext] to bound the wait.
+// hangs it. Use [Stopper.StopContext] to bound the wait. A worker must not
+// call Stop, which would wait for the worker's own return: a worker that
+// wants every worker stopped can call go s.Stop() and return.
 func (s *Stopper) Stop() {
 	<-s.begin()
 	s.repanic()

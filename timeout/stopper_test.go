@@ -111,6 +111,27 @@ func TestStopperStopContextNamesStragglers(t *testing.T) {
 	})
 }
 
+// TestStopperRunningDropsReturnedWorkers: a worker that returns on its own
+// leaves Running at the instant it returns; the others keep their start
+// order (ExampleStopper_Running cannot wait for that instant without a
+// poll).
+func TestStopperRunningDropsReturnedWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		require.NoError(t, s.GoNamed("reader", func(quit <-chan struct{}) { <-quit }))
+		require.NoError(t, s.GoNamed("job", func(<-chan struct{}) { time.Sleep(10 * time.Millisecond) }))
+		require.NoError(t, s.GoNamed("writer", func(quit <-chan struct{}) { <-quit }))
+		time.Sleep(10*time.Millisecond - time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, []string{"reader", "job", "writer"}, s.Running(), "Running() just before the job returns")
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, []string{"reader", "writer"}, s.Running(), "Running() once the job returned")
+		s.Stop()
+		assert.Empty(t, s.Running())
+	})
+}
+
 func TestStopperPanicStopsOthersAndSurfacesInStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, start := timeout.NewStopper(), time.Now()
@@ -177,5 +198,50 @@ func TestStopperGoRacingStop(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, atStop, returned.Load(), "a worker ran after Stop returned")
 		assert.Equal(t, accepted.Load(), atStop, "every accepted worker returned before Stop did")
+	})
+}
+
+// TestStopperStopContextAlreadyDone: a ctx that is already done still
+// starts the stop (quit is closed, Go is refused) and reports at once the
+// workers that have not returned; a worker that returns on quit is waited
+// for by the Stop that follows.
+func TestStopperStopContextAlreadyDone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.GoNamed("stubborn", lingerer(time.Second, &done)))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		start := time.Now()
+		err := s.StopContext(ctx)
+		assert.Zero(t, time.Since(start), "StopContext waited with a done ctx")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.EqualError(t, err, "timeout: Stopper: 1 still running (stubborn): context canceled")
+		assert.True(t, received(s.Stopping()), "quit not closed")
+		assert.ErrorIs(t, s.Go(func(<-chan struct{}) {}), timeout.ErrStopped)
+		s.Stop()
+		assert.Equal(t, time.Second, time.Since(start))
+		assert.EqualValues(t, 1, done.Load())
+	})
+}
+
+// TestStopperPanicDuringStop: a worker that panics on its way out, while
+// Stop already waits, still makes that Stop re-panic once the others are
+// done.
+func TestStopperPanicDuringStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.Go(lingerer(20*time.Millisecond, &done)))
+		require.NoError(t, s.GoNamed("bad cleanup", func(quit <-chan struct{}) {
+			<-quit
+			time.Sleep(10 * time.Millisecond)
+			panic(errBoom)
+		}))
+		start := time.Now()
+		p := recoverPanic(s.Stop)
+		assert.ErrorIs(t, p, errBoom, "Stop must re-panic with the cleanup's panic")
+		assert.Equal(t, 20*time.Millisecond, time.Since(start), "Stop re-panicked before the other worker returned")
+		assert.EqualValues(t, 1, done.Load())
 	})
 }
