@@ -28,7 +28,7 @@
 // hand-off, 140 to 550 ns here; a mutex or an atomic costs 2 to 25 ns. So a
 // goroutine plus channels is the wrong tool for guarding a counter or a map
 // (10x to 100x slower, below), and an unbuffered channel is the slowest way
-// to move a stream of items (3x to 4x a buffered one). Channels earn their
+// to move a stream of items (3x to 7x a buffered one). Channels earn their
 // cost when they carry something the alternatives cannot: ownership of a
 // value moving between goroutines, an event (done, quit, a result), a select
 // over several of those with a context or a timer, or backpressure that a
@@ -101,23 +101,29 @@
 // so ns/op is ns per item, including the wake-ups of blocked producers and
 // consumers.
 //
-//	ns/item                  chan  chan 64  chan 1024  mutex+cond 1024
-//	1 producer, 1 consumer    142     45        41            22
-//	4 producers, 4 consumers  155     38        35            41
+//	ns/item                  chan     chan 64  chan 1024  mutex+cond 1024
+//	1 producer, 1 consumer    142        45        41            22
+//	4 producers, 4 consumers  155-390   38-90     35-60         41-115
 //
-// An unbuffered channel costs a rendezvous per item, 3x to 4x a buffered
-// one (up to 7x in busy moments): buffer a channel that carries a stream,
-// and past a few dozen slots the size hardly matters. The mutex+cond queue
-// is twice as fast as a buffered channel with one producer and one
-// consumer, and a little slower with four of each (41 against 35 ns):
-// both are a lock around a ring buffer, and the cond queue need not support
-// select. That is
-// its limit, and Bryan Mills' point in "Rethinking Classical Concurrency
-// Patterns": a goroutine waiting in Cond.Wait cannot also wait for
-// ctx.Done() or a timer, so cancelling it needs a Broadcast from somewhere
-// else, and every caller of the queue inherits that. Use a buffered channel
-// for hand-offs; reach for a cond queue only in a measured hot path where
-// nothing needs to cancel a wait.
+// With four of each, runs fell into two groups, every sample of one
+// process in the same group, quiet machine or not: the faster one (155, 38,
+// 35, 41 ns), and one two to three times slower, presumably as the
+// scheduler spread the eight goroutines over the two cores differently. The
+// order held in both.
+//
+// An unbuffered channel costs a rendezvous per item, 3x to 7x a buffered
+// one: buffer a channel that carries a stream, and past a few dozen slots
+// the size hardly matters. The mutex+cond queue is twice as fast as a
+// buffered channel with one producer and one consumer, and slower with four
+// of each (1.2x to 2x a 1,024-slot channel): both are a lock around a ring
+// buffer, the cond queue's without the machinery that lets a channel
+// operation sit in a select. That is its limit, and Bryan Mills'
+// point in "Rethinking Classical Concurrency Patterns": a goroutine waiting
+// in Cond.Wait cannot also wait for ctx.Done() or a timer, so cancelling it
+// needs a Broadcast from somewhere else, and every caller of the queue
+// inherits that. Use a buffered channel for hand-offs; reach for a cond
+// queue only in a measured hot path with one consumer, where nothing needs
+// to cancel a wait.
 //
 // # Railgun's request path
 //
