@@ -27,5 +27,10 @@ func All() []Pattern {
 		FanoutMerge(),
 		FanoutBalancer(),
 		FanoutMultiplexer(),
+		// bench: scenarios
+		ScenarioIDs(),
+		ScenarioOwnedState(),
+		ScenarioHandoff(),
+		ScenarioRequestPath(),
 	}
 }
