@@ -41,7 +41,7 @@ func main() {
 		fs.PrintDefaults()
 	}
 	run := fs.String("run", "", "run only the patterns and cases whose full name (Pkg.Name/case) matches this `regexp`")
-	benchtime := fs.String("benchtime", "100ms", "run each case for this long, or Nx for N iterations (as go test -benchtime)")
+	benchtime := fs.String("benchtime", "250ms", "run each case for this long, or Nx for N iterations (as go test -benchtime)")
 	count := fs.Int("count", 1, "run each case `n` times; tables show the median")
 	format := fs.String("format", "text", "output `format`: text, markdown, or bench (Go benchmark format, for benchstat)")
 	list := fs.Bool("list", false, "list the patterns and cases and exit")
