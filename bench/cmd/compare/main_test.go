@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -120,4 +121,17 @@ func TestEmbedWithoutMarkersFailsBeforeRunning(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no "+beginMarker)
 	assert.Empty(t, progress.String(), "nothing ran")
+}
+
+// TestSummaryRatioWhateverTheOrder: an alternative listed before ours still
+// gets its multiple of ours.
+func TestSummaryRatioWhateverTheOrder(t *testing.T) {
+	p := fake()
+	slices.Reverse(p[0].Cases)
+	path := filepath.Join(t.TempDir(), "README.md")
+	require.NoError(t, os.WriteFile(path, []byte(beginMarker+"\n"+endMarker+"\n"), 0o644))
+	require.NoError(t, do(&bytes.Buffer{}, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, format: "text", embed: path}))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Regexp(t, `\| alloc [0-9.]+ \([0-9.]+x\) \|`, string(got))
 }

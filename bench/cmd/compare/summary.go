@@ -38,24 +38,33 @@ func (s *summary) add(p benchmarks.Pattern, results [][]testing.BenchmarkResult)
 			groups = append(groups, r.params)
 		}
 	}
+	// value is the time a row is summarized by: per item or per task
+	// where the case reports it, else per op.
+	value := func(r row) (float64, string) {
+		for _, u := range perUnit {
+			if x, ok := r.extra[u]; ok {
+				return x, u
+			}
+		}
+		return r.ns, "ns/op"
+	}
 	for _, g := range groups {
-		var ours, alts []string
+		// The baseline is the first of ours in the group, wherever the
+		// alternatives stand in the case order.
 		var base float64
+		for _, r := range rs {
+			if r.params == g && r.ours && !r.failed {
+				base, _ = value(r)
+				break
+			}
+		}
+		var ours, alts []string
 		for _, r := range rs {
 			if r.params != g || r.failed {
 				continue
 			}
-			v, unit := r.ns, "ns/op"
-			for _, u := range perUnit {
-				if x, ok := r.extra[u]; ok {
-					v, unit = x, u
-					break
-				}
-			}
+			v, unit := value(r)
 			if r.ours {
-				if base == 0 {
-					base = v
-				}
 				ours = append(ours, fmt.Sprintf("%s %s %s, %s allocs/op", r.impl, num(v), unit, num(r.allocs)))
 				continue
 			}
