@@ -317,11 +317,18 @@ func (b *Balancer[Req, Resp]) serve(i int, wctx context.Context, r request[Req, 
 			b.completed.Add(1)
 			b.failed.Add(1)
 		}
-		b.reply(r, res)
 		// Lower the load before giving the token back, so that whoever
-		// takes the token finds the room it stands for.
+		// takes the token finds the room it stands for; and both before
+		// replying, so that a caller who has its answer and submits again
+		// sees this worker's load without the request it just finished.
+		// Replying first let such a caller find two workers tied, one of
+		// them busy for an hour, and pick the busy one half the time
+		// (TestBalancerShortTasksAvoidLongOne). The price: while a full
+		// reply channel holds the worker here, one more request may be
+		// queued to it than it can start.
 		b.pending[i].Add(-1)
 		<-b.slots
+		b.reply(r, res)
 	}()
 	select {
 	case <-b.ctx.Done():

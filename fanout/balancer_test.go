@@ -732,3 +732,18 @@ func TestWorkerIndexAllocs(t *testing.T) {
 	own := testing.AllocsPerRun(1000, func() { _, _ = b.Do(ctx, 0) })
 	t.Logf("allocations per Do: %v with context.Background, %v with a context of its own", bg, own)
 }
+
+// TestBalancerLoadDropsBeforeReply: once Do has its answer, the worker's
+// load no longer counts that request, so a caller who submits again at
+// once is placed by the loads as they are, not as they were. Were the load
+// lowered after the reply, the caller could find the worker it just used
+// still busy, tie it with one that is, and wait behind a long task.
+func TestBalancerLoadDropsBeforeReply(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 1, 1, func(_ context.Context, v int) (int, error) { return v, nil })
+	defer b.Close()
+	for i := range 20_000 {
+		_, err := b.Do(context.Background(), i)
+		require.NoError(t, err)
+		require.Equal(t, []int{0}, b.Stats().Pending, "after answer %d", i)
+	}
+}
