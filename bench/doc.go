@@ -27,7 +27,7 @@
 // # When not to use channels
 //
 // A channel operation that has to wake another goroutine costs a scheduler
-// hand-off, 140 to 550 ns here; a mutex or an atomic costs 2 to 25 ns. So a
+// hand-off, 130 to 550 ns here; a mutex or an atomic costs 2 to 27 ns. So a
 // goroutine plus channels is the wrong tool for guarding a counter or a map
 // (10x to 100x slower, below), and an unbuffered channel is the slowest way
 // to move a stream of items (3x to 7x a buffered one). Channels earn their
