@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium/internal/benchmarks"
 	"github.com/go-compendium/compendium/internal/scenario"
 	"github.com/go-compendium/compendium/pool"
 	"github.com/stretchr/testify/assert"
@@ -443,4 +444,64 @@ func TestNewProxyBadConcurrency(t *testing.T) {
 		scenario.NewProxy(scenario.NewFreshBuffers(10), 0)
 	})
 	assert.PanicsWithValue(t, "scenario: buffer size must be at least 1, got 0", func() { scenario.NewBuffer(0) })
+}
+
+// TestScenarioCases checks that each scenario benchmark still compares
+// what bench/doc.go (and the issue behind it) says it does: every
+// implementation under every parameter set, compendium's own marked as
+// ours, and nothing measured twice.
+func TestScenarioCases(t *testing.T) {
+	cases := []struct {
+		p      benchmarks.Pattern
+		params []string
+		impls  map[string][]string // by params; a missing key means every impl
+		all    []string
+		ours   []string
+	}{
+		{
+			p:      benchmarks.ScenarioIDs(),
+			params: []string{"mode=serial", "mode=parallel"},
+			all:    []string{"chan", "chan64", "mutex", "atomic"},
+			ours:   []string{"chan"},
+		},
+		{
+			p:      benchmarks.ScenarioOwnedState(),
+			params: []string{"mix=read90", "mix=write90"},
+			all:    []string{"chan", "chan-replyperreq", "mutex", "rwmutex", "syncmap"},
+			ours:   []string{"chan"},
+		},
+		{
+			p:      benchmarks.ScenarioHandoff(),
+			params: []string{"producers=1/consumers=1", "producers=4/consumers=4"},
+			all:    []string{"chan", "chan64", "chan1024", "cond1024"},
+			ours:   []string{"chan", "chan64", "chan1024"},
+		},
+		{
+			p:      benchmarks.ScenarioRequestPath(),
+			params: []string{"driver=workers", "driver=goroutines"},
+			impls:  map[string][]string{"driver=goroutines": {"recycler", "fresh"}},
+			all:    []string{"recycler", "aging", "syncpool", "fresh"},
+			ours:   []string{"recycler", "aging"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.p.Name, func(t *testing.T) {
+			assert.Equal(t, "bench", tc.p.Pkg)
+			assert.Equal(t, tc.ours, tc.p.Ours)
+			var want, got []string
+			for _, params := range tc.params {
+				impls, ok := tc.impls[params]
+				if !ok {
+					impls = tc.all
+				}
+				for _, impl := range impls {
+					want = append(want, params+"/impl="+impl)
+				}
+			}
+			for _, c := range tc.p.Cases {
+				got = append(got, c.Name)
+			}
+			assert.Equal(t, want, got)
+		})
+	}
 }

@@ -92,6 +92,11 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return fmt.Errorf("need at least one replica, request and client, and a tail between 0 and 1, got %d, %d, %d, %v",
 			cfg.replicas, cfg.requests, cfg.clients, cfg.tail)
 	}
+	if cfg.fast < 0 || cfg.slow < 0 || cfg.hedge < 0 {
+		// A timer would treat them as 0: refuse rather than print a table
+		// for settings other than the ones asked for.
+		return fmt.Errorf("need durations of 0 or more, got fast %v, slow %v, hedge %v", cfg.fast, cfg.slow, cfg.hedge)
+	}
 
 	client, closeIdle := loopback.NewClient(cfg.clients)
 	urls := make([]string, cfg.replicas)

@@ -67,11 +67,14 @@ func TestRun(t *testing.T) {
 // do instead of printing an empty table.
 func TestRunBadConfig(t *testing.T) {
 	extest.Rejects(t, run, config{replicas: 1, requests: 1, clients: 1, tail: 0.5}, map[string]func(*config){
-		"no replicas":   func(c *config) { c.replicas = 0 },
-		"no requests":   func(c *config) { c.requests = 0 },
-		"no clients":    func(c *config) { c.clients = 0 },
-		"negative tail": func(c *config) { c.tail = -0.1 },
-		"tail above 1":  func(c *config) { c.tail = 1.5 },
+		"no replicas":    func(c *config) { c.replicas = 0 },
+		"no requests":    func(c *config) { c.requests = 0 },
+		"no clients":     func(c *config) { c.clients = 0 },
+		"negative tail":  func(c *config) { c.tail = -0.1 },
+		"tail above 1":   func(c *config) { c.tail = 1.5 },
+		"negative fast":  func(c *config) { c.fast = -time.Millisecond },
+		"negative slow":  func(c *config) { c.slow = -time.Millisecond },
+		"negative hedge": func(c *config) { c.hedge = -time.Millisecond },
 	})
 }
 

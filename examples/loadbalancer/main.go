@@ -122,6 +122,13 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return fmt.Errorf("need at least one backend, request, client and depth, got %d, %d, %d, %d",
 			n, cfg.requests, cfg.clients, cfg.depth)
 	}
+	for i, d := range cfg.delays {
+		if d < 0 {
+			// A timer would treat it as 0: refuse rather than measure
+			// a backend other than the one asked for.
+			return fmt.Errorf("backend %d: need a delay of 0 or more, got %v", i, d)
+		}
+	}
 
 	client, closeIdle := loopback.NewClient(cfg.clients)
 	urls := make([]string, n)

@@ -66,10 +66,11 @@ func TestRun(t *testing.T) {
 // do instead of printing an empty table.
 func TestRunBadConfig(t *testing.T) {
 	extest.Rejects(t, run, config{delays: []time.Duration{0}, requests: 1, clients: 1, depth: 1}, map[string]func(*config){
-		"no backends": func(c *config) { c.delays = nil },
-		"no requests": func(c *config) { c.requests = 0 },
-		"no clients":  func(c *config) { c.clients = 0 },
-		"no depth":    func(c *config) { c.depth = 0 },
+		"no backends":    func(c *config) { c.delays = nil },
+		"no requests":    func(c *config) { c.requests = 0 },
+		"no clients":     func(c *config) { c.clients = 0 },
+		"no depth":       func(c *config) { c.depth = 0 },
+		"negative delay": func(c *config) { c.delays = []time.Duration{0, -time.Millisecond} },
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/go-compendium/compendium/fanout"
 	"github.com/go-compendium/compendium/semaphore"
@@ -37,22 +38,33 @@ func closedAndNil(ctx context.Context, p *printer, _ config) error {
 	// MergeSelect merges in one select loop and switches each input off,
 	// when it closes, by setting it to nil.
 	odd, even := make(chan int), make(chan int)
-	go send(odd, 1, 3, 5)
-	go send(even, 2, 4)
+	var senders sync.WaitGroup
+	senders.Go(func() { send(ctx, odd, 1, 3, 5) })
+	senders.Go(func() { send(ctx, even, 2, 4) })
 	var merged []int
 	for v := range fanout.MergeSelect(ctx, odd, even) {
 		merged = append(merged, v)
+	}
+	// Once ctx ends MergeSelect stops reading: the senders give up too,
+	// rather than block forever on a send nobody takes.
+	senders.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	slices.Sort(merged) // the two inputs interleave in any order
 	p.say("fanout.MergeSelect of [1 3 5] and [2 4], nil-ing each input as it closes: %v", merged)
 	return nil
 }
 
-// send sends vs on c and closes it.
-func send(c chan<- int, vs ...int) {
+// send sends vs on c and closes it, or stops early when ctx ends.
+func send(ctx context.Context, c chan<- int, vs ...int) {
 	defer close(c)
 	for _, v := range vs {
-		c <- v
+		select {
+		case c <- v:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

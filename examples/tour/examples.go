@@ -139,7 +139,9 @@ func responseChannels(ctx context.Context, p *printer, _ config) error {
 	// fanout.Balancer.Submit takes the reply channel with the request, so
 	// many requests can share one and be answered in any order.
 	b := fanout.NewBalancer(ctx, 2, 2, func(_ context.Context, n int) (int, error) { return n * n, nil })
-	reply := make(chan fanout.Result[int], 3) // room for every answer
+	defer b.Close() // on an early return too: Close joins the workers
+	// Room for every answer.
+	reply := make(chan fanout.Result[int], 3)
 	for _, n := range []int{1, 2, 3} {
 		if err := b.Submit(ctx, n, reply); err != nil {
 			return err
@@ -186,8 +188,11 @@ func loadBalancer(ctx context.Context, p *printer, cfg config) error {
 	full, cancel := context.WithTimeout(ctx, cfg.tick)
 	err := b.Submit(full, n, reply)
 	cancel()
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr // the tour's context ended, not just the Submit's
+	}
 	if !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("a Submit to a full balancer returned %v before its context ended", err)
+		return fmt.Errorf("a Submit to a full balancer returned %w before its context ended", err)
 	}
 	p.say("one more Submit waits while every queue is full, until its context ends: %v", err)
 

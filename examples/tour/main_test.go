@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -69,4 +70,34 @@ func TestRunCanceled(t *testing.T) {
 		err := run(ctx, &bytes.Buffer{}, config{workers: 3, ids: 5, tick: 20 * time.Millisecond})
 		assert.ErrorIs(t, err, context.Canceled)
 	})
+}
+
+// TestSectionsCanceled runs each section on its own with a context that is
+// cancelled before it starts or at some point while it runs: each one
+// either finishes (the sections that never wait on it) or returns the
+// context's error, and leaves no goroutine behind (synctest.Test fails if
+// one is still blocked in the bubble at the end).
+func TestSectionsCanceled(t *testing.T) {
+	cfg := config{workers: 3, ids: 5, tick: 20 * time.Millisecond}
+	for _, s := range sections() {
+		for _, after := range []time.Duration{0, cfg.tick / 2, 3 * cfg.tick / 2, 5 * cfg.tick} {
+			name := fmt.Sprintf("%s/after=%v", strings.SplitN(s.title, ":", 2)[0], after)
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					if after == 0 {
+						cancel()
+					} else {
+						stop := time.AfterFunc(after, cancel)
+						defer stop.Stop()
+					}
+					err := s.run(ctx, &printer{w: &bytes.Buffer{}}, cfg)
+					if err != nil {
+						assert.ErrorIs(t, err, context.Canceled)
+					}
+				})
+			})
+		}
+	}
 }

@@ -50,6 +50,7 @@ func main() {
 
 	if err := do(os.Stdout, os.Stderr, benchmarks.All(), options{
 		run: *run, benchtime: *benchtime, count: *count, format: *format, list: *list, embed: *embed,
+		args: fs.Args(),
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(2)
@@ -63,9 +64,15 @@ type options struct {
 	format    string
 	list      bool
 	embed     string
+	args      []string // what follows the flags: nothing is expected
 }
 
 func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
+	if len(o.args) > 0 {
+		// "compare bench" for "compare -run bench" would otherwise run
+		// every pattern, for minutes, ignoring what was asked.
+		return fmt.Errorf("unexpected argument %q: compare takes only flags (see -h)", o.args[0])
+	}
 	if o.count < 1 {
 		return fmt.Errorf("-count must be at least 1, got %d", o.count)
 	}

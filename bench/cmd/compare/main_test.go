@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -87,12 +88,15 @@ func TestBadFlags(t *testing.T) {
 		{"run", options{count: 1, format: "text", benchtime: "1x", run: "("}, "-run"},
 		{"nomatch", options{count: 1, format: "text", benchtime: "1x", run: "nothing"}, "no case matches"},
 		{"benchtime", options{count: 1, format: "text", benchtime: "soon"}, "-benchtime"},
+		{"argument", options{count: 1, format: "text", benchtime: "1x", args: []string{"bench"}}, `unexpected argument "bench"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := do(&bytes.Buffer{}, &bytes.Buffer{}, fake(), c.o)
+			var progress bytes.Buffer
+			err := do(&bytes.Buffer{}, &progress, fake(), c.o)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
+			assert.Empty(t, progress.String(), "a bad flag fails before anything runs")
 		})
 	}
 }
@@ -134,4 +138,28 @@ func TestSummaryRatioWhateverTheOrder(t *testing.T) {
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Regexp(t, `\| alloc [0-9.]+ \([0-9.]+x\) \|`, string(got))
+}
+
+// TestFailedCase: a case that fails (b.Fatal) shows as failed in the
+// tables, has no line in the bench format (benchstat would read a zero as
+// a measurement) and no ratio, and the other cases still run and compare.
+func TestFailedCase(t *testing.T) {
+	p := fake()
+	p[0].Cases = append(p[0].Cases, benchmarks.Case{Name: "k=1/impl=broken", F: func(b *testing.B) { b.Fatal("broken") }})
+	for _, tc := range []struct {
+		format string
+		want   *regexp.Regexp
+	}{
+		{"text", regexp.MustCompile(`k=1\s+broken\s+failed`)},
+		{"markdown", regexp.MustCompile(`\| k=1 \| broken \| failed \|`)},
+	} {
+		var out bytes.Buffer
+		require.NoError(t, do(&out, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, format: tc.format}))
+		assert.Regexp(t, tc.want, out.String(), tc.format)
+		assert.Contains(t, out.String(), "1.00x", "%s: the others still compare", tc.format)
+	}
+	var out bytes.Buffer
+	require.NoError(t, do(&out, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, format: "bench"}))
+	assert.NotContains(t, out.String(), "impl=broken")
+	assert.Contains(t, out.String(), "impl=alloc")
 }

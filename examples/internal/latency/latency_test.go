@@ -74,3 +74,25 @@ func TestDrive(t *testing.T) {
 	_, err = latency.Drive(ctx, 5, 1, func(context.Context) error { return nil })
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// TestDriveCanceledMidway cancels the context from inside the fourth call,
+// while the other three are in flight and more requests wait for a slot:
+// Drive returns the context's error, starts no call after it, and has
+// joined every call by the time it returns.
+func TestDriveCanceledMidway(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls, running atomic.Int64
+	_, err := latency.Drive(ctx, 1000, 4, func(ctx context.Context) error {
+		running.Add(1)
+		defer running.Add(-1)
+		if calls.Add(1) == 4 { // the fourth fills the last slot
+			cancel()
+		}
+		<-ctx.Done() // every call waits for the cancellation
+		return ctx.Err()
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, running.Load(), "a call still running after Drive returned")
+	assert.Equal(t, int64(4), calls.Load(), "calls started after the cancellation")
+}
