@@ -3,7 +3,6 @@ package semaphore
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -52,9 +51,9 @@ type Group struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   <-chan struct{} // ctx.Done(), kept to spare a call per Go
-	// tokens is the counting semaphore: a send takes a slot, the task's
-	// deferred receive frees it.
-	tokens chan struct{}
+	// slots bounds the running tasks: Go acquires before it starts a
+	// task, the task's deferred Release frees the slot.
+	slots *Counting
 	wg     sync.WaitGroup
 
 	errOnce sync.Once
@@ -77,7 +76,7 @@ func NewGroup(ctx context.Context, n int) *Group {
 		panic(fmt.Sprintf("semaphore: n must be at least 1, got %d", n))
 	}
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{ctx: gctx, cancel: cancel, done: gctx.Done(), tokens: make(chan struct{}, n)}
+	return &Group{ctx: gctx, cancel: cancel, done: gctx.Done(), slots: New(n)}
 }
 
 // Go starts f on a new goroutine with the group's context, once fewer than
@@ -94,40 +93,11 @@ func NewGroup(ctx context.Context, n int) *Group {
 // from a running task, as with errgroup. A nil f panics.
 func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error {
 	checkTask(f)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	default:
-	}
-	select {
-	case g.tokens <- struct{}{}:
-	default:
-		// Full. The tasks that hold the slots are often runnable right
-		// here, queued on this P behind the submitter: yielding once lets
-		// them finish, and the retry usually finds a slot without the
-		// cost of parking in a select on three channels. For tiny tasks
-		// this halves the cost per task (BenchmarkGroup, about 540 ns to
-		// 260); for long ones it is one scheduler round trip.
-		runtime.Gosched()
-		select {
-		case g.tokens <- struct{}{}:
-		default:
-			select {
-			case g.tokens <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-g.done:
-				return context.Cause(g.ctx)
-			}
-		}
-		// As in Counting.Acquire: the slot may have been freed by
-		// someone who cancelled ctx first, and then ctx was done first.
-		select {
-		case <-ctx.Done():
-			<-g.tokens
-			return ctx.Err()
-		default:
-		}
+	switch err := g.slots.acquire(ctx, g.done); {
+	case err == errStopped:
+		return context.Cause(g.ctx)
+	case err != nil:
+		return err
 	}
 	return g.start(f)
 }
@@ -137,12 +107,7 @@ func (g *Group) Go(ctx context.Context, f func(ctx context.Context) error) error
 // whether it did. It never blocks. A nil f panics.
 func (g *Group) TryGo(f func(ctx context.Context) error) bool {
 	checkTask(f)
-	select {
-	case g.tokens <- struct{}{}:
-		return g.start(f) == nil
-	default:
-		return false
-	}
+	return g.slots.TryAcquire() && g.start(f) == nil
 }
 
 // Wait blocks until every task started by Go and TryGo has returned, then
@@ -183,7 +148,7 @@ func (g *Group) Context() context.Context {
 func (g *Group) start(f func(ctx context.Context) error) error {
 	select {
 	case <-g.done:
-		<-g.tokens
+		g.slots.Release()
 		return context.Cause(g.ctx)
 	default:
 	}
@@ -198,7 +163,7 @@ func (g *Group) start(f func(ctx context.Context) error) error {
 func (g *Group) run(f func(ctx context.Context) error) {
 	defer func() {
 		// The slot before Done: once Wait returns, every slot is free.
-		<-g.tokens
+		g.slots.Release()
 		g.wg.Done()
 	}()
 	// The error or panic cancels the group before the deferred release
