@@ -54,7 +54,7 @@ type Group struct {
 	// slots bounds the running tasks: Go acquires before it starts a
 	// task, the task's deferred Release frees the slot.
 	slots *Counting
-	wg     sync.WaitGroup
+	wg    sync.WaitGroup
 
 	errOnce sync.Once
 	err     error // the first error, written once under errOnce
