@@ -19,7 +19,6 @@ type writer interface {
 	// pattern prints one pattern; results[i] holds the -count runs of
 	// p.Cases[i].
 	pattern(p benchmarks.Pattern, results [][]testing.BenchmarkResult)
-	footer()
 }
 
 // row is one case reduced to the medians of its runs.
@@ -158,8 +157,6 @@ func (w *textWriter) pattern(p benchmarks.Pattern, results [][]testing.Benchmark
 	tw.Flush()
 }
 
-func (w *textWriter) footer() {}
-
 type markdownWriter struct{ out io.Writer }
 
 func (w *markdownWriter) header(e env) {
@@ -188,8 +185,6 @@ func (w *markdownWriter) pattern(p benchmarks.Pattern, results [][]testing.Bench
 		fmt.Fprintf(w.out, "| %s |\n", strings.Join(cs, " | "))
 	}
 }
-
-func (w *markdownWriter) footer() {}
 
 // benchWriter prints the standard Go benchmark format
 // (golang.org/design/14313-benchmark-format), which benchstat reads.
@@ -232,8 +227,6 @@ func (w *benchWriter) pattern(p benchmarks.Pattern, results [][]testing.Benchmar
 		}
 	}
 }
-
-func (w *benchWriter) footer() {}
 
 // cpuModel reads the processor's name from /proc/cpuinfo where there is one.
 func cpuModel() string {

@@ -114,7 +114,7 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 	if o.embed != "" {
 		// Fail before the long run, not after it, if the file cannot take
 		// the summary.
-		if _, err := embedSummary(o.embed, "", true); err != nil {
+		if _, _, err := readMarked(o.embed); err != nil {
 			return err
 		}
 	}
@@ -136,9 +136,8 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 		w.pattern(p, results)
 		sum.add(p, results)
 	}
-	w.footer()
 	if o.embed != "" {
-		if _, err := embedSummary(o.embed, sum.markdown(e), false); err != nil {
+		if err := embedSummary(o.embed, sum.markdown(e)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "compare: summary written into %s\n", o.embed)

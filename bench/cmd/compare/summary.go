@@ -100,28 +100,34 @@ func (s *summary) markdown(e env) string {
 	return b.String()
 }
 
-// embedSummary replaces what stands between the markers in path with text.
-// With check set it only verifies that path has the markers, in order.
-func embedSummary(path, text string, check bool) ([]byte, error) {
+// readMarked reads path and returns it split around the block between
+// the markers: before ends with beginMarker, after starts with endMarker.
+func readMarked(path string) (before, after []byte, err error) {
 	old, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("-embed: %v", err)
+		return nil, nil, fmt.Errorf("-embed: %v", err)
 	}
 	begin := bytes.Index(old, []byte(beginMarker))
 	end := bytes.Index(old, []byte(endMarker))
 	if begin < 0 || end < begin {
-		return nil, fmt.Errorf("-embed: %s has no %s ... %s block", path, beginMarker, endMarker)
+		return nil, nil, fmt.Errorf("-embed: %s has no %s ... %s block", path, beginMarker, endMarker)
 	}
-	if check {
-		return old, nil
+	return old[:begin+len(beginMarker)], old[end:], nil
+}
+
+// embedSummary replaces what stands between the markers in path with text.
+func embedSummary(path, text string) error {
+	before, after, err := readMarked(path)
+	if err != nil {
+		return err
 	}
 	var out bytes.Buffer
-	out.Write(old[:begin+len(beginMarker)])
+	out.Write(before)
 	out.WriteString("\n")
 	out.WriteString(text)
-	out.Write(old[end:])
+	out.Write(after)
 	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-		return nil, fmt.Errorf("-embed: %v", err)
+		return fmt.Errorf("-embed: %v", err)
 	}
-	return out.Bytes(), nil
+	return nil
 }
