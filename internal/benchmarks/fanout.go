@@ -454,9 +454,8 @@ type fanoutShared struct {
 
 func newFanoutShared() fanoutDispatcher {
 	s := &fanoutShared{queue: make(chan fanoutTask, fanoutWorkers*fanoutDepth)}
-	for range fanoutWorkers {
-		fanoutQueues([]chan fanoutTask{s.queue}, &s.wg)
-	}
+	// The same queue once per worker: fanoutWorkers workers share it.
+	fanoutQueues(slices.Repeat([]chan fanoutTask{s.queue}, fanoutWorkers), &s.wg)
 	return s
 }
 

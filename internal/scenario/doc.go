@@ -1,6 +1,7 @@
 // Package scenario holds the implementations that bench/'s scenario
 // benchmarks compare: ID generators, maps guarded by an owner goroutine or a
-// lock, and producer/consumer queues.
+// lock, producer/consumer queues, and the request path of the recycler post
+// (a Proxy and the buffer sources it draws from).
 //
 // They live here rather than in internal/benchmarks so that bench/'s tests
 // can check them for correctness (unique IDs, agreeing maps, every item
