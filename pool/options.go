@@ -117,11 +117,18 @@ func (c *config[T]) admit(v T, nilable bool) (_ T, ok bool) {
 // It panics, naming the constructor fn, if an option is nil.
 func newConfig[T any, O AgingOption[T]](fn string, opts []O) config[T] {
 	var c config[T]
+	applyOptions(fn, &c, opts)
+	return c
+}
+
+// applyOptions applies opts to c in order, for every constructor of the
+// package, the Recyclers' and NewWorkers alike. It panics, naming the
+// constructor fn, if an option is nil.
+func applyOptions[C any, O interface{ apply(*C) }](fn string, c *C, opts []O) {
 	for _, o := range opts {
 		if any(o) == nil {
 			panic("pool: " + fn + " needs non-nil options, got nil")
 		}
-		o.apply(&c)
+		o.apply(c)
 	}
-	return c
 }

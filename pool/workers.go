@@ -123,12 +123,7 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 		panic(fmt.Sprintf("pool: workers must be at least 1, got %d", n))
 	}
 	cfg := workersConfig{queue: defaultQueue}
-	for _, o := range opts {
-		if o == nil {
-			panic("pool: NewWorkers needs non-nil options, got nil")
-		}
-		o.applyWorkers(&cfg)
-	}
+	applyOptions("NewWorkers", &cfg, opts)
 	if cfg.queue > math.MaxInt-n {
 		// The ring has q+n slots; an overflow would reach make as a
 		// negative length and panic with the runtime's message instead.

@@ -10,7 +10,7 @@ import (
 // what another does, so they can be given in any order. The interface is sealed: only this
 // package implements it.
 type WorkersOption interface {
-	applyWorkers(*workersConfig)
+	apply(*workersConfig)
 }
 
 // defaultQueue is the queue capacity without QueueCapacity.
@@ -31,7 +31,7 @@ type workersConfig struct {
 // queueCapacity is the option QueueCapacity returns.
 type queueCapacity int
 
-func (q queueCapacity) applyWorkers(c *workersConfig) { c.queue = int(q) }
+func (q queueCapacity) apply(c *workersConfig) { c.queue = int(q) }
 
 // QueueCapacity sets how many submitted tasks may wait for a worker before
 // [Workers.Go] blocks and [Workers.TryGo] fails. Zero means hand-off: a task
@@ -54,7 +54,7 @@ func QueueCapacity(q int) WorkersOption {
 // joinErrors is the option JoinErrors returns.
 type joinErrors struct{}
 
-func (joinErrors) applyWorkers(c *workersConfig) { c.join = true }
+func (joinErrors) apply(c *workersConfig) { c.join = true }
 
 // JoinErrors makes a [Workers] keep running after a task returns an error:
 // the pool's context is not cancelled, and [Workers.Wait] returns every
@@ -68,7 +68,7 @@ func JoinErrors() WorkersOption { return joinErrors{} }
 // idleTimeout is the option IdleTimeout returns.
 type idleTimeout time.Duration
 
-func (d idleTimeout) applyWorkers(c *workersConfig) { c.idle = time.Duration(d) }
+func (d idleTimeout) apply(c *workersConfig) { c.idle = time.Duration(d) }
 
 // IdleTimeout makes a worker goroutine exit once it has waited d for a
 // task; a new one starts when a task arrives and fewer than n are running.
