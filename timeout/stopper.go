@@ -166,14 +166,14 @@ func (s *Stopper) Stop() {
 func (s *Stopper) StopContext(ctx context.Context) error {
 	select {
 	case <-s.begin():
-		s.repanic()
-		return nil
 	case <-ctx.Done():
 	}
 	s.repanic()
+	// Empty once begin's channel is closed (no worker starts after
+	// stopping), and also when every worker returned between ctx ending
+	// and this check.
 	names := s.Running()
 	if len(names) == 0 {
-		// Every worker returned between ctx ending and the check.
 		return nil
 	}
 	return fmt.Errorf("timeout: Stopper: %d still running (%s): %w", len(names), strings.Join(names, ", "), ctx.Err())
