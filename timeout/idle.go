@@ -150,8 +150,7 @@ func (it *IdleTimer) fire() {
 		it.running = nil
 		if it.touched && !it.stopped {
 			it.touched = false
-			it.resting.Store(false)
-			it.t.Reset(max(it.d-it.idle(), 0))
+			it.armLocked()
 		}
 	}()
 	it.f()
@@ -167,7 +166,13 @@ func (it *IdleTimer) rearm() {
 	case it.running != nil:
 		it.touched = true // fire re-arms when f returns
 	default:
-		it.resting.Store(false)
-		it.t.Reset(max(it.d-it.idle(), 0))
+		it.armLocked()
 	}
+}
+
+// armLocked ends a rest: it re-arms the timer for what is left of d since
+// the last Touch. The caller holds mu.
+func (it *IdleTimer) armLocked() {
+	it.resting.Store(false)
+	it.t.Reset(max(it.d-it.idle(), 0))
 }

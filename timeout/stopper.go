@@ -41,10 +41,12 @@ import (
 // one, golang.org/x/sync/errgroup with a context is the better tool; a
 // Stopper is for loops that run until told to stop.
 type Stopper struct {
+	// quit fires at the first Stop, StopContext, or panic: its Fired is
+	// the Stopper's "stopping" flag. Only begin fires it, under mu, so
+	// under mu Fired is stable.
 	quit Quit
 
 	mu      sync.Mutex
-	stopped bool           // set by the first Stop, StopContext, or panic
 	lastID  int            // IDs start at 1, as names do ("worker 1")
 	running map[int]string // ID -> name of every worker not yet returned
 	done    chan struct{}  // closed once stopped and running is empty
@@ -80,7 +82,7 @@ func (s *Stopper) goNamed(op, name string, f func(quit <-chan struct{})) error {
 	defer s.mu.Unlock()
 	// Checked and registered under the lock Stop takes, so that no worker
 	// can slip in after Stop has looked at the running set.
-	if s.stopped {
+	if s.quit.Fired() {
 		return ErrStopped
 	}
 	s.lastID++
@@ -114,7 +116,7 @@ func (s *Stopper) exit(id int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.running, id)
-	if s.stopped && len(s.running) == 0 {
+	if s.quit.Fired() && len(s.running) == 0 {
 		close(s.doneLocked())
 	}
 }
@@ -125,12 +127,8 @@ func (s *Stopper) begin() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	done := s.doneLocked()
-	if !s.stopped {
-		s.stopped = true
-		s.quit.Quit()
-		if len(s.running) == 0 {
-			close(done)
-		}
+	if s.quit.Quit() && len(s.running) == 0 {
+		close(done)
 	}
 	return done
 }
@@ -166,14 +164,14 @@ func (s *Stopper) Stop() {
 func (s *Stopper) StopContext(ctx context.Context) error {
 	select {
 	case <-s.begin():
-		s.repanic()
-		return nil
 	case <-ctx.Done():
 	}
 	s.repanic()
+	// Empty once begin's channel is closed (no worker starts after
+	// stopping), and also when every worker returned between ctx ending
+	// and this check.
 	names := s.Running()
 	if len(names) == 0 {
-		// Every worker returned between ctx ending and the check.
 		return nil
 	}
 	return fmt.Errorf("timeout: Stopper: %d still running (%s): %w", len(names), strings.Join(names, ", "), ctx.Err())
