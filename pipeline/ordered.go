@@ -47,14 +47,8 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 		defer close(order)
 		defer close(jobs)
 		for {
-			// A plain receive: cancellation arrives as in closing (see
-			// work).
-			b, ok := in.enter(), true
-			if b == nil {
-				b, ok = <-in.ch
-			}
+			b, ok := in.recv()
 			if !ok {
-				in.leave()
 				return nil
 			}
 			k := min(workers, len(b))

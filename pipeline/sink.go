@@ -18,12 +18,8 @@ import (
 // arrives as st closing, once the stage feeding it has exited.
 func (st *Stream[T]) each(f func([]T) bool) bool {
 	for {
-		b, ok := st.enter(), true
-		if b == nil {
-			b, ok = <-st.ch
-		}
+		b, ok := st.recv()
 		if !ok {
-			st.leave()
 			return true
 		}
 		if !f(b) {

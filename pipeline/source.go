@@ -18,7 +18,7 @@ func checkScope(op string, s *Scope) {
 // heldBatch), and produce must hold held.mu while it touches e.
 func source[T any](s *Scope, held bool, produce func(e *emitter[T]) error) *Stream[T] {
 	out := newStream[T](s)
-	h := out.held
+	var h *heldBatch[T]
 	if held {
 		h = &heldBatch[T]{}
 		out.held = h

@@ -128,6 +128,20 @@ func (st *Stream[T]) enter() []T {
 
 func (st *Stream[T]) leave() { st.waiting.Add(-1) }
 
+// recv is the whole receive of a consumer that waits for nothing but
+// input: a batch a generator held back, or else a plain receive on st.ch.
+// It needs no quit case: cancellation arrives as st closing (see work). ok
+// is false once st has ended.
+func (st *Stream[T]) recv() (b []T, ok bool) {
+	if b = st.enter(); b != nil {
+		return b, true
+	}
+	if b, ok = <-st.ch; !ok {
+		st.leave()
+	}
+	return b, ok
+}
+
 // handed uncounts the consumer a batch was just sent to.
 func (st *Stream[T]) handed() { st.waiting.Add(-1) }
 
