@@ -1,7 +1,6 @@
 package pool_test
 
 import (
-	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -9,45 +8,55 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/go-compendium/compendium/pool"
 )
 
 const ttl = time.Second
 
-// aging returns an AgingRecycler of *buf with the test's ttl, closed when
-// the test ends (which, inside a synctest bubble, must happen before the
-// bubble ends: callers defer Close themselves there).
-func aging(size int, opts ...pool.AgingOption[*buf]) *pool.AgingRecycler[*buf] {
+// aging returns an AgingRecycler of *buf with the test's ttl. Inside a
+// synctest bubble the caller closes it before the bubble ends.
+func aging(size int, opts ...pool.AgingOption[buf]) *pool.AgingRecycler[buf] {
 	return pool.NewAgingRecycler(size, ttl, newBuf, opts...)
 }
 
-func TestAgingExpiresAtTTL(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a := aging(4)
-		defer a.Close()
-		a.Put(newBuf())
+// TestAgingExpiresWithinATick checks the TTL's promise: a value is still
+// idle a nanosecond before ttl, and released by ttl + ttl/4, wherever in
+// the timer's ticks it was put. A first value, put at 0, starts the
+// ticks; the value under test, put offset later, is told apart from it by
+// its size.
+func TestAgingExpiresWithinATick(t *testing.T) {
+	for _, offset := range []time.Duration{0, time.Nanosecond, ttl / 8, ttl/4 - time.Nanosecond, ttl / 4, ttl/2 + ttl/8} {
+		t.Run(offset.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a := aging(4, pool.MaxIdleBytes(1000, func(b *buf) int { return b.owner[0] }))
+				defer a.Close()
+				first, tested := newBuf(), newBuf()
+				first.owner[0], tested.owner[0] = 1, 100
+				a.Put(first)
+				time.Sleep(offset)
+				a.Put(tested)
 
-		time.Sleep(ttl - time.Nanosecond)
-		synctest.Wait()
-		st := a.Stats()
-		assert.Equal(t, 1, st.Idle, "idle a nanosecond before its TTL")
-		assert.Zero(t, st.Expired)
+				time.Sleep(ttl - time.Nanosecond)
+				synctest.Wait()
+				st := a.Stats()
+				assert.GreaterOrEqual(t, st.IdleBytes, uint64(100), "idle a nanosecond before its TTL: %+v", st)
 
-		time.Sleep(time.Nanosecond)
-		synctest.Wait()
-		st = a.Stats()
-		assert.Zero(t, st.Idle, "idle at its TTL")
-		assert.Equal(t, uint64(1), st.Expired)
-		checkStats(t, st)
-	})
+				time.Sleep(ttl/4 + time.Nanosecond)
+				synctest.Wait()
+				st = a.Stats()
+				assert.Equal(t, uint64(101), st.ExpiredBytes, "both expired a quarter TTL after: %+v", st)
+				checkStats(t, st)
+			})
+		})
+	}
 }
 
 func TestAgingValueInUseNeverExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := aging(4)
 		defer a.Close()
+		a.Put(newBuf()) // keeps the timer ticking
 		b := a.Get()
 		time.Sleep(10 * ttl)
 		a.Put(b)
@@ -75,7 +84,7 @@ func TestAgingLIFO(t *testing.T) {
 }
 
 // TestAgingOldestExpiresFirst puts two values half a TTL apart: the older
-// expires at its TTL, the newer half a TTL later, each exactly on time.
+// expires first, the newer half a TTL later, each within its window.
 func TestAgingOldestExpiresFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := aging(4)
@@ -84,15 +93,11 @@ func TestAgingOldestExpiresFirst(t *testing.T) {
 		a.Put(old)
 		time.Sleep(ttl / 2)
 		a.Put(young)
-		time.Sleep(ttl / 2)
+		time.Sleep(ttl/2 + ttl/4 + time.Nanosecond)
 		synctest.Wait()
-		assert.Equal(t, uint64(1), a.Stats().Expired, "at the first value's TTL")
-		time.Sleep(ttl/2 - time.Nanosecond)
-		synctest.Wait()
-		assert.Equal(t, 1, a.Stats().Idle, "just before the second value's TTL")
-		time.Sleep(time.Nanosecond)
-		synctest.Wait()
-		assert.Equal(t, uint64(2), a.Stats().Expired, "at the second value's TTL")
+		st := a.Stats()
+		assert.Equal(t, uint64(1), st.Expired, "a quarter TTL after the first value's TTL")
+		assert.Same(t, young, a.Get(), "the younger value is the one left")
 	})
 }
 
@@ -100,7 +105,7 @@ func TestAgingOldestExpiresFirst(t *testing.T) {
 // purge ran in a select's timeout case, re-armed on every loop, so under
 // traffic more frequent than the timeout it never ran. Here one value
 // circulates every TTL/10 while a second sits idle underneath it; the idle
-// one must still expire at its TTL.
+// one must still expire.
 func TestAgingPurgesUnderSteadyTraffic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := aging(4)
@@ -108,7 +113,7 @@ func TestAgingPurgesUnderSteadyTraffic(t *testing.T) {
 		cold, hot := newBuf(), newBuf()
 		a.Put(cold)
 		a.Put(hot)
-		for range 10 {
+		for range 13 {
 			time.Sleep(ttl / 10)
 			b := a.Get()
 			require.Same(t, hot, b, "LIFO: the hot value circulates")
@@ -117,7 +122,7 @@ func TestAgingPurgesUnderSteadyTraffic(t *testing.T) {
 		synctest.Wait()
 		st := a.Stats()
 		assert.Equal(t, uint64(1), st.Expired, "the cold value expired under steady traffic")
-		assert.Equal(t, 1, st.Idle)
+		assert.Equal(t, uint64(1), st.Idle)
 		checkStats(t, st)
 	})
 }
@@ -130,45 +135,97 @@ func TestAgingMaxIdleBytes(t *testing.T) {
 			a.Put(newBuf())
 		}
 		st := a.Stats()
-		assert.Equal(t, 2, st.Idle, "two of 4 bytes fit under 10")
-		assert.Equal(t, int64(8), st.IdleBytes)
-		assert.Equal(t, uint64(1), st.Drops)
-		time.Sleep(ttl)
+		assert.Equal(t, uint64(2), st.Idle, "two of 4 bytes fit under 10")
+		assert.Equal(t, uint64(8), st.IdleBytes)
+		assert.Equal(t, uint64(1), st.Dropped)
+
+		a.Get()
+		st = a.Stats()
+		assert.Equal(t, uint64(4), st.IdleBytes, "a Get hit takes its value's bytes off")
+		a.Put(newBuf())
+		a.Put(newBuf())
+		assert.Equal(t, uint64(2), a.Stats().Dropped, "and makes room for one more, not two")
+
+		time.Sleep(ttl + ttl/4)
 		synctest.Wait()
 		st = a.Stats()
-		assert.Equal(t, int64(8), st.ExpiredBytes)
+		assert.Equal(t, uint64(8), st.ExpiredBytes)
 		assert.Zero(t, st.IdleBytes)
-		checkStats(t, st)
+		a.Put(newBuf())
+		a.Put(newBuf())
+		assert.Equal(t, uint64(8), a.Stats().IdleBytes, "expiry made room")
+		checkStats(t, a.Stats())
 	})
 }
 
+// TestAgingMaxIdleBytesLargerThanLimit checks that a value larger than
+// the whole limit is never kept, even into an empty recycler.
+func TestAgingMaxIdleBytesLargerThanLimit(t *testing.T) {
+	a := aging(4, pool.MaxIdleBytes(10, func(*buf) int { return 11 }))
+	defer a.Close()
+	a.Put(newBuf())
+	assert.Equal(t, pool.RecyclerStats{Puts: 1, Dropped: 1}, a.Stats())
+}
+
 func TestAgingClose(t *testing.T) {
-	a := aging(4)
-	kept := newBuf()
-	a.Put(kept)
+	synctest.Test(t, func(t *testing.T) {
+		a := aging(4, pool.MaxIdleBytes(100, func(*buf) int { return 10 }))
+		kept := newBuf()
+		a.Put(kept)
 
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Go(a.Close) // concurrent and repeated Close: all return
-	}
-	wg.Wait()
-	a.Close()
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() { assert.NoError(t, a.Close()) }) // concurrent and repeated Close
+		}
+		wg.Wait()
+		assert.NoError(t, a.Close())
 
-	st := a.Stats()
-	assert.Equal(t, uint64(1), st.Expired, "Close releases the idle value")
-	assert.Zero(t, st.Idle)
+		st := a.Stats()
+		assert.Equal(t, uint64(1), st.Expired, "Close releases the idle value")
+		assert.Equal(t, uint64(10), st.ExpiredBytes)
+		assert.Zero(t, st.Idle)
+		assert.Zero(t, st.IdleBytes)
 
-	assert.NotSame(t, kept, a.Get(), "Get after Close makes a value")
-	a.Put(kept)
-	st = a.Stats()
-	assert.Equal(t, pool.RecyclerStats{Gets: 1, Misses: 1, Puts: 2, Kept: 1, Drops: 1, Expired: 1}, st,
-		"after Close, Get counts a miss and Put a drop")
-	checkStats(t, st)
+		assert.NotSame(t, kept, a.Get(), "Get after Close makes a value")
+		a.Put(kept)
+		st = a.Stats()
+		assert.Equal(t, pool.RecyclerStats{Gets: 1, Misses: 1, Puts: 2, Kept: 1, Dropped: 1, Expired: 1, ExpiredBytes: 10}, st,
+			"after Close, Get counts a miss and Put a drop")
+		checkStats(t, st)
+		time.Sleep(10 * ttl) // no timer left to fire
+	})
+}
+
+// TestAgingCloseDuringTicks closes recyclers while their timer ticks,
+// puts and gets run: Close returns nil, no value stays idle, and the
+// bubble ends with nothing left running or armed.
+func TestAgingCloseDuringTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for i := range 20 {
+			a := aging(16)
+			var wg sync.WaitGroup
+			for g := range 4 {
+				wg.Go(func() {
+					for j := range 20 {
+						a.Put(a.Get())
+						if j%5 == g {
+							time.Sleep(ttl / 8)
+						}
+					}
+				})
+			}
+			time.Sleep(time.Duration(i) * ttl / 16)
+			assert.NoError(t, a.Close())
+			wg.Wait()
+			st := a.Stats()
+			assert.Zero(t, st.Idle, "round %d", i)
+			checkStats(t, st)
+		}
+	})
 }
 
 // TestAgingStatsSeeOwnOperations checks that Stats counts every Get and
-// Put that returned before it, although the owner goroutine does the
-// counting.
+// Put that returned before it.
 func TestAgingStatsSeeOwnOperations(t *testing.T) {
 	a := aging(4)
 	defer a.Close()
@@ -180,26 +237,50 @@ func TestAgingStatsSeeOwnOperations(t *testing.T) {
 	}
 }
 
-// TestAgingForgottenCloseLeaksNothing drops an AgingRecycler without
-// Close: its cleanup must stop the owner goroutine once the garbage
-// collector finds the recycler unreachable.
-func TestAgingForgottenCloseLeaksNothing(t *testing.T) {
-	forget := func() {
+// TestAgingForgottenCloseWindsDown drops an AgingRecycler without Close
+// inside a bubble: the bubble can end only once the timer has stopped
+// ticking, that is, once every idle value has expired.
+func TestAgingForgottenCloseWindsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
 		a := aging(4)
 		a.Put(a.Get())
-	}
-	forget()
-	runtime.GC() // runs the cleanup, which closes quit; goleak retries until the owner is gone
-	goleak.VerifyNone(t)
+		a.Put(newBuf())
+	})
 }
 
-// TestAgingNegativeSize checks that a MaxIdleBytes size function returning
-// a negative size is reported as the caller's bug, on the caller's
-// goroutine, rather than silently loosening the byte bound.
-func TestAgingNegativeSize(t *testing.T) {
-	a := aging(10, pool.MaxIdleBytes(8, func(*buf) int { return -4 }))
+// TestAgingRearmsAfterQuiet checks that the timer, which stops ticking
+// once nothing is idle, starts again with the next Put.
+func TestAgingRearmsAfterQuiet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := aging(4)
+		defer a.Close()
+		for round := range 3 {
+			a.Put(newBuf())
+			time.Sleep(ttl + ttl/4)
+			synctest.Wait()
+			assert.Equal(t, uint64(round+1), a.Stats().Expired, "round %d", round)
+			time.Sleep(5 * ttl) // quiet: the timer is not ticking
+		}
+	})
+}
+
+// TestAgingPanickingSize checks that a MaxIdleBytes size function that
+// panics, or returns a negative size, leaves nothing counted and nothing
+// reserved: the next value still fits.
+func TestAgingPanickingSize(t *testing.T) {
+	size := -1
+	a := aging(4, pool.MaxIdleBytes(10, func(*buf) int {
+		if size == 0 {
+			panic("size")
+		}
+		return size
+	}))
 	defer a.Close()
-	assert.PanicsWithValue(t, "pool: MaxIdleBytes size function must not return a negative size, got -4",
-		func() { a.Put(newBuf()) })
+	assert.Panics(t, func() { a.Put(newBuf()) })
+	size = 0
+	assert.PanicsWithValue(t, "size", func() { a.Put(newBuf()) })
 	assert.Equal(t, pool.RecyclerStats{}, a.Stats(), "a Put that panicked counts nothing")
+	size = 10
+	a.Put(newBuf())
+	assert.Equal(t, pool.RecyclerStats{Puts: 1, Kept: 1, Idle: 1, IdleBytes: 10}, a.Stats())
 }

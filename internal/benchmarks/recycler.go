@@ -42,7 +42,11 @@ var recyclerImpls = []recyclerImpl{
 	}},
 	{"aging", func(size int) (getPutter, func()) {
 		a := pool.NewAgingRecycler(recyclerIdle, time.Minute, newBuffer(size))
-		return a, a.Close
+		return a, func() { _ = a.Close() }
+	}},
+	{"talk", func(size int) (getPutter, func()) {
+		t := newTalkRecycler(newBuffer(size))
+		return t, t.close
 	}},
 	{"talk", func(size int) (getPutter, func()) {
 		t := newTalkRecycler(newBuffer(size))
@@ -393,7 +397,7 @@ func PoolBurst() Pattern {
 			// within the idle pause.
 			mk = func(int) (getPutter, func()) {
 				a := pool.NewAgingRecycler(burst, ttl, newBuffer(size))
-				return a, a.Close
+				return a, func() { _ = a.Close() }
 			}
 		}
 		p.Cases = append(p.Cases, Case{
