@@ -52,6 +52,28 @@ func TestAgingExpiresWithinATick(t *testing.T) {
 	}
 }
 
+// TestAgingOddTTL checks the TTL's promise for TTLs that are not a whole
+// number of ticks: never released before ttl, and released by ttl plus a
+// tick (ttl/4 rounded up) and the few nanoseconds of rounding.
+func TestAgingOddTTL(t *testing.T) {
+	for _, ttl := range []time.Duration{1, 2, 3, 5, 7, time.Second + 1, time.Second + 3, time.Second - 1} {
+		t.Run(ttl.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a := pool.NewAgingRecycler(4, ttl, newBuf)
+				defer a.Close()
+				a.Put(newBuf())
+				time.Sleep(ttl - 1)
+				synctest.Wait()
+				assert.Equal(t, uint64(1), a.Stats().Idle, "a nanosecond before ttl")
+				tick := (ttl + 3) / 4
+				time.Sleep(1 + tick + 4)
+				synctest.Wait()
+				assert.Equal(t, uint64(1), a.Stats().Expired, "a tick after ttl")
+			})
+		})
+	}
+}
+
 func TestAgingValueInUseNeverExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := aging(4)
@@ -158,6 +180,35 @@ func TestAgingMaxIdleBytes(t *testing.T) {
 	})
 }
 
+// TestAgingMaxIdleBytesRoomForCount checks that the bytes of a value
+// dropped for lack of a place do not stay counted: after many such drops
+// of small values, a large one that fits under the limit is kept.
+func TestAgingMaxIdleBytesRoomForCount(t *testing.T) {
+	a := aging(1, pool.MaxIdleBytes(10, func(b *buf) int { return b.owner[0] }))
+	defer a.Close()
+	small, large := newBuf(), newBuf()
+	small.owner[0], large.owner[0] = 1, 10
+	for range 20 {
+		a.Put(small) // the first is kept, the others dropped: no place
+	}
+	a.Get()
+	a.Put(large)
+	st := a.Stats()
+	assert.Equal(t, uint64(10), st.IdleBytes, "the large value fits: %+v", st)
+	assert.Equal(t, uint64(19), st.Dropped)
+}
+
+// TestAgingMaxIdleBytesZeroSize checks that a size of 0 is a size, not an
+// error: such values are kept, and count nothing against the limit.
+func TestAgingMaxIdleBytesZeroSize(t *testing.T) {
+	a := aging(4, pool.MaxIdleBytes(1, func(*buf) int { return 0 }))
+	defer a.Close()
+	for range 4 {
+		a.Put(newBuf())
+	}
+	assert.Equal(t, pool.RecyclerStats{Puts: 4, Kept: 4, Idle: 4}, a.Stats())
+}
+
 // TestAgingMaxIdleBytesLargerThanLimit checks that a value larger than
 // the whole limit is never kept, even into an empty recycler.
 func TestAgingMaxIdleBytesLargerThanLimit(t *testing.T) {
@@ -245,6 +296,29 @@ func TestAgingForgottenCloseWindsDown(t *testing.T) {
 		a := aging(4)
 		a.Put(a.Get())
 		a.Put(newBuf())
+	})
+}
+
+// TestAgingExpiryMakesRoom fills a recycler, lets every value expire, and
+// fills it again: the places the expired values held are free.
+func TestAgingExpiryMakesRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, size := range []int{1, 4, 64} {
+			a := aging(size)
+			for range size {
+				a.Put(newBuf())
+			}
+			time.Sleep(ttl + ttl/4)
+			synctest.Wait()
+			require.Equal(t, uint64(size), a.Stats().Expired)
+			for range size {
+				a.Put(newBuf())
+			}
+			st := a.Stats()
+			assert.Equal(t, uint64(size), st.Idle, "size %d: refilled after expiry", size)
+			assert.Zero(t, st.Dropped)
+			assert.NoError(t, a.Close())
+		}
 	})
 }
 

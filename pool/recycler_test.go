@@ -268,11 +268,40 @@ func TestNoSharing(t *testing.T) {
 	}
 }
 
+// TestContendedLastValue has goroutines race for a recycler's only value:
+// most Gets find it taken by another between their look and their take,
+// and must then make a value, never return nil or a value in use.
+func TestContendedLastValue(t *testing.T) {
+	ops := 50000 // per goroutine: enough that the race happens in every run
+	if underRace {
+		ops /= 10
+	}
+	for name, r := range impls(t, 1) {
+		t.Run(name, func(t *testing.T) {
+			hammer(t, 16, ops, func(int, int) string {
+				b := r.Get()
+				if b == nil {
+					return "Get returned nil"
+				}
+				r.Put(b)
+				return ""
+			})
+			st := r.Stats()
+			assert.Equal(t, uint64(16*ops), st.Gets)
+			assert.LessOrEqual(t, st.Idle, uint64(1))
+			checkStats(t, st)
+		})
+	}
+}
+
 // stress runs goroutines x ops Get, stamp, check, Put on r.
 func stress(t *testing.T, r recycler[buf], goroutines, ops int) {
 	t.Helper()
 	hammer(t, goroutines, ops, func(id, _ int) string {
 		b := r.Get()
+		if b == nil {
+			return "Get returned nil"
+		}
 		defer r.Put(b)
 		for i := range b.owner {
 			b.owner[i] = id
