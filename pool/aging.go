@@ -65,10 +65,11 @@ type AgingRecycler[E any] struct {
 
 	// mu orders arming the timer against its ticks and Close.
 	mu      sync.Mutex
-	armed   atomic.Bool // the timer is set, or its tick is running; written under mu
+	armed   atomic.Bool // the timer is set and its tick has not begun; written under mu
 	timer   *time.Timer // made on the first arming
 	closing bool        // Close was called; under mu
-	// life joins the tick in flight: armed counts as one goroutine.
+	// life joins the ticks: each arming counts one goroutine, which the
+	// tick ends, or Close if it stops the timer before the tick begins.
 	life lifecycle.Owner
 }
 
@@ -333,10 +334,16 @@ func (a *AgingRecycler[E]) arm() {
 }
 
 // expire is the timer's tick: it advances the epoch, releases the values
-// idle for agingTicks whole ticks since theirs, and sets the timer again
-// while values are idle.
+// idle for ttl, and sets the timer again if values are still idle.
 func (a *AgingRecycler[E]) expire() {
 	a.life.Labels().Apply()
+	// Cleared before the shards are looked at: a Put that keeps a value
+	// on a shard after this tick has looked at it then sees armed clear
+	// and sets the timer itself. (Put keeps, then reads armed; this clears
+	// armed, then locks each shard: one of the two sees the other.)
+	a.mu.Lock()
+	a.armed.Store(false)
+	a.mu.Unlock()
 	// A value stamped e was put after tick e began; ticks e+1 to
 	// e+ticks+1 all came later, each at least a tick after the one
 	// before, so by tick e+ticks+1 it has been idle for at least ticks
@@ -352,23 +359,8 @@ func (a *AgingRecycler[E]) expire() {
 		idle = idle || s.n > 0
 		s.mu.Unlock()
 	}
-	a.mu.Lock()
-	if idle && !a.closing {
-		a.timer.Reset(a.tick)
-		a.mu.Unlock()
-		return
-	}
-	a.armed.Store(false)
-	a.mu.Unlock()
-	// A Put may have kept a value after this tick looked at its shard,
-	// and seen armed still set: look again, now that it is clear. (Put
-	// keeps, then reads armed; this stores armed, then reads the counts:
-	// one of the two sees the other.)
-	for i := range a.shards {
-		if a.shards[i].count.Load() > 0 {
-			a.arm()
-			break
-		}
+	if idle {
+		a.arm()
 	}
 	a.life.Exit()
 }

@@ -1,10 +1,12 @@
 package pool_test
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -288,14 +290,43 @@ func TestAgingStatsSeeOwnOperations(t *testing.T) {
 	}
 }
 
-// TestAgingForgottenCloseWindsDown drops an AgingRecycler without Close
-// inside a bubble: the bubble can end only once the timer has stopped
-// ticking, that is, once every idle value has expired.
-func TestAgingForgottenCloseWindsDown(t *testing.T) {
+// TestAgingForgottenIsCollected drops an AgingRecycler without Close:
+// once its values have expired, its timer has stopped and nothing refers
+// to it, so the garbage collector frees it.
+func TestAgingForgottenIsCollected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := aging(4)
-		a.Put(a.Get())
-		a.Put(newBuf())
+		forget := func() weak.Pointer[pool.AgingRecycler[buf]] {
+			a := aging(4)
+			a.Put(a.Get())
+			a.Put(newBuf())
+			return weak.Make(a)
+		}
+		w := forget()
+		time.Sleep(2 * ttl)
+		synctest.Wait()
+		runtime.GC()
+		assert.Nil(t, w.Value(), "the recycler is still reachable: its timer kept ticking")
+	})
+}
+
+// TestAgingPutRacingTheLastTick puts a value at the very instant of the
+// tick that finds the recycler empty and stops the timer, round after
+// round: whichever runs first, the value must still expire.
+func TestAgingPutRacingTheLastTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := aging(2)
+		defer a.Close()
+		const tick = ttl / 4
+		for range 500 {
+			a.Put(newBuf())
+			// Expired at the fifth tick, which also stops the timer.
+			time.Sleep(5 * tick)
+		}
+		time.Sleep(2 * ttl)
+		synctest.Wait()
+		st := a.Stats()
+		assert.Zero(t, st.Idle, "a value outlived its TTL: the timer stopped under it")
+		assert.Equal(t, st.Kept, st.Expired)
 	})
 }
 
