@@ -15,9 +15,9 @@ import (
 // often.
 const agingTicks = 4
 
-// AgingRecycler is the recycler goroutine of John Graham-Cumming's talk
-// and of the Cloudflare post "Recycling memory buffers in Go", with its
-// bugs fixed and without its goroutine: a bounded free list of *E whose
+// AgingRecycler is the recycler of John Graham-Cumming's talk and of the
+// Cloudflare post "Recycling memory buffers in Go", with its bugs fixed and
+// no goroutine to hand values through: a bounded free list of *E whose
 // idle values expire.
 //
 //   - Get returns the newest idle value (LIFO) of the shard it starts on
@@ -61,13 +61,14 @@ type AgingRecycler[E any] struct {
 	// bound: never above cfg.maxBytes.
 	idleBytes atomic.Int64
 	rejects   atomic.Uint64
-	closed    atomic.Bool // Close was called; read by Put under a shard's lock
+	// closed is set by Close, under mu; Put reads it under a shard's
+	// lock, arm under mu.
+	closed atomic.Bool
 
 	// mu orders arming the timer against its ticks and Close.
-	mu      sync.Mutex
-	armed   atomic.Bool // the timer is set and its tick has not begun; written under mu
-	timer   *time.Timer // made on the first arming
-	closing bool        // Close was called; under mu
+	mu    sync.Mutex
+	armed atomic.Bool // the timer is set and its tick has not begun; written under mu
+	timer *time.Timer // made on the first arming
 	// life joins the ticks: each arming counts one goroutine, which the
 	// tick ends, or Close if it stops the timer before the tick begins.
 	life lifecycle.Owner
@@ -321,7 +322,7 @@ func (a *AgingRecycler[E]) arm() {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.armed.Load() || a.closing {
+	if a.armed.Load() || a.closed.Load() {
 		return
 	}
 	a.armed.Store(true)
@@ -373,8 +374,7 @@ func (a *AgingRecycler[E]) expire() {
 // value, both counted.
 func (a *AgingRecycler[E]) Close() error {
 	a.mu.Lock()
-	if !a.closing {
-		a.closing = true
+	if !a.closed.Load() {
 		a.closed.Store(true)
 		if a.armed.Load() && a.timer.Stop() {
 			// The tick will not run: its place in life is ours to end.

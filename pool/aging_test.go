@@ -309,6 +309,31 @@ func TestAgingForgottenIsCollected(t *testing.T) {
 	})
 }
 
+// TestAgingPutsRacingToArm has goroutines Put into an idle recycler all
+// at once, round after round: however many race to set the timer, it is
+// set once, so that the ticks end and Close returns.
+func TestAgingPutsRacingToArm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := aging(64)
+		for range 50 {
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() {
+					<-start
+					a.Put(newBuf())
+				})
+			}
+			close(start)
+			wg.Wait()
+			time.Sleep(2 * ttl) // all expire; the timer stops
+		}
+		assert.NoError(t, a.Close())
+		st := a.Stats()
+		assert.Equal(t, st.Kept, st.Expired)
+	})
+}
+
 // TestAgingPutRacingTheLastTick puts a value at the very instant of the
 // tick that finds the recycler empty and stops the timer, round after
 // round: whichever runs first, the value must still expire.
