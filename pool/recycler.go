@@ -242,9 +242,9 @@ func shardCount(size, per int) int {
 // counter, one contended cache line.
 //
 // Two goroutines running at once whose stacks hash to the same shard
-// would contend on it for as long as they run, which made one run of a
-// parallel benchmark up to five times slower than the next. moved breaks
-// such a tie: a goroutine that loses a race for its start shard's slot
+// would contend on it for as long as they run, which made the cost of a
+// parallel benchmark jump from one run to the next. moved breaks such a
+// tie: a goroutine that loses a race for its start shard's slot
 // (the sign of a second goroutine there) adds an odd step, drawn from its
 // own hash, to the offset of its entry in moved, and so moves away from
 // the other (which keeps its entry, most likely a different one).
