@@ -288,6 +288,7 @@ func TestContendedLastValue(t *testing.T) {
 			})
 			st := r.Stats()
 			assert.Equal(t, uint64(16*ops), st.Gets)
+			assert.Equal(t, uint64(16*ops), st.Puts, "every Put counted once, kept or dropped")
 			assert.LessOrEqual(t, st.Idle, uint64(1))
 			checkStats(t, st)
 		})
