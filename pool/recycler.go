@@ -61,8 +61,8 @@ func (s RecyclerStats) add(o RecyclerStats) RecyclerStats {
 }
 
 // Recycler is a bounded leaky free list of *E: Effective Go's leaky buffer
-// and the buffered-channel recycler of John Graham-Cumming's talk, generic
-// and sharded. Up to size values wait idle; Get takes one or, if none is
+// and the buffered-channel recycler of John Graham-Cumming's talk, generic,
+// sharded, with a few atomic slots in front of each shard's channel. Up to size values wait idle; Get takes one or, if none is
 // idle, calls the new function; Put keeps its value if there is room and
 // otherwise drops it for the garbage collector. Neither ever blocks, and a
 // Recycler starts no goroutine, so it needs no Close.
@@ -90,19 +90,23 @@ type Recycler[E any] struct {
 	cfg    config[E]
 }
 
-// shard is one atomic slot and one buffered channel of a Recycler, and the
-// counters of the operations that started on it.
+// shardSlots is the most values a shard keeps in atomic slots, in front of
+// its channel: one cache line of pointers.
+const shardSlots = 8
+
+// shard is up to shardSlots atomic slots and one buffered channel of a
+// Recycler, and the counters of the operations that started on it.
 //
-// The slot is the fast path: one value kept in a word that Get empties
-// with a swap and Put fills with a compare-and-swap, as sync.Pool keeps a
-// private value per processor in front of its shared list; a channel
+// The slots are the fast path: values kept in words that Get empties with
+// a swap and Put fills with a compare-and-swap, as sync.Pool keeps a
+// private value per processor in front of its shared list. A channel
 // operation takes the channel's lock, which costs more (impl=chanlist in
-// pool.Recycle is a channel alone). The channel holds the shard's other
-// values, so the pattern is still the leaky buffer's: a bounded free list
-// that never blocks.
+// pool.Recycle is a channel alone), so the channel only holds what does
+// not fit in the slots; and with it the pattern is still the leaky
+// buffer's: a bounded free list that never blocks.
 //
 // Put synchronizes before the Get that returns its value either way: the
-// Swap that takes a value from the slot observes the CompareAndSwap that
+// Swap that takes a value from a slot observes the CompareAndSwap that
 // stored it, and so is synchronized after it (the memory model's rule for
 // atomics); a receive completes after the send it receives from. An
 // atomic.Pointer[E] slot needs no unsafe: an earlier slot of unsafe.Pointer,
@@ -114,8 +118,8 @@ type Recycler[E any] struct {
 // of their own do not contend on one line of counters; the padding keeps
 // neighbouring shards off each other's cache lines.
 type shard[E any] struct {
-	slot atomic.Pointer[E]
-	ch   chan *E
+	slots [shardSlots]atomic.Pointer[E]
+	n     uint32 // slots in use: the shard's places, at most shardSlots
 	// hint is where a Get that found this shard empty last found a value:
 	// the next such Get looks there before scanning every shard. It makes
 	// a goroutine whose Puts land on another shard than its Gets (a
@@ -123,55 +127,67 @@ type shard[E any] struct {
 	// Put start on different shards, see home) pay one extra probe, not a
 	// scan.
 	hint                         atomic.Uint32
+	ch                           chan *E
 	puts, misses, drops, rejects atomic.Uint64
-	_                            [128 - 56]byte
+	_                            [128 - 8*shardSlots - 48]byte
 }
 
-// take removes an idle value from the shard, the slot's first, or returns
-// nil. lost says that another goroutine emptied the slot between this
-// one's look and its swap: a sign of a second goroutine on the shard.
+// take removes an idle value from the shard, the slots' first, or returns
+// nil. lost says that another goroutine emptied a slot between this one's
+// look and its swap: a sign of a second goroutine on the shard.
 func (s *shard[E]) take() (v *E, lost bool) {
-	// Load before Swap: an empty slot costs a read, and the cache line
-	// stays shared instead of bouncing between cores that all find it
-	// empty.
-	if s.slot.Load() != nil {
-		if v := s.slot.Swap(nil); v != nil {
-			return v, false
+	for i := range s.n {
+		// Load before Swap: an empty slot costs a read, and the cache
+		// line stays shared instead of bouncing between cores that all
+		// find it empty.
+		if p := &s.slots[i]; p.Load() != nil {
+			if v := p.Swap(nil); v != nil {
+				return v, lost
+			}
+			lost = true
 		}
-		lost = true
 	}
-	// A receive on an empty channel with select/default returns without
-	// taking the channel's lock, so trying an empty shard is cheap.
-	select {
-	case v = <-s.ch:
-	default:
+	// An empty channel is passed by without a call into the runtime; a
+	// receive that finds it emptied since returns without taking its lock.
+	if len(s.ch) > 0 {
+		select {
+		case v = <-s.ch:
+		default:
+		}
 	}
 	return v, lost
 }
 
-// keep stores v in the shard, the slot if it is empty, and reports whether
-// there was room. lost is as for take.
+// keep stores v in the shard, in a slot if one is empty, and reports
+// whether there was room. lost is as for take.
 func (s *shard[E]) keep(v *E) (ok, lost bool) {
-	if s.slot.Load() == nil {
-		if s.slot.CompareAndSwap(nil, v) {
-			return true, false
+	for i := range s.n {
+		if p := &s.slots[i]; p.Load() == nil {
+			if p.CompareAndSwap(nil, v) {
+				return true, lost
+			}
+			lost = true
 		}
-		lost = true
 	}
-	// As in take, a send to a full channel fails without the lock.
-	select {
-	case s.ch <- v:
-		return true, lost
-	default:
-		return false, lost
+	// As in take, a full channel is passed by, and a send that finds it
+	// filled since fails without the lock.
+	if len(s.ch) < cap(s.ch) {
+		select {
+		case s.ch <- v:
+			return true, lost
+		default:
+		}
 	}
+	return false, lost
 }
 
 // idle returns the number of values idle in the shard.
 func (s *shard[E]) idle() uint64 {
 	n := uint64(len(s.ch))
-	if s.slot.Load() != nil {
-		n++
+	for i := range s.n {
+		if s.slots[i].Load() != nil {
+			n++
+		}
 	}
 	return n
 }
@@ -195,11 +211,13 @@ func NewRecycler[E any](size int, newFn func() *E, opts ...RecyclerOption[E]) *R
 		cfg:    newConfig[E](fn, opts),
 	}
 	for i := range r.shards {
-		// The slot counts as one of the shard's places; the channel has
-		// the others, the first size%n shards one more, so that the
-		// places add up to exactly size. A channel of capacity 0 holds
-		// nothing: select/default sends and receives on it never meet.
-		r.shards[i].ch = make(chan *E, size/n-1+b2i(i < size%n))
+		// The first size%n shards have one place more, so that the places
+		// add up to exactly size: slots first, the channel the rest. A
+		// channel of capacity 0 holds nothing: select/default sends and
+		// receives on it never meet.
+		places := size/n + b2i(i < size%n)
+		r.shards[i].n = uint32(min(places, shardSlots))
+		r.shards[i].ch = make(chan *E, places-int(r.shards[i].n))
 		r.shards[i].hint.Store(uint32(i))
 	}
 	return r

@@ -195,7 +195,7 @@ func TestRecyclerReuse(t *testing.T) {
 // TestBound fills recyclers of several sizes and checks that exactly size
 // values are kept, however the Recycler spreads them over its shards.
 func TestBound(t *testing.T) {
-	for _, size := range []int{1, 2, 3, 7, 16, 100} {
+	for _, size := range []int{1, 2, 3, 7, 16, 100, 1000} {
 		for name, r := range impls(t, size) {
 			t.Run(fmt.Sprintf("%s/size=%d", name, size), func(t *testing.T) {
 				held := make([]*buf, size+5)
@@ -469,7 +469,7 @@ func TestStatsIdentitiesUnderConcurrency(t *testing.T) {
 // there after garbage collections, with no other reference to them.
 func TestRecyclerSurvivesGC(t *testing.T) {
 	type payload struct{ s string }
-	const n = 100 // more than the shards' slots: some wait in channels
+	const n = 1000 // more than the shards' slots (at most 64 x 8): some wait in channels
 	r := pool.NewRecycler(n, func() *payload { t.Error("Get made a value"); return new(payload) })
 	for i := range n {
 		r.Put(&payload{fmt.Sprint(i)})
