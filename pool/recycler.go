@@ -147,13 +147,11 @@ func (s *shard[E]) take() (v *E, lost bool) {
 			lost = true
 		}
 	}
-	// An empty channel is passed by without a call into the runtime; a
-	// receive that finds it emptied since returns without taking its lock.
-	if len(s.ch) > 0 {
-		select {
-		case v = <-s.ch:
-		default:
-		}
+	// A receive on an empty channel with select/default returns without
+	// taking the channel's lock, so trying an empty shard is cheap.
+	select {
+	case v = <-s.ch:
+	default:
 	}
 	return v, lost
 }
@@ -169,16 +167,13 @@ func (s *shard[E]) keep(v *E) (ok, lost bool) {
 			lost = true
 		}
 	}
-	// As in take, a full channel is passed by, and a send that finds it
-	// filled since fails without the lock.
-	if len(s.ch) < cap(s.ch) {
-		select {
-		case s.ch <- v:
-			return true, lost
-		default:
-		}
+	// As in take, a send to a full channel fails without the lock.
+	select {
+	case s.ch <- v:
+		return true, lost
+	default:
+		return false, lost
 	}
-	return false, lost
 }
 
 // idle returns the number of values idle in the shard.

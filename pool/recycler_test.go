@@ -295,6 +295,32 @@ func TestContendedLastValue(t *testing.T) {
 	}
 }
 
+// TestFillAndDrainRace has goroutines fill an empty recycler past its
+// bound, then drain it past empty, all at once: Puts and Gets that race
+// for the last places and values must drop and miss, never block.
+func TestFillAndDrainRace(t *testing.T) {
+	const size, goroutines = 1000, 16 // the shards' channels hold most of the values
+	for name, r := range impls(t, size) {
+		t.Run(name, func(t *testing.T) {
+			each := 2 * size / goroutines
+			hammer(t, goroutines, each, func(int, int) string { r.Put(newBuf()); return "" })
+			st := r.Stats()
+			require.Equal(t, uint64(size), st.Idle, "filled")
+			require.Equal(t, uint64(size), st.Dropped)
+			hammer(t, goroutines, each, func(int, int) string {
+				if r.Get() == nil {
+					return "Get returned nil"
+				}
+				return ""
+			})
+			st = r.Stats()
+			assert.Zero(t, st.Idle, "drained")
+			assert.Equal(t, uint64(size), st.Hits)
+			assert.Equal(t, uint64(size), st.Misses)
+		})
+	}
+}
+
 // stress runs goroutines x ops Get, stamp, check, Put on r.
 func stress(t *testing.T, r recycler[buf], goroutines, ops int) {
 	t.Helper()
