@@ -227,16 +227,18 @@ func b2i(b bool) int {
 }
 
 // shardCount returns the number of shards for a recycler of the given
-// size: a power of two, eight per processor (GOMAXPROCS at construction),
+// size: a power of two, two per processor (GOMAXPROCS at construction),
 // at most 64, and never so many that a shard holds fewer than per values.
 //
-// Eight per processor, not one: goroutines pick their shard by a hash (see
-// home), so with one per processor two running goroutines would often
-// share one and have to move apart; and no more than eight, because a Get
-// that misses or a Put that drops tries every shard. The commit that set
-// it has the sweep (multipliers 2, 8 and 32 at -cpu 1, 2, 4, 8).
+// Two per processor, not one, so that a goroutine that collides with
+// another has a free shard to move to (see home); and not more, because
+// values handed across goroutines spread over more shards the more there
+// are, and their Gets scan further for them. The -cpu 1,2,4,8 sweep of
+// multipliers 1, 2, 8 and 32 in the commit that set it showed the serial
+// and parallel modes of pool.Recycle flat across them, and mode=cross
+// slower with each step up from 2.
 func shardCount(size, per int) int {
-	n := 1 << bits.Len(uint(8*runtime.GOMAXPROCS(0)-1))
+	n := 1 << bits.Len(uint(2*runtime.GOMAXPROCS(0)-1))
 	n = min(n, 64)
 	for n > 1 && n*per > size {
 		n /= 2
