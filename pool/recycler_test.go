@@ -195,7 +195,7 @@ func TestRecyclerReuse(t *testing.T) {
 // TestBound fills recyclers of several sizes and checks that exactly size
 // values are kept, however the Recycler spreads them over its shards.
 func TestBound(t *testing.T) {
-	for _, size := range []int{1, 2, 3, 7, 16, 100, 1000} {
+	for _, size := range []int{1, 2, 3, 7, 16, 17, 100, 101, 1000} {
 		for name, r := range impls(t, size) {
 			t.Run(fmt.Sprintf("%s/size=%d", name, size), func(t *testing.T) {
 				held := make([]*buf, size+5)
