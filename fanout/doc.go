@@ -1,6 +1,6 @@
 // Package fanout provides the channel patterns that join and split streams
-// of work: fan-in ([Merge], [MergeSelect]), fan-out ([Distribute]), copying
-// to every reader ([Broadcast]), splitting by key with per-key order
+// of work: fan-in ([Merge], [MergeSelect]), copying to every reader
+// ([Broadcast]), splitting by key with per-key order
 // ([Partition]), a least-loaded load balancer ([Balancer]) and a
 // multiplexer that lets many goroutines share one resource
 // ([Multiplexer]).
@@ -44,16 +44,24 @@
 // all inputs, the usual answer for "select over a slice", is 20x slower
 // at k=64.
 //
-// # Fan-out: Distribute, Broadcast, Partition
+// # Fan-out: share the channel
 //
-// [Distribute] gives each value to exactly one reader, whichever is ready
-// first: the blog's fan-out, in which several goroutines receive from one
-// channel. [Broadcast] gives every value to every reader; the slowest
-// reader sets the pace, since the alternative is a buffer that grows
-// without bound. [Partition] sends values with equal keys to the same
-// reader, in order, so that independent streams (per user, per
-// connection) can be processed in parallel without reordering any one of
-// them.
+// To give each value to exactly one of several consumers, whichever is
+// free first, this package has no function: the channel already does it.
+// "Multiple functions can read from the same channel until that channel is
+// closed" (the Go blog): start the consumers, have each range over the one
+// channel, and close it once for all of them (Example_shareTheChannel).
+// Receivers competing on one channel is exactly "first ready", costs one
+// hand-off per value, and lets a slow or stopped consumer hold up nothing
+// but itself. A dispatcher handing values to n channels of their own would
+// need reflect.Select, or park a value on a busy reader while another
+// waits.
+//
+// [Broadcast] gives every value to every reader; the slowest reader sets
+// the pace, since the alternative is a buffer that grows without bound.
+// [Partition] sends values with equal keys to the same reader, in order, so
+// that independent streams (per user, per connection) can be processed in
+// parallel without reordering any one of them.
 //
 // # The load balancer
 //
@@ -101,7 +109,7 @@
 // to balance; use the Balancer when workers own something (see
 // [WorkerIndex]). And when the
 // fan-out is a fixed set of tasks that each return an error, errgroup
-// (golang.org/x/sync) says it in fewer lines than Distribute and Merge.
+// (golang.org/x/sync) says it in fewer lines than a shared channel and Merge.
 //
 // [Pipelines and cancellation]: https://go.dev/blog/pipelines
 package fanout

@@ -23,21 +23,26 @@ func gen[T any](vs ...T) <-chan T {
 	return c
 }
 
-// This example fans work out to three workers with Distribute and fans
-// their results back in with Merge: the Go blog's pipeline shape.
+// This example is the Go blog's pipeline shape: three workers fan out by
+// receiving from one shared channel, each taking whichever value is next
+// when it is free, and Merge fans their results back in.
 func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // frees every goroutine if we stop reading early
 
-	work := fanout.Distribute(ctx, gen(1, 2, 3, 4, 5, 6), 3)
-	squares := make([]<-chan int, len(work))
-	for i, in := range work {
+	work := gen(1, 2, 3, 4, 5, 6)
+	squares := make([]<-chan int, 3)
+	for i := range squares {
 		out := make(chan int)
 		squares[i] = out
 		go func() {
 			defer close(out)
-			for v := range in {
-				out <- v * v
+			for v := range work { // the same channel for every worker
+				select {
+				case out <- v * v:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
@@ -75,25 +80,27 @@ func ExampleMergeSelect() {
 	// Output: 36
 }
 
-// This example hands each job to whichever of two consumers is free.
-func ExampleDistribute() {
-	outs := fanout.Distribute(context.Background(), gen("a", "b", "c", "d"), 2)
+// This example fans out without any function of this package: several
+// consumers range over one channel, and each value goes to exactly one of
+// them, whichever is ready first ("Pipelines and cancellation", Go blog).
+// The channel closes once for all of them.
+func Example_shareTheChannel() {
+	jobs := gen("a", "b", "c", "d", "e")
 	var mu sync.Mutex
-	var done []string
+	done := map[string]int{} // job -> how many consumers did it
 	var wg sync.WaitGroup
-	for _, jobs := range outs {
+	for range 3 {
 		wg.Go(func() {
 			for j := range jobs {
 				mu.Lock()
-				done = append(done, j)
+				done[j]++
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	slices.Sort(done)
 	fmt.Println(done)
-	// Output: [a b c d]
+	// Output: map[a:1 b:1 c:1 d:1 e:1]
 }
 
 // This example sends every event to both an audit log and a counter.
