@@ -8,8 +8,13 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/go-compendium/compendium/internal/panics"
+	"github.com/go-compendium/compendium"
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
+
+// errMultiplexerClosed is what Send returns after Close: it matches
+// compendium.ErrClosed.
+var errMultiplexerClosed = lifecycle.Closed("fanout: Multiplexer is closed")
 
 // errWriterGoexit fails the items of a batch whose writer called
 // runtime.Goexit.
@@ -81,7 +86,7 @@ type Multiplexer[T any] struct {
 
 	flushErr                      error // first error of the final flush, read after wg.Wait
 	sent, written, failed, writes atomic.Uint64
-	panic                         atomic.Pointer[PanicError]
+	panic                         atomic.Pointer[compendium.PanicError]
 }
 
 // NewMultiplexer starts a Multiplexer whose owner goroutine calls write
@@ -95,7 +100,7 @@ type Multiplexer[T any] struct {
 // Multiplexer: both wait for the owner, which is waiting for write.
 //
 // If write panics, the items of that batch fail with the panic (a
-// *[PanicError]), the Multiplexer stops as if ctx had ended, and Close
+// *[compendium.PanicError]), the Multiplexer stops as if ctx had ended, and Close
 // re-panics with it. If write calls runtime.Goexit, the items fail with an
 // error that says so, the Multiplexer stops, and Close returns that error.
 //
@@ -245,7 +250,7 @@ func (m *Multiplexer[T]) writeBatch(items []item[T], vals []T) (err error) {
 			it.res <- nil
 		}
 	}()
-	if p := panics.Try(func() { err = m.write(vals) }); p != nil {
+	if p, _ := lifecycle.Call(func() error { err = m.write(vals); return nil }, nil); p != nil {
 		err = p
 		m.panic.CompareAndSwap(nil, p)
 		m.cancel(p)
@@ -266,7 +271,7 @@ func (m *Multiplexer[T]) fail(items []item[T], err error) {
 // was written), or why v was not written.
 //
 // Send blocks while the owner's queue (batch items) is full. It returns
-// ctx's cause if ctx ends before v is accepted, [ErrClosed] after Close,
+// ctx's cause if ctx ends before v is accepted, [compendium.ErrClosed] after Close,
 // or the cause of the Multiplexer's context ending. If ctx ends after v
 // was accepted, Send returns ctx's cause at once, and v may still be
 // written.
@@ -296,7 +301,7 @@ func (m *Multiplexer[T]) enqueue(ctx context.Context, it item[T]) error {
 		if err := context.Cause(m.ctx); err != nil {
 			return err // ErrClosed after Close, or why the context ended
 		}
-		return ErrClosed
+		return errMultiplexerClosed
 	}
 	defer m.gate.leave()
 	select {
@@ -327,13 +332,13 @@ func (m *Multiplexer[T]) Stats() MultiplexerStats {
 // goroutine to return, and releases the Multiplexer's context. It returns
 // nil if every one of those items was written, or the first error among
 // them. It is idempotent (later calls return nil) and safe to call
-// concurrently with Send, which then returns [ErrClosed]. Close waits for
+// concurrently with Send, which then returns [compendium.ErrClosed]. Close waits for
 // the writes, so a writer that never returns keeps Close from returning.
 //
 // If the Multiplexer's context had already ended, nothing is written: the
 // items left were reported to their producers with the cause (see
 // [NewMultiplexer]), and Close returns it. If the writer panicked, Close
-// re-panics with its *[PanicError] on the calling goroutine, every time it
+// re-panics with its *[compendium.PanicError] on the calling goroutine, every time it
 // is called.
 func (m *Multiplexer[T]) Close() error {
 	var err error
@@ -351,7 +356,7 @@ func (m *Multiplexer[T]) Close() error {
 		}
 	})
 	m.wg.Wait()
-	m.cancel(ErrClosed)
+	m.cancel(errMultiplexerClosed)
 	if p := m.panic.Load(); p != nil {
 		panic(p)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/fanout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,7 +54,7 @@ func TestMultiplexerNoItemLostOnClose(t *testing.T) {
 				switch err := m.Send(context.Background(), v); {
 				case err == nil:
 					sent[v].Store(true)
-				case errors.Is(err, fanout.ErrClosed):
+				case errors.Is(err, compendium.ErrClosed):
 				default:
 					t.Errorf("Send(%d) = %v", v, err)
 				}
@@ -153,7 +154,7 @@ func TestMultiplexerCloseFlushes(t *testing.T) {
 		}
 		assert.Equal(t, 2, failed)
 		assert.Equal(t, []int{0, 1, 2}, w.items())
-		assert.ErrorIs(t, m.Send(context.Background(), 9), fanout.ErrClosed)
+		assert.ErrorIs(t, m.Send(context.Background(), 9), compendium.ErrClosed)
 		assert.NoError(t, m.Close(), "second Close")
 	})
 }
@@ -209,12 +210,12 @@ func TestMultiplexerPanicReachesProducerAndOwner(t *testing.T) {
 		panic(errors.New("wire cut"))
 	})
 	err := m.Send(context.Background(), 1)
-	var pe *fanout.PanicError
+	var pe *compendium.PanicError
 	require.ErrorAs(t, err, &pe)
 	assert.EqualError(t, pe.Unwrap(), "wire cut")
 	assert.ErrorAs(t, m.Send(context.Background(), 2), &pe, "Multiplexer kept writing after a panic")
 	defer func() {
-		got, ok := recover().(*fanout.PanicError)
+		got, ok := recover().(*compendium.PanicError)
 		require.True(t, ok, "Close did not re-panic with a *PanicError")
 		assert.Same(t, pe, got)
 	}()

@@ -325,7 +325,7 @@ func newFanoutBalancer() fanoutDispatcher {
 }
 
 func (f fanoutBalancer) do(cost int) { _, _ = f.b.Do(context.Background(), cost) }
-func (f fanoutBalancer) close()      { f.b.Close() }
+func (f fanoutBalancer) close()      { _ = f.b.Close() }
 
 // fanoutTalk is the talk's load balancer, with its workers made to exit:
 // requests go to one balancer goroutine, which gives each to the

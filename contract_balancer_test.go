@@ -1,0 +1,45 @@
+package compendium_test
+
+import (
+	"context"
+
+	"github.com/go-compendium/compendium/fanout"
+)
+
+// fanout.Balancer: a unit is one request; its error is its requester's
+// (the Result's), never Close's; the unread output is a reply channel.
+func init() {
+	handler := func(work func(context.Context) error) func(context.Context, int) (int, error) {
+		return func(ctx context.Context, v int) (int, error) { return v, work(ctx) }
+	}
+	submit := func() func(context.Context, func(context.Context) error) (func() error, func() error) {
+		return func(parent context.Context, work func(context.Context) error) (func() error, func() error) {
+			b := fanout.NewBalancer(parent, 1, 1, handler(work))
+			reply := make(chan fanout.Result[int, int], 1)
+			if err := b.Submit(context.Background(), 1, reply); err != nil {
+				panic(err)
+			}
+			return func() error { return (<-reply).Err }, b.Close
+		}
+	}
+	// unreadReply leaves one answer with no room and one queued behind it.
+	unreadReply := func() func(context.Context) func() error {
+		return func(parent context.Context) func() error {
+			b := fanout.NewBalancer(parent, 1, 2, func(_ context.Context, v int) (int, error) { return v, nil })
+			unread := make(chan fanout.Result[int, int])
+			for v := range 2 {
+				if err := b.Submit(context.Background(), v, unread); err != nil {
+					panic(err)
+				}
+			}
+			return b.Close
+		}
+	}
+	subjects = append(subjects,
+		subject{
+			name:   "fanout.Balancer",
+			run:    submit(),
+			unread: unreadReply(),
+		},
+	)
+}
