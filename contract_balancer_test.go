@@ -7,7 +7,9 @@ import (
 )
 
 // fanout.Balancer: a unit is one request; its error is its requester's
-// (the Result's), never Close's; the unread output is a reply channel.
+// (the Result's), never Close's. It is registered two ways: Submit with a
+// reply channel, and Serve (a goroutine reading a request channel and
+// writing an output channel), each with output left unread.
 func init() {
 	handler := func(work func(context.Context) error) func(context.Context, int) (int, error) {
 		return func(ctx context.Context, v int) (int, error) { return v, work(ctx) }
@@ -40,6 +42,25 @@ func init() {
 			name:   "fanout.Balancer",
 			run:    submit(),
 			unread: unreadReply(),
+		},
+		subject{
+			name: "fanout.Balancer.Serve",
+			run: func(parent context.Context, work func(context.Context) error) (func() error, func() error) {
+				b := fanout.NewBalancer(parent, 1, 1, handler(work))
+				in := make(chan int, 1)
+				in <- 1
+				out := b.Serve(context.Background(), in)
+				return func() error { return (<-out).Err }, b.Close
+			},
+			unread: func(parent context.Context) func() error {
+				b := fanout.NewBalancer(parent, 2, 2, func(_ context.Context, v int) (int, error) { return v, nil })
+				in := make(chan int, 64) // more than the output and queues hold
+				for v := range cap(in) {
+					in <- v
+				}
+				b.Serve(context.Background(), in) // output never read
+				return b.Close
+			},
 		},
 	)
 }

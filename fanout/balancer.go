@@ -13,8 +13,9 @@ import (
 )
 
 // Result is the answer to one request made to a [Balancer]: the request,
-// so that answers sharing a reply channel can be matched to what was
-// asked, and the handler's return values, or why it did not run.
+// so that answers sharing a reply channel (or coming out of
+// [Balancer.Serve]) can be matched to what was asked, and the handler's
+// return values, or why it did not run.
 type Result[Req, Resp any] struct {
 	// Req is the request this answers.
 	Req Req
@@ -50,6 +51,9 @@ type request[Req, Resp any] struct {
 	ctx   context.Context
 	req   Req
 	reply chan<- Result[Req, Resp]
+	// served, if not nil, is Serve's count of the requests it submitted
+	// and whose answers are not yet delivered or dropped.
+	served *sync.WaitGroup
 }
 
 // Balancer is the talk's HTTP load balancer done right: a fixed set of
@@ -337,6 +341,9 @@ func (b *Balancer[Req, Resp]) finish(i int, r request[Req, Resp], res Result[Req
 // non-blocking try keeps a random select from dropping an answer that had
 // room.
 func (b *Balancer[Req, Resp]) reply(r request[Req, Resp], res Result[Req, Resp]) {
+	if r.served != nil {
+		defer r.served.Done()
+	}
 	select {
 	case r.reply <- res:
 		return
@@ -454,6 +461,76 @@ func (b *Balancer[Req, Resp]) Do(ctx context.Context, req Req) (Resp, error) {
 		// The answer may still arrive on reply: do not recycle it.
 		var zero Resp
 		return zero, context.Cause(ctx)
+	}
+}
+
+// Serve drives the Balancer from a channel: it submits every request
+// received from in, with ctx as its context, and sends each answer on the
+// returned channel, in the order they are answered; each [Result] carries
+// its request. Backpressure flows back to in: while every worker's queue
+// is full, Serve waits to submit and stops receiving, and while nobody
+// reads the output, workers wait to deliver and the queues fill.
+//
+// Serve starts one goroutine, owned by the Balancer (Close joins it). It
+// stops receiving when in is closed, ctx ends, or the Balancer's context
+// ends (Close, a panic, its parent), then waits until every request it
+// submitted is answered and closes the output. Answers follow Submit's
+// rule: one with no room once ctx or the Balancer's context has ended is
+// dropped, never waited for, so an output left unread cannot hold up
+// Close (cancel ctx when you stop reading). That includes the answer to
+// the one request Serve may have received and not yet submitted when
+// ctx or the Balancer ended: the refusal is sent if the output has room.
+// After Close, Serve returns a closed channel. Serve panics if ctx or in
+// is nil.
+func (b *Balancer[Req, Resp]) Serve(ctx context.Context, in <-chan Req) <-chan Result[Req, Resp] {
+	lifecycle.Context(pkg, "Balancer.Serve", ctx)
+	lifecycle.NotNil(pkg, "Balancer.Serve", "in", in == nil)
+	// Room for one answer per worker: a worker can hand one over and go
+	// on while the reader is busy.
+	out := make(chan Result[Req, Resp], len(b.queues))
+	// Inside the gate, the workers are not yet gone, so the Balancer's
+	// goroutine count is not zero and Go may add to it.
+	if !b.gate.enter() {
+		close(out)
+		return out
+	}
+	defer b.gate.leave()
+	b.o.Go(b.o.Labels("role", "serve"), func() { b.serve(ctx, in, out) })
+	return out
+}
+
+// serve is Serve's goroutine. It receives a request, then waits for a
+// slot for it, as Submit does. Taking a slot first, then a request, would
+// make a refusal impossible, but hold a slot while in is quiet: with one
+// worker of depth 1, an idle Serve would starve every other caller.
+func (b *Balancer[Req, Resp]) serve(ctx context.Context, in <-chan Req, out chan Result[Req, Resp]) {
+	var outstanding sync.WaitGroup
+	defer func() {
+		outstanding.Wait() // every answer delivered or dropped
+		close(out)
+	}()
+	for {
+		var req Req
+		select {
+		case v, ok := <-in:
+			if !ok {
+				return
+			}
+			req = v
+		case <-ctx.Done():
+			return
+		case <-b.o.Done():
+			return
+		}
+		outstanding.Add(1)
+		if err := b.submit(request[Req, Resp]{ctx: ctx, req: req, reply: out, served: &outstanding}); err != nil {
+			outstanding.Done()
+			select {
+			case out <- Result[Req, Resp]{Req: req, Err: err}:
+			default: // no room, and ctx or the Balancer has ended: dropped
+			}
+			return
+		}
 	}
 }
 

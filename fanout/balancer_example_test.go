@@ -130,6 +130,30 @@ func ExampleResult() {
 	// Output: 41 42 <nil>
 }
 
+// This example drives a Balancer from a channel of requests and reads the
+// answers from a channel, each carrying its request. The output closes once
+// the input is closed and every request is answered.
+func ExampleBalancer_Serve() {
+	b := fanout.NewBalancer(context.Background(), 3, 2, func(_ context.Context, word string) (int, error) {
+		return len(word), nil
+	})
+	defer b.Close()
+	in := make(chan string)
+	go func() {
+		defer close(in)
+		for _, w := range []string{"a", "channel", "compendium"} {
+			in <- w
+		}
+	}()
+	var got []string
+	for r := range b.Serve(context.Background(), in) {
+		got = append(got, fmt.Sprintf("%s:%d", r.Req, r.Value))
+	}
+	slices.Sort(got)
+	fmt.Println(got)
+	// Output: [a:1 channel:7 compendium:10]
+}
+
 // This example reads a Balancer's counters after its work is done: a
 // failed request is Failed, not Completed.
 func ExampleBalancer_Stats() {

@@ -87,15 +87,21 @@ func TestBalancerStatsIdentityUnderConcurrency(t *testing.T) {
 
 // TestBalancerGoroutinesCarryLabels reads the goroutine profile while the
 // Balancer's goroutines wait: each worker is labelled compendium=fanout
-// type=Balancer worker=<i>, over the labels of the caller of NewBalancer.
+// type=Balancer worker=<i>, over the labels of the caller of NewBalancer;
+// Serve's goroutine carries its role.
 func TestBalancerGoroutinesCarryLabels(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ctx context.Context
 		pprof.Do(context.Background(), pprof.Labels("service", "checkout"), func(c context.Context) { ctx = c })
 		b := fanout.NewBalancer(ctx, 3, 1, echo)
+		in := make(chan int)
+		out := b.Serve(context.Background(), in)
 		synctest.Wait() // every goroutine started, labelled, and waiting
 		var buf bytes.Buffer
 		require.NoError(t, pprof.Lookup("goroutine").WriteTo(&buf, 1))
+		close(in)
+		for range out {
+		}
 		require.NoError(t, b.Close())
 		found := map[string]bool{}
 		for _, line := range strings.Split(buf.String(), "\n") {
@@ -111,8 +117,13 @@ func TestBalancerGoroutinesCarryLabels(t *testing.T) {
 					found[fmt.Sprint("worker ", i)] = true
 				}
 			}
+			for _, role := range []string{"serve"} {
+				if strings.Contains(line, fmt.Sprintf(`"role":"%s"`, role)) {
+					found[role] = true
+				}
+			}
 		}
-		for _, want := range []string{"worker 0", "worker 1", "worker 2"} {
+		for _, want := range []string{"worker 0", "worker 1", "worker 2", "serve"} {
 			assert.True(t, found[want], "no goroutine labelled %s with the caller's labels in:\n%s", want, buf.String())
 		}
 	})

@@ -411,6 +411,8 @@ func TestBalancerBadArguments(t *testing.T) {
 		{"Submit nil ctx", func() { _ = b.Submit(nilCtx, 1, make(chan fanout.Result[int, int], 1)) }, "fanout: Balancer.Submit: ctx must not be nil, got nil (use context.Background or context.TODO)"},
 		{"Submit nil reply", func() { _ = b.Submit(bg, 1, nil) }, "fanout: Balancer.Submit: reply must not be nil, got nil"},
 		{"Do nil ctx", func() { _, _ = b.Do(nilCtx, 1) }, "fanout: Balancer.Do: ctx must not be nil, got nil (use context.Background or context.TODO)"},
+		{"Serve nil ctx", func() { b.Serve(nilCtx, make(chan int)) }, "fanout: Balancer.Serve: ctx must not be nil, got nil (use context.Background or context.TODO)"},
+		{"Serve nil in", func() { b.Serve(bg, nil) }, "fanout: Balancer.Serve: in must not be nil, got nil"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
