@@ -2,21 +2,23 @@ package compendium_test
 
 import (
 	"context"
+	"time"
 
 	"github.com/go-compendium/compendium/fanout"
 )
 
 // fanout.Balancer: a unit is one request; its error is its requester's
-// (the Result's), never Close's. It is registered two ways: Submit with a
-// reply channel, and Serve (a goroutine reading a request channel and
+// (the Result's), never Close's. It is registered three ways: Submit with
+// a reply channel, the same under StallAfter (a supervisor goroutine and a
+// watchdog to stop), and Serve (a goroutine reading a request channel and
 // writing an output channel), each with output left unread.
 func init() {
 	handler := func(work func(context.Context) error) func(context.Context, int) (int, error) {
 		return func(ctx context.Context, v int) (int, error) { return v, work(ctx) }
 	}
-	submit := func() func(context.Context, func(context.Context) error) (func() error, func() error) {
+	submit := func(opts ...fanout.BalancerOption) func(context.Context, func(context.Context) error) (func() error, func() error) {
 		return func(parent context.Context, work func(context.Context) error) (func() error, func() error) {
-			b := fanout.NewBalancer(parent, 1, 1, handler(work))
+			b := fanout.NewBalancer(parent, 1, 1, handler(work), opts...)
 			reply := make(chan fanout.Result[int, int], 1)
 			if err := b.Submit(context.Background(), 1, reply); err != nil {
 				panic(err)
@@ -25,9 +27,9 @@ func init() {
 		}
 	}
 	// unreadReply leaves one answer with no room and one queued behind it.
-	unreadReply := func() func(context.Context) func() error {
+	unreadReply := func(opts ...fanout.BalancerOption) func(context.Context) func() error {
 		return func(parent context.Context) func() error {
-			b := fanout.NewBalancer(parent, 1, 2, func(_ context.Context, v int) (int, error) { return v, nil })
+			b := fanout.NewBalancer(parent, 1, 2, func(_ context.Context, v int) (int, error) { return v, nil }, opts...)
 			unread := make(chan fanout.Result[int, int])
 			for v := range 2 {
 				if err := b.Submit(context.Background(), v, unread); err != nil {
@@ -42,6 +44,11 @@ func init() {
 			name:   "fanout.Balancer",
 			run:    submit(),
 			unread: unreadReply(),
+		},
+		subject{
+			name:   "fanout.Balancer/StallAfter",
+			run:    submit(fanout.StallAfter(time.Millisecond)),
+			unread: unreadReply(fanout.StallAfter(time.Millisecond)),
 		},
 		subject{
 			name: "fanout.Balancer.Serve",

@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/internal/lifecycle"
+	"github.com/go-compendium/compendium/timeout"
 )
 
 // Result is the answer to one request made to a [Balancer]: the request,
@@ -40,10 +42,62 @@ type BalancerStats struct {
 	// Pending is, per worker, the requests on it: queued or running. Each
 	// entry is at most the depth.
 	Pending []uint64
+	// Stalled is, per worker, whether the Balancer holds it stalled (see
+	// [StallAfter]); nil without StallAfter.
+	Stalled []bool
+}
+
+// BalancerOption configures a [Balancer]: see [StallAfter]. The interface
+// is sealed: only this package makes options.
+type BalancerOption interface {
+	apply(*balancerConfig)
+}
+
+// balancerConfig is what the options set.
+type balancerConfig struct {
+	stallAfter time.Duration // 0: no supervision
+}
+
+// stallAfter is the option StallAfter returns.
+type stallAfter time.Duration
+
+func (d stallAfter) apply(c *balancerConfig) { c.stallAfter = time.Duration(d) }
+
+// StallAfter makes a [Balancer] supervise its workers with a
+// [timeout.Watchdog]: a worker whose handler has run for d without
+// returning is stalled. The Balancer then places no new request on it and
+// moves the requests queued behind the stuck handler, the requests
+// themselves, to the other workers, which answer them. The worker is
+// healthy again as soon as its handler returns. The stuck handler's own
+// request is not touched: Go cannot stop a goroutine, so it is answered
+// when the handler returns, and its requester's context is the way to give
+// up on it.
+//
+// Pick d above the longest handler call you consider normal: a worker on a
+// call longer than d loses its queue to the others, which is harmless, but
+// a waste if it was not stuck. Supervision costs each request a clock read
+// and a few atomic operations (impl=supervised under fanout.Balancer in
+// bench/RESULTS.md). StallAfter panics if d is not positive.
+func StallAfter(d time.Duration) BalancerOption {
+	lifecycle.Positive(pkg, "StallAfter", "d", d)
+	return stallAfter(d)
 }
 
 // pkg names this package in panics and pprof labels.
 const pkg = "fanout"
+
+// A worker's pending word holds its load (requests queued or running on it,
+// plus the slots the supervisor holds for requests it moved away) in the
+// low bits, and two flags above it, set only under supervision: running
+// while a handler runs, stalled while the supervisor holds the worker
+// stalled. One word, so that a worker ending a call and the supervisor
+// marking it stalled cannot miss each other: each changes the word
+// atomically and sees what the other did.
+const (
+	loadMask   = 1<<40 - 1 // loads are at most depth <= lifecycle.MaxUpFront
+	runningBit = 1 << 40
+	stalledBit = 1 << 41
+)
 
 // request is one unit of work on its way to a worker, carrying its own
 // reply channel (the talk's "passing a response channel").
@@ -72,7 +126,8 @@ type request[Req, Resp any] struct {
 //     channel, unless that channel has no room when the request's or the
 //     Balancer's context ends: then the answer is dropped, never waited
 //     for. A queued request whose context has ended is answered without
-//     running. Queued requests are not moved between workers.
+//     running. Queued requests are not moved between workers, except off
+//     a stalled worker (see [StallAfter]).
 //   - A handler's error is its request's alone. A panic fails its request
 //     with a *[compendium.PanicError], cancels the Balancer, and is
 //     re-raised by every Close; runtime.Goexit fails the request with
@@ -91,13 +146,14 @@ type Balancer[Req, Resp any] struct {
 	depth  int64
 
 	queues []chan request[Req, Resp] // one per worker, capacity depth
-	// slots holds a token per request accepted and not yet answered: at
-	// most workers*depth, so a Submit that gets one knows some worker's
-	// queue has room. Waiting for a token is the backpressure.
+	// slots holds a token per request accepted and not yet answered (and
+	// per slot the supervisor holds for a request it moved): at most
+	// workers*depth, so a Submit that gets one knows some worker's queue
+	// has room. Waiting for a token is the backpressure.
 	slots   chan struct{}
 	gate    gate           // orders queue sends against the workers' final drain
 	next    atomic.Uint64  // where the next least-loaded scan starts
-	pending []atomic.Int64 // per worker: requests queued or running
+	pending []atomic.Int64 // per worker: load and flags, see loadMask
 	counts  lifecycle.Counters
 	replies sync.Pool // of chan Result, capacity 1, for Do
 
@@ -106,6 +162,12 @@ type Balancer[Req, Resp any] struct {
 	// context.Background (the Balancer's, carrying the worker's index).
 	labels []lifecycle.Labels
 	wctx   []context.Context
+
+	// Supervision (StallAfter); watchdog is nil without it.
+	watchdog *timeout.Watchdog
+	wake     chan struct{} // capacity 1: tells the supervisor to look again
+	smu      sync.Mutex    // orders stalling, moving and recovering
+	held     []int64       // per worker: slots the supervisor holds for requests it moved off it
 }
 
 // NewBalancer starts a Balancer with the given number of workers, each with
@@ -122,11 +184,11 @@ type Balancer[Req, Resp any] struct {
 // When ctx ends, the Balancer stops accepting requests and answers those
 // it has accepted but not started with ctx's cause; its goroutines return
 // once the handlers running return. Close must still be called, to surface
-// a panic. NewBalancer panics if ctx or handle is nil, if workers or
-// depth is less than 1, or if the queues (workers*depth
+// a panic. NewBalancer panics if ctx, handle or an option is nil, if
+// workers or depth is less than 1, or if the queues (workers*depth
 // requests) or the workers' goroutines would take more than 1 GiB up
 // front.
-func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle func(context.Context, Req) (Resp, error)) *Balancer[Req, Resp] {
+func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle func(context.Context, Req) (Resp, error), opts ...BalancerOption) *Balancer[Req, Resp] {
 	const fn = "NewBalancer"
 	lifecycle.Context(pkg, fn, ctx)
 	lifecycle.Min(pkg, fn, "workers", workers, 1)
@@ -139,6 +201,11 @@ func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle 
 	lifecycle.UpFront[request[Req, Resp]](pkg, fn, "workers*depth", workers*depth)
 	lifecycle.UpFront[workerCost](pkg, fn, "workers", workers)
 	lifecycle.NotNil(pkg, fn, "handle", handle == nil)
+	var cfg balancerConfig
+	for _, opt := range opts {
+		lifecycle.NotNil(pkg, fn, "option", opt == nil)
+		opt.apply(&cfg)
+	}
 
 	b := &Balancer[Req, Resp]{
 		handle:  handle,
@@ -157,6 +224,12 @@ func NewBalancer[Req, Resp any](ctx context.Context, workers, depth int, handle 
 		b.labels[i] = b.o.Labels("worker", strconv.Itoa(i))
 		b.wctx[i] = context.WithValue(b.o.Context(), workerKey{}, i)
 	}
+	if cfg.stallAfter > 0 {
+		b.watchdog = timeout.NewWatchdog(cfg.stallAfter, workers)
+		b.wake = make(chan struct{}, 1)
+		b.held = make([]int64, workers)
+		b.o.Go(b.o.Labels("role", "supervisor"), b.supervise)
+	}
 	for i := range b.queues {
 		b.o.Go(b.labels[i], func() { b.work(i) })
 	}
@@ -172,8 +245,9 @@ type workerCost [2048]byte
 // holding a slot token is sure to find: the tokens bound the sum of the
 // loads by workers*depth, and this caller's token is not yet counted in
 // any load. Concurrent callers scan the same counters; the CAS makes each
-// increment conditional on the load the scan saw, so no load ever exceeds
-// depth, and a caller that loses a race scans again.
+// increment conditional on the word the scan saw, so no load ever exceeds
+// depth, and a caller that loses a race scans again. A stalled worker is
+// chosen only if no other has room; its supervisor then moves r on.
 //
 // A scan of n counters rather than the talk's heap: with n in the tens, a
 // pass over one slice of atomics costs less than heap.Fix's swaps, a
@@ -185,21 +259,35 @@ func (b *Balancer[Req, Resp]) place(r request[Req, Resp]) {
 		// Starting each scan one worker further along breaks ties round
 		// robin, so idle workers take turns.
 		start := int(b.next.Add(1) % uint64(n))
-		best, load := -1, b.depth
+		best, least, seen := -1, 2*b.depth, int64(0)
 		for j := range n {
 			i := start + j
 			if i >= n {
 				i -= n
 			}
-			if l := b.pending[i].Load(); l < load {
-				best, load = i, l
+			v := b.pending[i].Load()
+			l := v & loadMask
+			if l >= b.depth {
+				continue // full
+			}
+			if v&stalledBit != 0 {
+				l += b.depth // behind every worker that is not stalled
+			}
+			if l < least {
+				best, least, seen = i, l, v
 				if l == 0 {
 					break
 				}
 			}
 		}
-		if best >= 0 && b.pending[best].CompareAndSwap(load, load+1) {
+		if best >= 0 && b.pending[best].CompareAndSwap(seen, seen+1) {
 			b.queues[best] <- r // never blocks: the queue holds at most load < depth
+			// Read after the send: a worker stalled by then may have
+			// been searched before r arrived. (Not seen, which misses a
+			// stall between the scan and the send.)
+			if b.wake != nil && b.pending[best].Load()&stalledBit != 0 {
+				b.poke() // for the supervisor to move r on
+			}
 			return
 		}
 	}
@@ -274,13 +362,21 @@ func (b *Balancer[Req, Resp]) run(i int, r request[Req, Resp]) {
 	}
 	if res.Err != nil {
 		b.counts.Cancel()
-		b.finish(i, r, res)
+		b.finish(i, r, res, 0)
 		return
 	}
 
 	ctx, release := b.handlerContext(i, r.ctx)
 	if release != nil {
 		defer release() // after the answer, also on runtime.Goexit
+	}
+	var running int64
+	if b.watchdog != nil {
+		// Marked before the watchdog can report it, so that a report of
+		// this call finds the worker running.
+		running = runningBit
+		b.pending[i].Add(runningBit)
+		b.watchdog.Busy(i)
 	}
 	b.counts.Start()
 	var (
@@ -297,7 +393,7 @@ func (b *Balancer[Req, Resp]) run(i int, r request[Req, Resp]) {
 			// to a new goroutine, counted before this one is uncounted, so
 			// that Close cannot return in between.
 			b.counts.Fail()
-			b.finish(i, r, Result[Req, Resp]{Req: r.req, Err: compendium.ErrGoexit})
+			b.finish(i, r, Result[Req, Resp]{Req: r.req, Err: compendium.ErrGoexit}, running)
 			b.o.Go(b.labels[i], func() { b.work(i) })
 		})
 	}
@@ -316,12 +412,15 @@ func (b *Balancer[Req, Resp]) run(i int, r request[Req, Resp]) {
 	case err != nil:
 		res.Err = err // the request's error, not the Balancer's
 	}
-	b.finish(i, r, res)
+	b.finish(i, r, res, running)
 }
 
-// finish ends request r on worker i: it lowers the worker's load, gives
-// the slot back, and delivers res.
-func (b *Balancer[Req, Resp]) finish(i int, r request[Req, Resp], res Result[Req, Resp]) {
+// finish ends request r on worker i: it lowers the worker's load (and
+// clears running, if set), gives the slot back, and delivers res.
+func (b *Balancer[Req, Resp]) finish(i int, r request[Req, Resp], res Result[Req, Resp], running int64) {
+	if running != 0 {
+		b.watchdog.Idle(i)
+	}
 	// Lower the load before giving the token back, so that whoever takes
 	// the token finds the room it stands for; and both before replying, so
 	// that a caller who has its answer and submits again sees this
@@ -329,7 +428,9 @@ func (b *Balancer[Req, Resp]) finish(i int, r request[Req, Resp], res Result[Req
 	// let such a caller find two workers tied, one of them busy for an
 	// hour, and pick the busy one half the time
 	// (TestBalancerShortTasksAvoidLongOne).
-	b.pending[i].Add(-1)
+	if b.pending[i].Add(-1-running)&stalledBit != 0 && running != 0 {
+		b.heal(i) // the stuck handler returned: healthy again
+	}
 	<-b.slots
 	b.reply(r, res)
 }
@@ -537,8 +638,18 @@ func (b *Balancer[Req, Resp]) serve(ctx context.Context, in <-chan Req, out chan
 // Stats returns the Balancer's counters; see [BalancerStats].
 func (b *Balancer[Req, Resp]) Stats() BalancerStats {
 	s := BalancerStats{TaskStats: b.counts.Snapshot(), Pending: make([]uint64, len(b.pending))}
+	if b.watchdog != nil {
+		s.Stalled = make([]bool, len(b.pending))
+		b.smu.Lock() // held slots change under smu
+		defer b.smu.Unlock()
+	}
 	for i := range b.pending {
-		s.Pending[i] = uint64(b.pending[i].Load())
+		v := b.pending[i].Load()
+		s.Pending[i] = uint64(v & loadMask) // the held slots are not requests
+		if b.watchdog != nil {
+			s.Pending[i] -= uint64(b.held[i])
+			s.Stalled[i] = v&stalledBit != 0
+		}
 	}
 	return s
 }
@@ -556,5 +667,126 @@ func (b *Balancer[Req, Resp]) Stats() BalancerStats {
 // *[compendium.PanicError] on the calling goroutine, so the owner learns
 // of it even if the request's caller ignored its error.
 func (b *Balancer[Req, Resp]) Close() error {
-	return b.o.Close()
+	b.o.Stop(b.o.ErrClosed())
+	b.o.Join()
+	if b.watchdog != nil {
+		b.watchdog.Close()
+	}
+	return b.o.Result()
+}
+
+// poke wakes the supervisor, without blocking.
+func (b *Balancer[Req, Resp]) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// supervise is the supervisor's goroutine, running under StallAfter. It
+// marks the workers the watchdog reports as stalled and moves the
+// requests queued on them to other workers, one at a time: it takes one
+// off a stalled worker's queue, keeping its slot there held (so the
+// stalled worker's load does not fall, and no new request is placed in
+// its stead), waits for a slot token of its own, as a Submit would, and
+// places the request with it. A worker whose handler returns clears its
+// stalled mark itself and frees the held slots (see heal).
+//
+// The supervisor holds the gate from taking a request until it has placed
+// it, as a Submit does from its slot to its send, so that the workers'
+// final drain waits for the placement; on shutdown it answers the request
+// in hand itself. The talk's NIL CHANNELS idiom drives the loop: the
+// token send is switched on only while a request is in hand.
+func (b *Balancer[Req, Resp]) supervise() {
+	stalls := b.watchdog.Stalled()
+	var (
+		moving request[Req, Resp] // taken off a stalled worker, not yet placed
+		have   bool
+	)
+	for {
+		if !have && b.gate.enter() {
+			if moving, have = b.takeStalled(); !have {
+				b.gate.leave()
+			}
+		}
+		var slots chan<- struct{}
+		if have {
+			slots = b.slots
+		}
+		select {
+		case w := <-stalls:
+			b.stall(w)
+		case slots <- struct{}{}:
+			b.place(moving)
+			b.gate.leave()
+			moving, have = request[Req, Resp]{}, false
+		case <-b.wake:
+		case <-b.o.Done():
+			if have {
+				b.gate.leave()
+				b.counts.Cancel()
+				b.reply(moving, Result[Req, Resp]{Req: moving.req, Err: context.Cause(b.o.Context())})
+			}
+			return
+		}
+	}
+}
+
+// takeStalled takes a request off the queue of a stalled worker, if one
+// has any, and holds its slot there.
+//
+// It only tries, and it holds smu while it does, so that the worker it
+// takes from is stalled while it takes: the worker, stuck in its handler,
+// cannot take from its queue, and it cannot heal (which frees the held
+// slots) in between. A request that reaches a stalled queue later pokes
+// the supervisor (see place).
+func (b *Balancer[Req, Resp]) takeStalled() (request[Req, Resp], bool) {
+	b.smu.Lock()
+	defer b.smu.Unlock()
+	for i := range b.pending {
+		if b.pending[i].Load()&stalledBit == 0 {
+			continue
+		}
+		select {
+		case r := <-b.queues[i]:
+			b.held[i]++ // r's slot on i stays taken: held for r
+			return r, true
+		default:
+		}
+	}
+	return request[Req, Resp]{}, false
+}
+
+// stall marks worker i stalled if it is running a handler; a report that
+// arrives after the call it was about has returned finds it not running,
+// and is stale. (If the worker has already started another call, that
+// call is treated as stuck too, until it returns: a worker just reported
+// slow loses its queue a little early, which costs nothing but a move.)
+func (b *Balancer[Req, Resp]) stall(i int) {
+	b.smu.Lock()
+	defer b.smu.Unlock()
+	for {
+		v := b.pending[i].Load()
+		if v&runningBit == 0 || v&stalledBit != 0 {
+			return
+		}
+		if b.pending[i].CompareAndSwap(v, v|stalledBit) {
+			return
+		}
+	}
+}
+
+// heal makes stalled worker i healthy again, on its own goroutine, once
+// its stuck handler has returned: it clears the mark, so that requests are
+// placed on it again, then frees the slots held for the requests moved off
+// it (room first, then the tokens: whoever takes a token finds room).
+func (b *Balancer[Req, Resp]) heal(i int) {
+	b.smu.Lock()
+	n := b.held[i]
+	b.held[i] = 0
+	b.pending[i].Add(-stalledBit - n)
+	b.smu.Unlock()
+	for range n {
+		<-b.slots
+	}
 }

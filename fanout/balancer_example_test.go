@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/fanout"
@@ -234,4 +235,49 @@ func ExampleBalancer_Close_panic() {
 	// Output:
 	// true runtime error: integer divide by zero
 	// Close re-panicked: true
+}
+
+// This example supervises a Balancer's workers: one request hangs its
+// worker, and the requests that would have waited behind it are answered
+// by the other worker. The hung request is answered when its handler
+// returns.
+func ExampleStallAfter() {
+	release := make(chan struct{})
+	b := fanout.NewBalancer(context.Background(), 2, 2, func(_ context.Context, job string) (string, error) {
+		if job == "hang" {
+			<-release // stuck until the example lets it go
+		}
+		return job + " done", nil
+	}, fanout.StallAfter(10*time.Millisecond))
+	defer b.Close()
+	replies := make(chan fanout.Result[string, string], 4)
+	for _, job := range []string{"hang", "a", "b", "c"} {
+		_ = b.Submit(context.Background(), job, replies)
+	}
+	var got []string
+	for range 3 {
+		got = append(got, (<-replies).Value)
+	}
+	slices.Sort(got)
+	fmt.Println(got)
+	close(release)
+	fmt.Println((<-replies).Value)
+	// Output:
+	// [a done b done c done]
+	// hang done
+}
+
+// This example passes options to NewBalancer: a BalancerOption is made by
+// one of this package's functions, here StallAfter.
+func ExampleBalancerOption() {
+	opts := []fanout.BalancerOption{fanout.StallAfter(time.Second)}
+	b := fanout.NewBalancer(context.Background(), 2, 1, func(_ context.Context, n int) (int, error) {
+		return -n, nil
+	}, opts...)
+	defer b.Close()
+	fmt.Println(b.Do(context.Background(), 7))
+	fmt.Println(b.Stats().Stalled)
+	// Output:
+	// -7 <nil>
+	// [false false]
 }

@@ -88,12 +88,12 @@ func TestBalancerStatsIdentityUnderConcurrency(t *testing.T) {
 // TestBalancerGoroutinesCarryLabels reads the goroutine profile while the
 // Balancer's goroutines wait: each worker is labelled compendium=fanout
 // type=Balancer worker=<i>, over the labels of the caller of NewBalancer;
-// Serve's goroutine carries its role.
+// the supervisor and Serve's goroutine carry their roles.
 func TestBalancerGoroutinesCarryLabels(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ctx context.Context
 		pprof.Do(context.Background(), pprof.Labels("service", "checkout"), func(c context.Context) { ctx = c })
-		b := fanout.NewBalancer(ctx, 3, 1, echo)
+		b := fanout.NewBalancer(ctx, 3, 1, echo, fanout.StallAfter(time.Hour))
 		in := make(chan int)
 		out := b.Serve(context.Background(), in)
 		synctest.Wait() // every goroutine started, labelled, and waiting
@@ -117,13 +117,13 @@ func TestBalancerGoroutinesCarryLabels(t *testing.T) {
 					found[fmt.Sprint("worker ", i)] = true
 				}
 			}
-			for _, role := range []string{"serve"} {
+			for _, role := range []string{"supervisor", "serve"} {
 				if strings.Contains(line, fmt.Sprintf(`"role":"%s"`, role)) {
 					found[role] = true
 				}
 			}
 		}
-		for _, want := range []string{"worker 0", "worker 1", "worker 2", "serve"} {
+		for _, want := range []string{"worker 0", "worker 1", "worker 2", "supervisor", "serve"} {
 			assert.True(t, found[want], "no goroutine labelled %s with the caller's labels in:\n%s", want, buf.String())
 		}
 	})

@@ -408,6 +408,10 @@ func TestBalancerBadArguments(t *testing.T) {
 		{"NewBalancer workers=2^24", func() { fanout.NewBalancer(bg, 1<<24, 1, echo) },
 			"fanout: NewBalancer: workers 16777216 would allocate 32 GiB up front, more than the 1 GiB limit"},
 		{"NewBalancer nil handle", func() { fanout.NewBalancer[int, int](bg, 1, 1, nil) }, "fanout: NewBalancer: handle must not be nil, got nil"},
+		{"NewBalancer nil option", func() { fanout.NewBalancer(bg, 1, 1, echo, nil) }, "fanout: NewBalancer: option must not be nil, got nil"},
+		{"StallAfter 0", func() { fanout.StallAfter(0) }, "fanout: StallAfter: d must be positive, got 0s"},
+		{"StallAfter <0", func() { fanout.StallAfter(-time.Nanosecond) }, "fanout: StallAfter: d must be positive, got -1ns"},
+		{"StallAfter MinInt64", func() { fanout.StallAfter(math.MinInt64) }, "fanout: StallAfter: d must be positive, got -2562047h47m16.854775808s"},
 		{"Submit nil ctx", func() { _ = b.Submit(nilCtx, 1, make(chan fanout.Result[int, int], 1)) }, "fanout: Balancer.Submit: ctx must not be nil, got nil (use context.Background or context.TODO)"},
 		{"Submit nil reply", func() { _ = b.Submit(bg, 1, nil) }, "fanout: Balancer.Submit: reply must not be nil, got nil"},
 		{"Do nil ctx", func() { _, _ = b.Do(nilCtx, 1) }, "fanout: Balancer.Do: ctx must not be nil, got nil (use context.Background or context.TODO)"},
@@ -426,8 +430,11 @@ func TestBalancerBadArguments(t *testing.T) {
 			assert.True(t, strings.HasPrefix(msg, prefix), "panicked with %#v; want %q", v, c.want)
 		})
 	}
-	// The boundary itself is fine: the smallest Balancer.
-	assert.NotPanics(t, func() { _ = fanout.NewBalancer(bg, 1, 1, echo).Close() })
+	// The boundaries themselves are fine: the smallest Balancer, and a
+	// StallAfter of one nanosecond.
+	assert.NotPanics(t, func() {
+		_ = fanout.NewBalancer(bg, 1, 1, echo, fanout.StallAfter(time.Nanosecond)).Close()
+	})
 	s := b.Stats()
 	assert.Zero(t, s.Submitted+s.Rejected, "a refused call is not counted: it never reached the Balancer")
 }

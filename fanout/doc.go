@@ -88,7 +88,9 @@
 // BenchmarkBalancer). A handler learns from [WorkerIndex] which worker
 // runs it, so each worker can own a resource (a backend, a connection, a
 // cache) that only its handlers use; examples/loadbalancer gives worker i
-// backend i. [Balancer.Serve] drives a Balancer from a channel of requests to a
+// backend i. Under [StallAfter], a [timeout.Watchdog] names a worker whose
+// handler hangs, and the requests queued behind it move to the others.
+// [Balancer.Serve] drives a Balancer from a channel of requests to a
 // channel of answers, each carrying its request.
 //
 // # The multiplexer
