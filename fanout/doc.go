@@ -3,17 +3,18 @@
 // least-loaded load balancer and a multiplexer that lets many goroutines
 // share one resource.
 //
-//	need                                  type           cost      instead, when
-//	many channels into one                [Merge]        low       MergeSelect when goroutines are what you count
-//	the same, one goroutine per 4 inputs  [MergeSelect]  moderate  Merge when time per item matters more
-//	every value to every reader           [Broadcast]    moderate  one channel per reader when readers may lag
-//	per-key order, keys in parallel       [Partition]    low       a shared channel when order does not matter
-//	requests to workers that own things   [Balancer]     low       a shared channel (pool.Workers) when workers are alike
-//	many writers, one resource            [Multiplexer]  high      a sync.Mutex when a write is cheap
+//	need                                  type         cost      instead, when
+//	many channels into one                Merge        low       MergeSelect when goroutines are what you count
+//	the same, one goroutine per 4 inputs  MergeSelect  moderate  Merge when time per item matters more
+//	every value to every reader           Broadcast    moderate  one channel per reader when readers may lag
+//	per-key order, keys in parallel       Partition    low       a shared channel when order does not matter
+//	requests to workers that own things   Balancer     low       a shared channel (pool.Workers) when workers are alike
+//	many writers, one resource            Multiplexer  high      a sync.Mutex when a write is cheap
 //
 // The costs are measured in bench/RESULTS.md (fanout.Merge,
 // fanout.Balancer, fanout.Multiplexer), against the Go blog's versions, the
-// talk's, a mutex and reflect.Select.
+// talk's, a mutex and reflect.Select. [Merge], [MergeSelect], [Broadcast],
+// [Partition], [Balancer] and [Multiplexer] say what each promises.
 //
 // # Lifecycle
 //
