@@ -22,10 +22,10 @@ import (
 // drops: a report waiting to be received is not doubled by a second stall
 // of the same worker, nor lost when other workers stall.
 //
-// Busy, Beat and Idle are cheap: a clock read and an atomic store, plus an
-// atomic load, as [IdleTimer.Touch]. The Watchdog has one timer for all
-// workers, armed for the earliest moment any busy worker could stall, and
-// rests (no timer armed) while no busy worker is left to watch.
+// Busy and Beat cost a clock read, an atomic store and an atomic load, as
+// [IdleTimer.Touch]; Idle an atomic store. The Watchdog has one timer for
+// all workers, armed for the earliest moment any busy worker could stall,
+// and rests (no timer armed) while no busy worker is left to watch.
 //
 // Create one with [NewWatchdog]; the zero value is not usable, and a
 // Watchdog must not be copied. Its methods are safe for concurrent use.
@@ -33,7 +33,8 @@ import (
 // nothing with the receipt of a report. A report says the worker was
 // stalled when it was sent; it may have moved on since.
 //
-// Cost: see timeout.Idle in bench/RESULTS.md (a Beat costs a Touch).
+// Cost: see impl=supervised under fanout.Balancer in bench/RESULTS.md,
+// which calls Busy and Idle around every request.
 type Watchdog struct {
 	d       time.Duration
 	epoch   time.Time // the workers' times are nanoseconds since epoch, on the monotonic clock
