@@ -1,6 +1,7 @@
 package timeout
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,7 +186,8 @@ func (w *Watchdog) fire() {
 func (w *Watchdog) check() {
 	w.resting.Store(true)
 	now := w.now()
-	next := int64(-1)
+	const none = math.MaxInt64
+	next := int64(none) // the earliest stall still to come
 	for i := range w.workers {
 		s := &w.workers[i]
 		if !s.busy.Load() {
@@ -198,15 +200,13 @@ func (w *Watchdog) check() {
 			continue
 		}
 		if due := last + int64(w.d); due > now {
-			if next < 0 || due < next {
-				next = due
-			}
+			next = min(next, due)
 			continue
 		}
 		w.reported[i] = last
 		w.report(i)
 	}
-	if next < 0 {
+	if next == none {
 		return // rest until a Busy or Beat wakes us
 	}
 	w.resting.Store(false)
