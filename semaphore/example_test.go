@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/semaphore"
 )
 
@@ -17,7 +18,7 @@ import (
 // ten goroutines do their work at once (Effective Go's "limit
 // concurrency"), and a gauge records the peak.
 func Example() {
-	s := semaphore.New(3)
+	s := semaphore.NewCounting(3)
 	var inFlight, peak atomic.Int64
 	var wg sync.WaitGroup
 	for range 10 {
@@ -42,7 +43,7 @@ func Example() {
 // Counting, acquiring in the loop so that no goroutine starts before it
 // has a slot.
 func ExampleCounting() {
-	s := semaphore.New(2)
+	s := semaphore.NewCounting(2)
 	ctx := context.Background()
 	pages := []string{"a", "b", "c", "d", "e"}
 	sizes := make([]int, len(pages))
@@ -63,8 +64,8 @@ func ExampleCounting() {
 }
 
 // This example creates a semaphore and shows its capacity.
-func ExampleNew() {
-	s := semaphore.New(4)
+func ExampleNewCounting() {
+	s := semaphore.NewCounting(4)
 	fmt.Println(s.Cap(), "slots,", s.Len(), "held")
 	// Output:
 	// 4 slots, 0 held
@@ -73,7 +74,7 @@ func ExampleNew() {
 // This example shows that Acquire gives up when its context ends, and
 // leaves the semaphore as it was.
 func ExampleCounting_Acquire() {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	_ = s.Acquire(context.Background()) // the only slot
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
@@ -87,7 +88,7 @@ func ExampleCounting_Acquire() {
 // This example shows TryAcquire taking the free slots and then reporting
 // false instead of blocking.
 func ExampleCounting_TryAcquire() {
-	s := semaphore.New(2)
+	s := semaphore.NewCounting(2)
 	fmt.Println(s.TryAcquire(), s.TryAcquire(), s.TryAcquire())
 	// Output:
 	// true true false
@@ -96,7 +97,7 @@ func ExampleCounting_TryAcquire() {
 // This example shows that Release frees a slot, and that releasing a slot
 // nobody holds panics.
 func ExampleCounting_Release() {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	_ = s.Acquire(context.Background())
 	s.Release()
 	fmt.Println("held:", s.Len())
@@ -105,14 +106,14 @@ func ExampleCounting_Release() {
 	s.Release()
 	// Output:
 	// held: 0
-	// recovered: semaphore: released more than held
+	// recovered: semaphore: Counting.Release: released more than held, got 0 of 1 held
 }
 
 // This example waits for a slot and for a result in one select, which no
 // mutex-based semaphore can do: here the result arrives first, because the
 // only slot is held.
 func ExampleCounting_Acquirer() {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	_ = s.Acquire(context.Background()) // someone else holds the slot
 
 	results := make(chan string, 1)
@@ -130,7 +131,7 @@ func ExampleCounting_Acquirer() {
 
 // This example reads how many slots are held.
 func ExampleCounting_Len() {
-	s := semaphore.New(3)
+	s := semaphore.NewCounting(3)
 	s.TryAcquire()
 	s.TryAcquire()
 	fmt.Println(s.Len(), "of", s.Cap())
@@ -140,7 +141,7 @@ func ExampleCounting_Len() {
 
 // This example reads the capacity.
 func ExampleCounting_Cap() {
-	fmt.Println(semaphore.New(8).Cap())
+	fmt.Println(semaphore.NewCounting(8).Cap())
 	// Output:
 	// 8
 }
@@ -252,7 +253,7 @@ func ExampleWeighted_Release() {
 	w.Release(1)
 	// Output:
 	// waiter: <nil>
-	// recovered: semaphore: released more than held
+	// recovered: semaphore: Weighted.Release: released more than held, got 1 with 0 held
 }
 
 // ErrTooLarge is checked with errors.Is.
@@ -376,7 +377,7 @@ func ExamplePanicError() {
 		panic("index out of range")
 	})
 	defer func() {
-		p := recover().(*semaphore.PanicError)
+		p := recover().(*compendium.PanicError)
 		fmt.Println("task panicked:", p.Value, "- stack captured:", len(p.Stack) > 0)
 	}()
 	_ = g.Wait()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/semaphore"
 )
 
@@ -30,24 +31,6 @@ func recoverPanic(f func()) (v any) {
 	defer func() { v = recover() }()
 	f()
 	return nil
-}
-
-func TestNewGroupBadInput(t *testing.T) {
-	cases := []struct {
-		n    int
-		want string
-	}{
-		{0, "semaphore: n must be at least 1, got 0"},
-		{-1, "semaphore: n must be at least 1, got -1"},
-	}
-	for _, c := range cases {
-		assert.PanicsWithValue(t, c.want, func() { semaphore.NewGroup(context.Background(), c.n) }, "NewGroup(ctx, %d)", c.n)
-	}
-	g := semaphore.NewGroup(context.Background(), 1)
-	const nilTask = "semaphore: f must not be nil"
-	assert.PanicsWithValue(t, nilTask, func() { _ = g.Go(context.Background(), nil) }, "Go(ctx, nil)")
-	assert.PanicsWithValue(t, nilTask, func() { g.TryGo(nil) }, "TryGo(nil)")
-	assert.NoError(t, g.Wait())
 }
 
 func TestGroupLimitReachedNeverExceeded(t *testing.T) {
@@ -131,21 +114,40 @@ func TestGroupFirstErrorCancelsAndIsReturned(t *testing.T) {
 	})
 }
 
-func TestGroupWaitNilAndSingleUse(t *testing.T) {
+// TestGroupWaitJoinsWithoutRefusing: Wait waits for every task and
+// cancels nothing, so the group takes work again; Close cancels and
+// refuses, on every call.
+func TestGroupWaitJoinsWithoutRefusing(t *testing.T) {
 	g := semaphore.NewGroup(context.Background(), 2)
 	var ran atomic.Int64
+	inc := func(context.Context) error {
+		ran.Add(1)
+		return nil
+	}
 	for range 10 {
-		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
-			ran.Add(1)
-			return nil
-		}))
+		require.NoError(t, g.Go(context.Background(), inc))
 	}
 	assert.NoError(t, g.Wait())
-	assert.Equal(t, int64(10), ran.Load())
-	assert.ErrorIs(t, g.Context().Err(), context.Canceled, "Context() after Wait")
-	assert.ErrorIs(t, g.Go(context.Background(), nop), context.Canceled, "Go after Wait")
-	assert.False(t, g.TryGo(nop), "TryGo after Wait")
+	assert.Equal(t, int64(10), ran.Load(), "Wait returned before every task had")
+	assert.NoError(t, g.Context().Err(), "Wait cancelled the group")
+
+	require.NoError(t, g.Go(context.Background(), inc), "Go after Wait")
+	assert.True(t, g.TryGo(inc), "TryGo after Wait")
 	assert.NoError(t, g.Wait(), "a second Wait")
+	assert.Equal(t, int64(12), ran.Load())
+
+	assert.NoError(t, g.Close())
+	assert.NoError(t, g.Close(), "Close is idempotent")
+	assert.ErrorIs(t, context.Cause(g.Context()), compendium.ErrClosed, "the group's cause after Close")
+	err := g.Go(context.Background(), inc)
+	assert.ErrorIs(t, err, compendium.ErrClosed, "Go after Close")
+	assert.EqualError(t, err, "semaphore: Group is closed")
+	assert.False(t, g.TryGo(inc), "TryGo after Close")
+	assert.Equal(t, int64(12), ran.Load(), "a task ran after Close")
+	s := g.Stats()
+	assert.Equal(t, uint64(12), s.Submitted)
+	assert.Equal(t, uint64(12), s.Completed)
+	assert.Equal(t, uint64(2), s.Rejected, "the refused Go and TryGo")
 }
 
 func TestGroupParentCancelStopsGo(t *testing.T) {
@@ -258,17 +260,22 @@ func TestGroupPanicReraisedByWait(t *testing.T) {
 
 			v := recoverPanic(func() { _ = g.Wait() })
 			require.NotNil(t, v, "Wait returned instead of panicking")
-			p, ok := v.(*semaphore.PanicError)
-			require.True(t, ok, "Wait panicked with %T, want *semaphore.PanicError", v)
+			p, ok := v.(*compendium.PanicError)
+			require.True(t, ok, "Wait panicked with %T, want *compendium.PanicError", v)
 			assert.Equal(t, c.value, p.Value)
 			assert.Contains(t, string(p.Stack), "semaphore_test.panicWith", "the stack is the panicking goroutine's")
 			assert.Contains(t, p.Error(), "panic: ")
 
-			var pe *semaphore.PanicError
+			var pe *compendium.PanicError
 			assert.ErrorAs(t, context.Cause(g.Context()), &pe, "the group's cause is the panic")
 			if err, isErr := c.value.(error); isErr {
 				assert.ErrorIs(t, p, err, "errors.Is through the PanicError")
 			}
+			assert.Same(t, p, recoverPanic(func() { _ = g.Wait() }), "a second Wait re-raises the same panic")
+			for range 2 {
+				assert.Same(t, p, recoverPanic(func() { _ = g.Close() }), "every Close re-raises the same panic")
+			}
+			assert.Equal(t, uint64(1), g.Stats().Panicked)
 		})
 	}
 }
@@ -286,8 +293,8 @@ func TestGroupPanicAfterErrorStillReraised(t *testing.T) {
 			return errors.New("first")
 		}))
 		v := recoverPanic(func() { _ = g.Wait() })
-		require.IsType(t, &semaphore.PanicError{}, v, "a panic after an error was swallowed")
-		assert.Equal(t, "second", v.(*semaphore.PanicError).Value)
+		require.IsType(t, &compendium.PanicError{}, v, "a panic after an error was swallowed")
+		assert.Equal(t, "second", v.(*compendium.PanicError).Value)
 	})
 }
 
@@ -306,7 +313,7 @@ func TestGroupPanicUnblocksGo(t *testing.T) {
 			called.Store(true)
 			return nil
 		})
-		var pe *semaphore.PanicError
+		var pe *compendium.PanicError
 		require.ErrorAs(t, err, &pe, "Go blocked behind a panicking task")
 		assert.Equal(t, "boom", pe.Value)
 
@@ -316,16 +323,21 @@ func TestGroupPanicUnblocksGo(t *testing.T) {
 	})
 }
 
-func TestGroupGoexitDoesNotHangWait(t *testing.T) {
+// TestGroupGoexitIsAFailure: a task that calls runtime.Goexit (as
+// t.FailNow does) produced no result, so it fails the group with
+// compendium.ErrGoexit, gives up its slot, and does not hang Wait.
+func TestGroupGoexitIsAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := semaphore.NewGroup(context.Background(), 1)
 		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
 			runtime.Goexit()
 			return nil
 		}))
-		// The slot was freed: the next task can start.
-		require.NoError(t, g.Go(context.Background(), nop))
-		assert.NoError(t, g.Wait())
+		assert.ErrorIs(t, g.Wait(), compendium.ErrGoexit)
+		assert.ErrorIs(t, context.Cause(g.Context()), compendium.ErrGoexit, "the Goexit cancelled the group")
+		assert.ErrorIs(t, g.Go(context.Background(), nop), compendium.ErrGoexit, "Go after the failure")
+		assert.Equal(t, uint64(1), g.Stats().Failed)
+		assert.ErrorIs(t, g.Close(), compendium.ErrGoexit, "Close returns the first failure")
 	})
 }
 

@@ -2,6 +2,7 @@ package semaphore_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -17,37 +18,21 @@ import (
 	"github.com/go-compendium/compendium/semaphore"
 )
 
-const releasedMore = "semaphore: released more than held"
-
-func TestNewWeightedPanicsOnBadSize(t *testing.T) {
-	cases := []struct {
-		n    int64
-		want string
-	}{
-		{0, "semaphore: n must be at least 1, got 0"},
-		{-5, "semaphore: n must be at least 1, got -5"},
-		{math.MaxInt64, "semaphore: n must be at most 4611686018427387903, got 9223372036854775807"},
-	}
-	for _, c := range cases {
-		assert.PanicsWithValue(t, c.want, func() { semaphore.NewWeighted(c.n) }, "NewWeighted(%d)", c.n)
-	}
-	assert.NotPanics(t, func() { semaphore.NewWeighted(math.MaxInt64 >> 1) }, "NewWeighted(2^62-1)")
+// weightedReleasedMore is Weighted.Release's panic for k with held held.
+func weightedReleasedMore(k, held int64) string {
+	return fmt.Sprintf("semaphore: Weighted.Release: released more than held, got %d with %d held", k, held)
 }
 
-func TestWeightedNegativeWeightPanics(t *testing.T) {
-	w := semaphore.NewWeighted(3)
-	const want = "semaphore: weight must not be negative, got -1"
-	assert.PanicsWithValue(t, want, func() { _ = w.Acquire(context.Background(), -1) }, "Acquire(-1)")
-	assert.PanicsWithValue(t, want, func() { w.TryAcquire(-1) }, "TryAcquire(-1)")
-	assert.PanicsWithValue(t, want, func() { w.Release(-1) }, "Release(-1)")
-	assert.True(t, w.TryAcquire(3), "the semaphore is unchanged by the panics")
+// countingReleasedMore is Counting.Release's panic on a semaphore of n.
+func countingReleasedMore(n int) string {
+	return fmt.Sprintf("semaphore: Counting.Release: released more than held, got 0 of %d held", n)
 }
 
 func TestWeightedReleaseMoreThanHeldPanics(t *testing.T) {
 	w := semaphore.NewWeighted(4)
-	assert.PanicsWithValue(t, releasedMore, func() { w.Release(1) }, "Release(1) on a fresh semaphore")
+	assert.PanicsWithValue(t, weightedReleasedMore(1, 0), func() { w.Release(1) }, "Release(1) on a fresh semaphore")
 	require.True(t, w.TryAcquire(2))
-	assert.PanicsWithValue(t, releasedMore, func() { w.Release(3) }, "Release(3) holding 2")
+	assert.PanicsWithValue(t, weightedReleasedMore(3, 2), func() { w.Release(3) }, "Release(3) holding 2")
 	w.Release(2)
 	assert.True(t, w.TryAcquire(4), "the failed Release changed the state")
 	w.Release(4)
@@ -64,7 +49,7 @@ func TestWeightedReleaseMoreThanHeldPanicsWithWaiters(t *testing.T) {
 		go func() { errc <- w.Acquire(ctx, 2) }()
 		synctest.Wait() // the waiter is queued
 
-		assert.PanicsWithValue(t, releasedMore, func() { w.Release(4) }, "Release(4) holding 3 with a waiter")
+		assert.PanicsWithValue(t, weightedReleasedMore(4, 3), func() { w.Release(4) }, "Release(4) holding 3 with a waiter")
 		cancel()
 		assert.ErrorIs(t, <-errc, context.Canceled, "the queued Acquire after cancel")
 		w.Release(3)

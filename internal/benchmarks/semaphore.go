@@ -82,7 +82,7 @@ func SemaphoreAcquire() Pattern {
 		only int // the one limit this implementation supports; 0 for any
 		make func(limit int) limiter
 	}{
-		{"chan", 0, func(n int) limiter { return semaphore.New(n) }},
+		{"chan", 0, func(n int) limiter { return semaphore.NewCounting(n) }},
 		{"weighted", 0, func(n int) limiter { return weightedOne{semaphore.NewWeighted(int64(n))} }},
 		{"xsync", 0, func(n int) limiter { return xsyncOne{xsemaphore.NewWeighted(int64(n))} }},
 		{"mutex", 1, func(int) limiter { return new(mutexOne) }},
