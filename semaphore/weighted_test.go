@@ -377,3 +377,86 @@ func TestWeightedAcquireCancelledBeforeFree(t *testing.T) {
 			return false
 		})
 }
+
+// TestWeightedSlowPathTakesWeightFreedBeforeItLocks: an Acquire that
+// found no room, yielded, and found none again, goes for the lock to
+// queue; if the weight is freed before it gets the lock, it takes the
+// weight instead of queueing behind nobody, and gives the lock back.
+// (Holding the lock is the white-box hook of export_test.go.)
+func TestWeightedSlowPathTakesWeightFreedBeforeItLocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := semaphore.NewWeighted(2)
+		require.True(t, w.TryAcquire(2))
+		semaphore.LockWeighted(w)
+		errc := make(chan error, 1)
+		go func() { errc <- w.Acquire(context.Background(), 2) }()
+		synctest.Wait() // at the lock, not queued: TryAcquire(0) still works
+		require.True(t, w.TryAcquire(0), "the Acquire queued without the lock")
+		w.Release(2) // lock-free: nobody is queued
+		semaphore.UnlockWeighted(w)
+		require.NoError(t, <-errc)
+		assert.False(t, w.TryAcquire(1), "the Acquire did not take its 2")
+
+		// The lock was given back: a waiter can queue and be served.
+		go func() { errc <- w.Acquire(context.Background(), 1) }()
+		synctest.Wait()
+		assert.Empty(t, errc, "Acquire(1) with all 2 held")
+		w.Release(2)
+		assert.NoError(t, <-errc)
+		w.Release(1)
+		assert.True(t, w.TryAcquire(2), "weight was lost")
+	})
+}
+
+// TestWeightedBlockingAllocatesNothing holds the promise that waiters
+// are recycled: once warm, an Acquire that queues and is granted, or
+// queues and gives up, allocates nothing (beyond its ctx's own channel).
+// GOMAXPROCS(1) keeps the waiter's recycling on one P's pool.
+func TestWeightedBlockingAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops values at random under the race detector")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	w := semaphore.NewWeighted(1)
+	reqs := make(chan context.Context)
+	results := make(chan error)
+	go func() {
+		for ctx := range reqs {
+			results <- w.Acquire(ctx, 1)
+		}
+	}()
+	defer close(reqs)
+	queue := func(ctx context.Context) {
+		require.True(t, w.TryAcquire(1))
+		reqs <- ctx
+		for w.TryAcquire(0) { // succeeds until the Acquire has queued
+			runtime.Gosched()
+		}
+	}
+	granted := func() {
+		queue(context.Background())
+		w.Release(1)
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+		w.Release(1)
+	}
+	cancelled := func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		queue(ctx)
+		cancel()
+		if err := <-results; err == nil {
+			t.Fatal("Acquire succeeded with its ctx cancelled and the weight held")
+		}
+		w.Release(1)
+	}
+	ctxOnly := func() { // what cancelled allocates for its ctx
+		ctx, cancel := context.WithCancel(context.Background())
+		_ = ctx.Done()
+		cancel()
+	}
+	granted()
+	cancelled()
+	assert.Less(t, testing.AllocsPerRun(100, granted), 0.5, "a queued, granted Acquire allocates")
+	assert.Less(t, testing.AllocsPerRun(100, cancelled)-testing.AllocsPerRun(100, ctxOnly), 0.5, "a queued, cancelled Acquire allocates")
+}
