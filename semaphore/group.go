@@ -115,7 +115,7 @@ func NewGroup(ctx context.Context, n int, opts ...GroupOption) *Group {
 		opt.apply(g)
 	}
 	g.o.Init(ctx, pkg, "Group")
-	g.taskCtx = context.WithValue(g.o.Context(), groupKey{g}, true)
+	g.taskCtx = context.WithValue(g.o.Context(), groupKey{g}, g)
 	g.labels = g.o.Labels()
 	g.onGoexit = g.goexit
 	g.onInlineGoexit = g.inlineGoexit
@@ -361,10 +361,12 @@ func (g *Group) SetLimit(n int) {
 }
 
 // Wait blocks until no task of the group is running or pending, then
-// returns the first failure, or nil. It cancels nothing and refuses
-// nothing afterwards: Go may be called again (on a group that has not
-// failed). Work that tasks submit is waited for too; a Go from outside
-// that runs concurrently with Wait may or may not be.
+// returns the first failure, or nil. If the parent context ended while
+// tasks were pending, they were dropped, and Wait returns its cause.
+// Wait cancels nothing and refuses nothing afterwards: Go may be called
+// again (on a group whose context is not done). Work that tasks submit is
+// waited for too; a Go from outside that runs concurrently with Wait may
+// or may not be.
 //
 // If a task panicked, Wait panics instead, on the calling goroutine, with
 // the first panic as a *[compendium.PanicError] holding the value and the
@@ -421,6 +423,10 @@ type GroupStats struct {
 	// Inline counts the tasks that ran inline, in the slot of the task
 	// that submitted them, because MaxPending tasks were pending.
 	Inline uint64
+	// Waiting is the number of Go calls from outside waiting for a slot
+	// now: the backpressure the limit puts on submitters. Their tasks are
+	// not yet Submitted.
+	Waiting uint64
 }
 
 // Stats returns the group's counters, read under its lock: the identity
@@ -428,7 +434,9 @@ type GroupStats struct {
 func (g *Group) Stats() GroupStats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.stats.snapshot()
+	s := g.stats.snapshot()
+	s.Waiting = g.waiters.len
+	return s
 }
 
 // run is a goroutine of the group: it runs f in the slot its starter took
@@ -497,9 +505,15 @@ func (g *Group) nextLocked() task {
 	var f task
 	select {
 	case <-g.o.Done():
-		// Pending tasks never run once the group is done.
-		g.stats.canceled += uint64(g.pending.len())
-		g.pending.clear()
+		// Pending tasks never run once the group is done. Dropping them is
+		// news if the parent context ended: Fail records its cause, so
+		// that Wait does not report work cut short as done. (After Close
+		// or a failure, Fail keeps what it has.)
+		if n := g.pending.len(); n > 0 {
+			g.stats.canceled += uint64(n)
+			g.pending.clear()
+			g.o.Fail(context.Cause(g.o.Context()))
+		}
 	default:
 		if g.running <= g.limit { // above it after SetLimit lowered it
 			if g.pending.len() > 0 {
@@ -552,9 +566,13 @@ type goWaiter struct {
 
 // waiterList is a FIFO of waiters, doubly linked so that one that gives
 // up leaves from anywhere.
-type waiterList struct{ head, tail *goWaiter }
+type waiterList struct {
+	head, tail *goWaiter
+	len        uint64
+}
 
 func (l *waiterList) push(w *goWaiter) {
+	l.len++
 	w.prev, w.next = l.tail, nil
 	if l.tail == nil {
 		l.head = w
@@ -565,6 +583,7 @@ func (l *waiterList) push(w *goWaiter) {
 }
 
 func (l *waiterList) remove(w *goWaiter) {
+	l.len--
 	if w.prev == nil {
 		l.head = w.next
 	} else {

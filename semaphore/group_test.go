@@ -80,6 +80,7 @@ func TestGroupConcurrentSubmitters(t *testing.T) {
 		require.NoError(t, g.Wait())
 		assert.Equal(t, int64(limit), inFlight.peak.Load(), "peak tasks in flight")
 		assert.Equal(t, int64(submitters*each), ran.Load(), "tasks run")
+		assert.Equal(t, compendium.TaskStats{Submitted: submitters * each, Completed: submitters * each}, g.Stats().TaskStats)
 	})
 }
 
@@ -198,6 +199,8 @@ func TestGroupGoHonoursCallerContext(t *testing.T) {
 
 		assert.NoError(t, g.Wait())
 		assert.False(t, called.Load(), "a task whose Go failed was called")
+		assert.Equal(t, compendium.TaskStats{Submitted: 1, Rejected: 2, Completed: 1}, g.Stats().TaskStats,
+			"both refused Go calls count as Rejected")
 	})
 }
 
@@ -234,6 +237,10 @@ func TestGroupTryGo(t *testing.T) {
 		synctest.Wait()
 		assert.True(t, g.TryGo(nop), "TryGo once the tasks are done")
 		assert.NoError(t, g.Wait())
+		assert.Equal(t, uint64(1), g.Stats().Rejected, "the refused TryGo")
+		require.NoError(t, g.Close())
+		assert.False(t, g.TryGo(nop), "TryGo after Close")
+		assert.Equal(t, uint64(2), g.Stats().Rejected, "TryGo after Close counts as Rejected")
 	})
 }
 
@@ -275,7 +282,7 @@ func TestGroupPanicReraisedByWait(t *testing.T) {
 			for range 2 {
 				assert.Same(t, p, recoverPanic(func() { _ = g.Close() }), "every Close re-raises the same panic")
 			}
-			assert.Equal(t, uint64(1), g.Stats().Panicked)
+			assert.Equal(t, compendium.TaskStats{Submitted: 2, Completed: 1, Panicked: 1}, g.Stats().TaskStats)
 		})
 	}
 }
@@ -406,4 +413,139 @@ func TestGroupGoCancelledBeforeFree(t *testing.T) {
 		func() { free <- struct{}{} },
 		func() bool { return started.Load() != 0 })
 	require.NoError(t, g.Wait())
+	s := g.Stats()
+	assert.Equal(t, uint64(1000), s.Rejected, "every refused Go counts as Rejected: %+v", s)
+	assert.Equal(t, s.Submitted, s.Completed)
+}
+
+// endsWhenChecked is a context that, once armed, is cancelled at the
+// very moment its Err is read, and reports nil to that read: the
+// interleaving where a cancellation lands just after Group looked at a
+// waiting Go's context and took its task.
+type endsWhenChecked struct {
+	context.Context
+	done  chan struct{}
+	armed atomic.Bool
+	once  sync.Once
+}
+
+func newEndsWhenChecked() *endsWhenChecked {
+	return &endsWhenChecked{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *endsWhenChecked) Done() <-chan struct{} { return c.done }
+
+func (c *endsWhenChecked) Err() error {
+	if !c.armed.Load() {
+		return nil
+	}
+	first := false
+	c.once.Do(func() { first = true; close(c.done) })
+	if first {
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestGroupWaiterTakenAsItsContextEnds: a waiting Go whose task is taken
+// in the same instant its ctx ends reports the task accepted, and the
+// task runs: the one that takes it never waits for the Go to look.
+func TestGroupWaiterTakenAsItsContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1)
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error { <-release; return nil }))
+		ctx := newEndsWhenChecked()
+		var ran atomic.Bool
+		errc := make(chan error, 1)
+		go func() { errc <- g.Go(ctx, func(context.Context) error { ran.Store(true); return nil }) }()
+		synctest.Wait() // the Go waits
+		ctx.armed.Store(true)
+		close(release) // the finishing task takes its task, and ctx ends
+		assert.NoError(t, <-errc, "a Go whose task was taken")
+		require.NoError(t, g.Wait())
+		assert.True(t, ran.Load())
+		require.NoError(t, g.Close())
+	})
+}
+
+// TestGroupSetLimitOnDoneGroupStartsNothing: once the group's context is
+// done, raising the limit starts neither pending tasks nor waiting ones;
+// the pending ones are dropped when their submitter ends.
+func TestGroupSetLimitOnDoneGroupStartsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parent, cancel := context.WithCancel(context.Background())
+		g := semaphore.NewGroup(parent, 1, semaphore.MaxPending(3))
+		var ran atomic.Int64
+		count := func(context.Context) error { ran.Add(1); return nil }
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+			for range 3 {
+				if err := g.Go(ctx, count); err != nil {
+					return err
+				}
+			}
+			<-release // holds the slot, ignoring ctx
+			return nil
+		}))
+		synctest.Wait()
+		require.Equal(t, uint64(3), g.Stats().Queued)
+		cancel()
+		g.SetLimit(8)
+		synctest.Wait()
+		assert.Zero(t, ran.Load(), "SetLimit started a task on a cancelled group")
+		close(release)
+		assert.ErrorIs(t, g.Wait(), context.Canceled)
+		assert.Zero(t, ran.Load())
+		assert.Equal(t, uint64(3), g.Stats().Canceled)
+		assert.ErrorIs(t, g.Close(), context.Canceled)
+	})
+}
+
+// TestGroupCloseJoins: Close returns only once every task has returned
+// and its goroutine is done with the group.
+func TestGroupCloseJoins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 2)
+		var returned atomic.Int64
+		for range 2 {
+			require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+				<-ctx.Done()
+				time.Sleep(time.Second) // cleaning up after the cancellation
+				returned.Add(1)
+				return nil
+			}))
+		}
+		start := time.Now()
+		require.NoError(t, g.Close())
+		assert.Equal(t, int64(2), returned.Load(), "Close returned before its tasks")
+		assert.Equal(t, time.Second, time.Since(start))
+	})
+}
+
+// TestGroupWaiterCancelledBeforeFreeIsNotTaken: a waiting Go whose ctx
+// ends before a slot frees returns ctx.Err(), and its task never runs,
+// even when the task that frees the slot looks at the waiters before the
+// Go has woken. GOMAXPROCS(1) gives that order: the cancelled Go is made
+// runnable first, the finishing task second, and the scheduler runs the
+// last one made runnable first.
+func TestGroupWaiterCancelledBeforeFreeIsNotTaken(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var ran atomic.Int64
+	for i := range 100 {
+		g := semaphore.NewGroup(context.Background(), 1)
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error { <-release; return nil }))
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- g.Go(ctx, func(context.Context) error { ran.Add(1); return nil }) }()
+		for g.Stats().Waiting == 0 {
+			runtime.Gosched()
+		}
+		cancel()
+		close(release)
+		require.ErrorIs(t, <-errc, context.Canceled, "iteration %d", i)
+		require.NoError(t, g.Close())
+		require.Zero(t, ran.Load(), "iteration %d: the task of a cancelled Go ran", i)
+	}
 }

@@ -127,6 +127,33 @@ func TestGroupInsidePolicy(t *testing.T) {
 		"c3", "Go c3 returned", "c4", "Go c4 returned", // run by the submitter, inside Go
 		"c1", "c2", // in order, once the submitter's slot is free
 	}, log)
+
+	// A pending task that submits while others still wait counts what
+	// remains pending, not what has been: c1 runs with c2 pending, so one
+	// place is free for d1, and d2 runs inline.
+	log = nil
+	require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+		for _, name := range []string{"c1", "c2"} {
+			if err := g.Go(ctx, func(ctx context.Context) error {
+				record(name)
+				if name != "c1" {
+					return nil
+				}
+				for _, d := range []string{"d1", "d2"} {
+					if err := g.Go(ctx, child(d)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	require.NoError(t, g.Wait())
+	assert.Equal(t, []string{"c1", "d2", "c2", "d1"}, log)
+	assert.Equal(t, uint64(3), g.Stats().Inline)
 }
 
 // TestGroupInsideFreeSlotRunsConcurrently: a submission from inside takes
@@ -161,6 +188,7 @@ func TestGroupOutsideWithGroupContextWaits(t *testing.T) {
 		go func() { errc <- g.Go(g.Context(), nop) }()
 		synctest.Wait()
 		assert.Empty(t, errc, "Go(g.Context(), f) from outside returned with the only slot held")
+		assert.Equal(t, uint64(1), g.Stats().Waiting)
 		close(release)
 		assert.NoError(t, <-errc)
 		assert.NoError(t, g.Close())
@@ -401,14 +429,18 @@ func TestGroupSetLimitLowers(t *testing.T) {
 	})
 }
 
-// TestGroupCloseDropsPendingAndWaiters: Close cancels the running task,
-// drops the pending ones (counted Canceled), refuses the waiting Go with
-// the closed error, and joins.
+// TestGroupCloseDropsPendingAndWaiters: Close cancels the running tasks,
+// drops the pending ones (counted Canceled, once, though two tasks end
+// after the cancellation), refuses the waiting Go with the closed error,
+// and joins.
 func TestGroupCloseDropsPendingAndWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := semaphore.NewGroup(context.Background(), 1, semaphore.MaxPending(3))
+		g := semaphore.NewGroup(context.Background(), 2, semaphore.MaxPending(3))
 		var ran atomic.Int64
 		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+			if err := g.Go(ctx, blockUntilDone); err != nil { // the free slot
+				return err
+			}
 			for range 3 {
 				if err := g.Go(ctx, func(context.Context) error { ran.Add(1); return nil }); err != nil {
 					return err
@@ -417,16 +449,17 @@ func TestGroupCloseDropsPendingAndWaiters(t *testing.T) {
 			<-ctx.Done()
 			return ctx.Err() // after Close: a consequence, not a failure
 		}))
-		errc := make(chan error, 1)
-		go func() { errc <- g.Go(context.Background(), nop) }()
 		synctest.Wait()
 		require.Equal(t, uint64(3), g.Stats().Queued)
+		errc := make(chan error, 1)
+		go func() { errc <- g.Go(context.Background(), nop) }()
+		synctest.Wait() // the Go waits: both slots are taken
 
 		assert.NoError(t, g.Close())
 		assert.ErrorIs(t, <-errc, compendium.ErrClosed, "the waiting Go after Close")
 		assert.Zero(t, ran.Load(), "a pending task ran after Close")
 		s := g.Stats()
-		assert.Equal(t, compendium.TaskStats{Submitted: 4, Rejected: 1, Completed: 0, Failed: 1, Canceled: 3}, s.TaskStats)
+		assert.Equal(t, compendium.TaskStats{Submitted: 5, Rejected: 1, Completed: 1, Failed: 1, Canceled: 3}, s.TaskStats)
 		assert.NoError(t, g.Close())
 	})
 }
@@ -510,4 +543,29 @@ func TestGroupGoroutinesCarryLabels(t *testing.T) {
 	require.NotEmpty(t, line, "no goroutine labelled compendium=semaphore in:\n%s", buf.String())
 	assert.Contains(t, line, `"type":"Group"`)
 	assert.Contains(t, line, `"request":"r7"`)
+}
+
+// TestGroupInsideGoexitOnHelperGoroutine: a task's own helper goroutine
+// that submits with the task's context submits from inside; if the task
+// it then runs inline calls runtime.Goexit, the helper goroutine ends,
+// and the group records the failure all the same.
+func TestGroupInsideGoexitOnHelperGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1, semaphore.MaxPending(0))
+		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+			helperDone := make(chan struct{})
+			go func() {
+				defer close(helperDone)
+				_ = g.Go(ctx, func(context.Context) error { runtime.Goexit(); return nil })
+			}()
+			<-helperDone
+			return nil
+		}))
+		assert.ErrorIs(t, g.Wait(), compendium.ErrGoexit)
+		s := g.Stats()
+		assert.Equal(t, uint64(1), s.Inline)
+		assert.Equal(t, uint64(1), s.Failed)
+		assert.Equal(t, uint64(1), s.Completed, "the task whose helper it was")
+		assert.ErrorIs(t, g.Close(), compendium.ErrGoexit)
+	})
 }
