@@ -571,6 +571,7 @@ type waiterList struct {
 	len        uint64
 }
 
+// push appends w, the newest waiter.
 func (l *waiterList) push(w *goWaiter) {
 	l.len++
 	w.prev, w.next = l.tail, nil
@@ -582,6 +583,7 @@ func (l *waiterList) push(w *goWaiter) {
 	l.tail = w
 }
 
+// remove unlinks w, wherever it is.
 func (l *waiterList) remove(w *goWaiter) {
 	l.len--
 	if w.prev == nil {
@@ -598,17 +600,31 @@ func (l *waiterList) remove(w *goWaiter) {
 }
 
 // fifo is a queue that reuses its slice: push appends, pop advances the
-// head, and the slice starts over when the queue empties, so a steady
-// flow allocates nothing and an idle one keeps only its capacity.
+// head, and the slice starts over when the queue empties. A ring would do
+// as well; this keeps the bound simple to see: the backing array is never
+// more than twice the most items queued at once.
 type fifo[T any] struct {
-	items []T
+	items []T // items[head:] are queued; items[:head] are zeroed
 	head  int
 }
 
+// len returns the number of items queued.
 func (q *fifo[T]) len() int { return len(q.items) - q.head }
 
-func (q *fifo[T]) push(v T) { q.items = append(q.items, v) }
+// push appends v. When the array is full only because of what was popped
+// (a queue that never empties, as a busy group's can), it slides the
+// queued items down instead of growing: growing would keep every popped
+// slot for as long as the queue lives.
+func (q *fifo[T]) push(v T) {
+	if q.head > 0 && len(q.items) == cap(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, v)
+}
 
+// pop removes and returns the oldest item; the queue must not be empty.
 func (q *fifo[T]) pop() T {
 	var zero T
 	v := q.items[q.head]
@@ -620,6 +636,7 @@ func (q *fifo[T]) pop() T {
 	return v
 }
 
+// clear drops every item, keeping the array.
 func (q *fifo[T]) clear() {
 	clear(q.items)
 	q.items, q.head = q.items[:0], 0
@@ -646,6 +663,8 @@ func (c *groupCounts) end(p *compendium.PanicError, err error) {
 	}
 }
 
+// snapshot derives Queued and Running from the counts, as
+// lifecycle.Counters does, so that the identity holds by construction.
 func (c *groupCounts) snapshot() GroupStats {
 	ended := c.completed + c.failed + c.panicked
 	return GroupStats{

@@ -13,10 +13,9 @@ import (
 // over [Weighted] is [Counting.Acquirer]: acquiring is a channel send, so
 // it can sit in a select beside other channels.
 //
-// Create one with [NewCounting]; the zero value has no channel and is not
-// usable. A Counting must not be copied after first use (copies share the
-// channel, which is harmless but misleading). All methods are safe for
-// concurrent use.
+// Create one with [NewCounting]; the zero value is not usable. A Counting
+// must not be copied after first use. All methods are safe for concurrent
+// use.
 //
 // A call to [Counting.Release] synchronizes before the [Counting.Acquire],
 // [Counting.TryAcquire] or send on [Counting.Acquirer] that takes the
@@ -26,17 +25,14 @@ import (
 // Cost: see semaphore.Acquire (impl=chan) in bench/RESULTS.md.
 type Counting struct {
 	// tokens holds one token per slot in use: Acquire sends, Release
-	// receives. Sending rather than receiving to acquire is what lets
-	// Acquirer hand callers a send-only channel, and what lets len report
-	// the slots in use without a separate counter.
+	// receives, so that Acquirer can be send-only and len counts the
+	// slots in use.
 	tokens chan struct{}
 }
 
 // NewCounting returns a counting semaphore with n slots, all free.
 //
-// NewCounting panics if n < 1 (a semaphore with no slot would block every
-// Acquire forever, which is never what the caller meant) or if the
-// channel of n slots would take more than 1 GiB.
+// NewCounting panics if n < 1 or if n slots would take more than 1 GiB.
 func NewCounting(n int) *Counting {
 	lifecycle.Min(pkg, "NewCounting", "n", n, 1)
 	lifecycle.UpFront[struct{}](pkg, "NewCounting", "n", n)
@@ -54,8 +50,7 @@ func NewCounting(n int) *Counting {
 func (s *Counting) Acquire(ctx context.Context) error {
 	lifecycle.Context(pkg, "Counting.Acquire", ctx)
 	// Done is nil for contexts that never end (context.Background): then
-	// there is nothing to check, and the fast path is one non-blocking
-	// send, as cheap as a plain one.
+	// the fast path is one non-blocking send.
 	done := ctx.Done()
 	if done != nil {
 		select {
@@ -154,17 +149,14 @@ func (s *Counting) Release() {
 //		// ... give up ...
 //	}
 //
-// This is what a semaphore built on a mutex and condition variable (or on
-// x/sync's Weighted) cannot offer: waiting for a slot and for anything else
-// at once, without a helper goroutine. Never close the channel.
+// Never close the channel.
 func (s *Counting) Acquirer() chan<- struct{} {
 	return s.tokens
 }
 
-// Len returns the number of slots held at the moment of the call. By the
-// time the caller looks at it, other goroutines may have changed it, so it
-// is for metrics and tests, not for deciding whether Acquire would block
-// (use [Counting.TryAcquire]).
+// Len returns the number of slots held at the moment of the call: for
+// metrics and tests, not for deciding whether Acquire would block (that
+// is [Counting.TryAcquire]).
 func (s *Counting) Len() int {
 	return len(s.tokens)
 }
