@@ -136,7 +136,10 @@ func NewGroup(ctx context.Context, n int, opts ...GroupOption) *Group {
 // deadlock the group, at any limit. Such a Go is refused only when the
 // group's context is done (not when the task's own deadline passed).
 // Do not rely on a task you submit running while you wait for it: with
-// every slot taken it runs after you, or inside this call.
+// every slot taken it runs after you, or inside this call. Make such
+// calls while the task runs (from it, or from goroutines it waits for):
+// one made after the task returned could run f on a goroutine that holds
+// no slot.
 //
 // Any other ctx (including [Group.Context]) is a submission from outside:
 // Go waits while n tasks run, and returns ctx.Err() if ctx ends first,
