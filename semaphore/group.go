@@ -2,6 +2,7 @@ package semaphore
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -42,7 +43,10 @@ type Group struct {
 	// unmarked one, so that passing g.Context() from outside still waits.
 	taskCtx context.Context
 	timeout time.Duration // per-task deadline; 0 for none
-	labels  lifecycle.Labels
+	// timeoutCause is what a task's context ends with at its deadline: a
+	// message naming the option, wrapping context.DeadlineExceeded.
+	timeoutCause error
+	labels       lifecycle.Labels
 	// onGoexit and onInlineGoexit are the Goexit hooks, made once so that
 	// calling a task builds no method value.
 	onGoexit, onInlineGoexit func()
@@ -88,7 +92,8 @@ func MaxPending(n int) GroupOption {
 }
 
 // TaskTimeout gives every task a context that ends d after the task
-// starts, with [context.DeadlineExceeded]. The task keeps its slot until
+// starts, with ctx.Err() = [context.DeadlineExceeded] and a cause that
+// names the option. The task keeps its slot until
 // it returns, deadline or not: a task that ignores its context still
 // counts against the limit, so the limit holds. A task that returns the
 // context's error fails the group like any other error; return nil to
@@ -113,6 +118,9 @@ func NewGroup(ctx context.Context, n int, opts ...GroupOption) *Group {
 	for _, opt := range opts {
 		lifecycle.NotNil(pkg, "NewGroup", "option", opt == nil)
 		opt.apply(g)
+	}
+	if g.timeout > 0 {
+		g.timeoutCause = fmt.Errorf("semaphore: Group task ran past its TaskTimeout of %v: %w", g.timeout, context.DeadlineExceeded)
 	}
 	g.o.Init(ctx, pkg, "Group")
 	g.taskCtx = context.WithValue(g.o.Context(), groupKey{g}, g)
@@ -465,7 +473,7 @@ func (g *Group) call(f task, goexit func()) (*compendium.PanicError, error) {
 	ctx := g.taskCtx
 	if g.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout, g.timeoutCause)
 		defer cancel()
 	}
 	return lifecycle.Call(func() error { return f(ctx) }, goexit)

@@ -323,6 +323,10 @@ func TestGroupTaskTimeoutHonoured(t *testing.T) {
 		start := time.Now()
 		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
 			<-ctx.Done()
+			assert.Equal(t, context.DeadlineExceeded, ctx.Err())
+			cause := context.Cause(ctx)
+			assert.ErrorIs(t, cause, context.DeadlineExceeded)
+			assert.EqualError(t, cause, "semaphore: Group task ran past its TaskTimeout of 1s: context deadline exceeded")
 			return nil // an expected timeout: not a failure
 		}))
 		require.NoError(t, g.Wait())
