@@ -1,6 +1,10 @@
 package semaphore
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+	"weak"
+)
 
 // TestFifoStaysBounded is white-box: the pending list of a busy Group
 // may never empty, and its array must not grow with every task that ever
@@ -33,4 +37,54 @@ func TestFifoStaysBounded(t *testing.T) {
 	if next != 100_000 {
 		t.Errorf("popped %d; want 100000", next)
 	}
+}
+
+// obj is big enough to get an allocation of its own (the tiny allocator
+// would share one between small objects, and so keep them alive
+// together).
+type obj [64]byte
+
+// TestFifoLetsGoOfWhatItDrops: once a queued value is popped or cleared,
+// the queue's array keeps no reference to it (not even the copy a slide
+// leaves behind), so the collector can free it while the queue lives on.
+func TestFifoLetsGoOfWhatItDrops(t *testing.T) {
+	collected := func(ws []weak.Pointer[obj]) bool {
+		runtime.GC()
+		for _, w := range ws {
+			if w.Value() != nil {
+				return false
+			}
+		}
+		return true
+	}
+	var q fifo[*obj]
+	var ws []weak.Pointer[obj]
+	push := func() {
+		o := new(obj)
+		ws = append(ws, weak.Make(o))
+		q.push(o)
+	}
+	for range 4 {
+		push()
+	}
+	q.pop()
+	q.pop()
+	push() // full only because of the two popped: slides the two queued down
+	for q.len() > 0 {
+		q.pop()
+	}
+	if !collected(ws) {
+		t.Error("values popped after a slide are still referenced by the array")
+	}
+
+	ws = nil
+	for range 3 {
+		push()
+	}
+	q.pop()
+	q.clear()
+	if !collected(ws) {
+		t.Error("values dropped by clear are still referenced by the array")
+	}
+	runtime.KeepAlive(&q)
 }

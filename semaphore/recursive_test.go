@@ -191,6 +191,7 @@ func TestGroupOutsideWithGroupContextWaits(t *testing.T) {
 		assert.Equal(t, uint64(1), g.Stats().Waiting)
 		close(release)
 		assert.NoError(t, <-errc)
+		assert.Zero(t, g.Stats().Waiting, "the Go whose task was taken still counts as waiting")
 		assert.NoError(t, g.Close())
 		assert.Zero(t, g.Stats().Inline)
 	})
