@@ -57,15 +57,16 @@
 //     WithMaxGoroutines, also wait for a slot, from inside too: with every
 //     slot held by a task waiting to submit, nothing frees one, and the
 //     group deadlocks. errgroup's TryGo leaves the choice to the caller,
-//     and its idiom "if !g.TryGo(f) { f() }" runs the work on the
-//     caller's goroutine, in the slot the caller holds (caller-runs).
+//     and calling f itself when TryGo fails ("if !g.TryGo(f) { f() }")
+//     runs the work on the caller's goroutine, in the slot the caller
+//     holds (caller-runs).
 //   - pond's task groups put follow-up work on the pool's queue, which is
 //     unbounded by default; bounded, a full queue either blocks (the same
 //     deadlock) or refuses, leaving the task with work and nowhere to put
 //     it.
 //
-// Group takes the bounded queue from pond and caller-runs from errgroup's
-// idiom: a submission from inside never waits; it takes a free slot, or
+// Group takes the bounded queue from pond and caller-runs from that use
+// of TryGo: a submission from inside never waits; it takes a free slot, or
 // joins a pending list of at most [MaxPending] tasks, or, when that is
 // full, the submitting task runs the new one itself before Go returns.
 // So no submission deadlocks or is lost, at most n tasks run, and the
@@ -85,15 +86,19 @@
 //
 // # When something else is the better tool
 //
-//   - A limit of 1 and no context is a [sync.Mutex]: cheaper than every
-//     semaphore here, alone or contended. Use a semaphore of 1 only to
-//     honour a ctx or to select on the acquire.
-//   - [Counting] costs a channel send and a receive per slot, more than
-//     [Weighted]'s compare-and-swaps when the critical section is empty;
-//     with real work under the limit the difference vanishes into it
-//     (semaphore.Acquire, work= cases). Choose Counting for its Acquirer
-//     and its plain-channel semantics, Weighted for weights and for the
-//     cheapest acquire.
+//   - A limit of 1 and no context is a [sync.Mutex]: the cheapest
+//     acquire when nobody waits, and the simplest. Use a semaphore of 1
+//     to honour a ctx, to select on the acquire, or where many goroutines
+//     queue for a critical section that does real work, where the mutex
+//     did not stay ahead (semaphore.Acquire, mode=parallel).
+//   - [Weighted]'s acquire is a compare-and-swap, [Counting]'s a channel
+//     send and receive: with an empty critical section Weighted is the
+//     cheaper counting semaphore. With work inside it and goroutines
+//     waiting at a limit of 1, Counting did better, since Weighted's
+//     waiters queue behind one another. Choose Counting for its Acquirer
+//     or under a contended limit of 1 with work inside, Weighted for
+//     weights or a cheap critical section, and measure your own case
+//     with semaphore.Acquire's cases.
 //   - golang.org/x/sync/semaphore is the better tool if you rely on a
 //     size of 0 or above 2^62, or on an oversized Acquire blocking until
 //     ctx ends; our Weighted has its FIFO guarantees and is cheaper when

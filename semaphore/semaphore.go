@@ -9,9 +9,9 @@ import (
 
 // Counting is a counting semaphore: a buffered channel of n tokens, where
 // holding a slot means having sent a token into the channel (Effective
-// Go's semaphore). At most n slots are held at once. Its one advantage
-// over [Weighted] is [Counting.Acquirer]: acquiring is a channel send, so
-// it can sit in a select beside other channels.
+// Go's semaphore). At most n slots are held at once. What it offers over
+// [Weighted] is [Counting.Acquirer]: acquiring is a channel send, so it
+// can sit in a select beside other channels.
 //
 // Create one with [NewCounting]; the zero value is not usable. A Counting
 // must not be copied after first use. All methods are safe for concurrent
