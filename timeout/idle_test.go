@@ -1,12 +1,14 @@
 package timeout_test
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -151,14 +153,6 @@ func TestIdleTimerTouchDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(1000, it.Touch), "allocations per Touch")
 }
 
-func TestIdleTimerBadArguments(t *testing.T) {
-	assert.PanicsWithValue(t, "timeout: NewIdleTimer: d must be positive, got 0s", func() { timeout.NewIdleTimer(0, func() {}) })
-	assert.PanicsWithValue(t, "timeout: NewIdleTimer: d must be positive, got -1s", func() { timeout.NewIdleTimer(-time.Second, func() {}) })
-	assert.PanicsWithValue(t, "timeout: NewIdleTimer: f is nil", func() { timeout.NewIdleTimer(time.Second, nil) })
-	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got 0s", func() { timeout.NewHeartbeat(0) })
-	assert.PanicsWithValue(t, "timeout: NewHeartbeat: d must be positive, got -1ns", func() { timeout.NewHeartbeat(-1) })
-}
-
 // TestIdleTimerStopRacingExpiry stops timers at the very instant they
 // expire, and touches others at that instant: whichever side wins, Stop
 // returns, and nothing runs after it.
@@ -203,6 +197,111 @@ func TestIdleTimerStopFromFViaGoroutine(t *testing.T) {
 		it.Touch()
 		time.Sleep(time.Second)
 		assert.Equal(t, []time.Duration{10 * ms}, fs.times(), "f ran at")
+		assert.False(t, it.Stop())
+	})
+}
+func TestIdleTimerStopReportsRearmPendingAfterF(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := newFirings()
+		release := make(chan struct{})
+		it := timeout.NewIdleTimer(10*ms, func() { fs.f(); <-release })
+		time.Sleep(15 * ms) // f runs from 10ms, blocked on release
+		it.Touch()          // during f: an expiry is due d after f returns
+		done := make(chan bool)
+		go func() { done <- it.Stop() }()
+		synctest.Wait()
+		close(release)
+		assert.True(t, <-done, "Stop prevented the expiry the Touch scheduled, so it must report true")
+		time.Sleep(time.Second)
+		assert.Equal(t, []time.Duration{10 * ms}, fs.times())
+	})
+}
+
+func TestIdleTimerStopAfterQuietRearm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := newFirings()
+		it := timeout.NewIdleTimer(50*ms, fs.f)
+		time.Sleep(20 * ms)
+		it.Touch()          // the timer wakes at 50ms and re-arms for 70ms
+		time.Sleep(40 * ms) // 60ms: armed again, not resting
+		assert.True(t, it.Stop(), "Stop() after a re-arm = false")
+		time.Sleep(time.Second)
+		assert.Empty(t, fs.times())
+	})
+}
+
+// TestIdleTimerPanicInFReRaisedByStopAndClose: a panic in f is recovered
+// on the timer's goroutine (the program goes on), stops the timer for good,
+// and every Stop and Close re-panics with the same *compendium.PanicError.
+func TestIdleTimerPanicInFReRaisedByStopAndClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs atomic.Int32
+		it := timeout.NewIdleTimer(10*ms, func() {
+			runs.Add(1)
+			panic(errBoom)
+		})
+		time.Sleep(10 * ms)
+		synctest.Wait()
+		it.Touch() // a stopped timer does not re-arm
+		time.Sleep(time.Second)
+		assert.EqualValues(t, 1, runs.Load(), "f ran again after its panic")
+		var first *compendium.PanicError
+		for _, stop := range []func(){func() { it.Stop() }, func() { _ = it.Close() }, func() { _ = it.Close() }} {
+			var pe *compendium.PanicError
+			require.ErrorAs(t, recoverPanic(stop), &pe)
+			assert.ErrorIs(t, pe, errBoom)
+			assert.Contains(t, string(pe.Stack), "idle_test.go", "the stack is f's")
+			if first == nil {
+				first = pe
+			}
+			assert.Same(t, first, pe)
+		}
+	})
+}
+
+// TestIdleTimerGoexitInFIsAFailure: an f that calls runtime.Goexit stops
+// the timer, and Close returns the failure.
+func TestIdleTimerGoexitInFIsAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs atomic.Int32
+		it := timeout.NewIdleTimer(10*ms, func() {
+			runs.Add(1)
+			runtime.Goexit()
+		})
+		time.Sleep(10 * ms)
+		synctest.Wait()
+		it.Touch()
+		time.Sleep(time.Second)
+		assert.EqualValues(t, 1, runs.Load(), "f ran again after its Goexit")
+		assert.False(t, it.Stop(), "a failed timer is not armed")
+		for range 2 {
+			err := it.Close()
+			assert.ErrorIs(t, err, compendium.ErrGoexit)
+			assert.EqualError(t, err, "timeout: IdleTimer: f: compendium: function called runtime.Goexit")
+		}
+	})
+}
+
+// TestIdleTimerCloseWaitsForF: Close, like Stop, returns only after a
+// running f has returned, and nothing runs afterwards.
+func TestIdleTimerCloseWaitsForF(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var finished atomic.Bool
+		it := timeout.NewIdleTimer(10*ms, func() {
+			<-release
+			finished.Store(true)
+		})
+		time.Sleep(10 * ms)
+		synctest.Wait()
+		closed := make(chan error)
+		go func() { closed <- it.Close() }()
+		synctest.Wait()
+		it.Touch() // while f runs and Close waits: no re-arm afterwards
+		close(release)
+		assert.NoError(t, <-closed)
+		assert.True(t, finished.Load(), "Close returned before f")
+		assert.NoError(t, it.Close(), "Close is idempotent")
 		assert.False(t, it.Stop())
 	})
 }
