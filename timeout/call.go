@@ -15,37 +15,31 @@ import (
 // Call returns at the deadline while f may still be running. Go cannot
 // kill a goroutine, so an f that ignores its context runs on until it
 // returns by itself; its result then goes into a buffered channel nobody
-// reads and its goroutine exits, so nothing leaks beyond f's own running
+// reads and its goroutine exits. Nothing leaks beyond f's own running
 // time, but nothing stops f either. In particular, a task of a limiter
 // (semaphore.Group, pool.Workers, a semaphore slot) that wraps its work in
 // Call gives its slot back at the deadline while f still runs, and the
-// limit no longer bounds the work: to bound a limited task's time without
-// losing the slot, see the per-task deadline of semaphore.Group and
-// pool.Workers, or call context.WithTimeout in the task and give f a
-// context it honours (NewRequestWithContext, QueryContext).
+// limit no longer bounds the work: to bound a limited task's time and keep
+// the slot until f returns, see the per-task deadline of semaphore.Group
+// and pool.Workers, or use context.WithTimeout in the task with an f that
+// honours it (NewRequestWithContext, QueryContext).
 //
-// The error at the deadline matches [ErrTimeout] and
-// [context.DeadlineExceeded] and names the call and d. If ctx ends first,
-// Call returns ctx.Err(), which does not match ErrTimeout. If ctx is
-// already done, or d <= 0 (a deadline that has already passed), Call
-// returns at once without starting f. If f succeeds at the same instant as
-// the deadline, Call returns its result; if f fails once its context has
-// ended, Call returns the timeout (or ctx's) error, since f's error is
-// then most likely its consequence. If f calls runtime.Goexit, Call
-// returns an error matching [compendium.ErrGoexit] at once.
+// At the deadline Call returns an error matching [ErrTimeout] and
+// [context.DeadlineExceeded] that names the call and d; if ctx ends first,
+// ctx.Err(). A ctx already done, or d <= 0, returns at once without
+// starting f. A success at the deadline's instant is a success; a failure
+// once f's context has ended is reported as the timeout (or ctx's error),
+// f's error being most likely its echo. An f that calls runtime.Goexit
+// fails with [compendium.ErrGoexit], reported at once.
 //
 // A panic in f before Call returns is re-raised on the caller's goroutine
-// as a *[compendium.PanicError]. A panic in f after Call has returned has
-// nobody to go to: it is re-raised on f's goroutine and crashes the
-// program, as an unrecovered panic in any goroutine would. It is never
-// swallowed. A nil ctx or f panics (see Lifecycle in the package doc).
+// as a *[compendium.PanicError]; after Call has returned it has nobody to
+// go to and crashes the program from f's goroutine. A nil ctx or f panics.
 //
-// f's goroutine carries the pprof labels compendium=timeout type=Call,
-// over those of ctx. Cost: a goroutine, a context with a timer and a
-// channel per call; see timeout.Call in bench/RESULTS.md, beside
-// context.WithTimeout and a direct call, which start nothing and are the
-// better tool when f honours ctx and returning before it does is not
-// needed.
+// f's goroutine carries the pprof labels compendium=timeout type=Call over
+// those of ctx. Cost: a goroutine, a timer and a channel per call; see
+// timeout.Call in bench/RESULTS.md, beside context.WithTimeout and a
+// direct call, which start nothing.
 func Call[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) (T, error) {
 	lifecycle.Context("timeout", "Call", ctx)
 	lifecycle.NotNil("timeout", "Call", "f", f == nil)

@@ -28,7 +28,7 @@ import (
 // Create Heartbeats with [NewHeartbeat]; the zero value is not usable. A
 // Heartbeat must not be copied. Beat, Missed and Close are safe for
 // concurrent use. Close it when done: it owns a timer whose callback
-// goroutine (labelled compendium=timeout type=Heartbeat) Close joins. A
+// goroutine Close joins. A
 // Beat is a clock store, not a message: it orders nothing between the
 // worker and whoever receives from Missed; pass data on a channel of your
 // own.

@@ -61,6 +61,10 @@ type IdleTimer struct {
 	// f for Stop and Close to join, and holds the labels.
 	o      lifecycle.Owner
 	goexit error // the failure of an f that called runtime.Goexit
+	// late is set if f called runtime.Goexit after Stop or Close had
+	// begun, which Owner.Fail drops as an echo of the stop; a Goexit
+	// echoes nothing, so Close still reports it (read after the join).
+	late atomic.Bool
 
 	mu      sync.Mutex // guards t, touched, and o's cancellation against fire
 	t       *time.Timer
@@ -127,7 +131,10 @@ func (it *IdleTimer) Stop() bool {
 func (it *IdleTimer) Close() error {
 	it.stop()
 	it.o.Join()
-	return it.o.Result()
+	if err := it.o.Result(); err != nil || !it.late.Load() {
+		return err
+	}
+	return it.goexit
 }
 
 // stop cancels the owner and the timer, and reports whether that
@@ -171,7 +178,11 @@ func (it *IdleTimer) fire() {
 
 	defer it.ran()
 	it.o.Labels().Apply()
-	p, _ := lifecycle.Call(func() error { it.f(); return nil }, func() { it.o.Fail(it.goexit) })
+	p, _ := lifecycle.Call(func() error { it.f(); return nil }, func() {
+		if !it.o.Fail(it.goexit) && it.o.Err() == nil {
+			it.late.Store(true)
+		}
+	})
 	if p != nil {
 		it.o.Fail(p) // cancels the owner: the timer is stopped for good
 	}

@@ -305,3 +305,23 @@ func TestIdleTimerCloseWaitsForF(t *testing.T) {
 		assert.False(t, it.Stop())
 	})
 }
+
+// TestIdleTimerGoexitDuringCloseIsReported: an f that calls runtime.Goexit
+// while Close waits for it has still failed: Close reports it.
+func TestIdleTimerGoexitDuringCloseIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		it := timeout.NewIdleTimer(10*ms, func() {
+			<-release
+			runtime.Goexit()
+		})
+		time.Sleep(10 * ms)
+		synctest.Wait() // f is running
+		closed := make(chan error)
+		go func() { closed <- it.Close() }()
+		synctest.Wait() // Close has stopped the timer and waits for f
+		close(release)
+		assert.ErrorIs(t, <-closed, compendium.ErrGoexit)
+		assert.ErrorIs(t, it.Close(), compendium.ErrGoexit, "every Close reports it")
+	})
+}

@@ -57,6 +57,12 @@ type Stopper struct {
 	running  map[int]string // ID -> name of every worker not yet returned
 	done     chan struct{}  // closed once stopping and running is empty
 	finished bool           // done is closed
+	// late is the first Goexit of a worker that came once the Stopper was
+	// stopping. Owner.Fail drops an error that arrives after a stop, as
+	// the echo of the cancellation it most likely is; a Goexit echoes
+	// nothing (it returns no value), and a worker does its cleanup after
+	// quit, so a Goexit there is a failure Close must still report.
+	late error
 }
 
 // NewStopper returns a new Stopper with no workers. It is the same as
@@ -113,7 +119,14 @@ func (s *Stopper) run(id int, name string, f func(quit <-chan struct{})) {
 	// counted out too.
 	defer s.exit(id)
 	p, _ := lifecycle.Call(func() error { f(s.o.Done()); return nil }, func() {
-		s.o.Fail(fmt.Errorf("timeout: Stopper: %s: %w", name, compendium.ErrGoexit))
+		err := fmt.Errorf("timeout: Stopper: %s: %w", name, compendium.ErrGoexit)
+		if !s.o.Fail(err) {
+			s.mu.Lock()
+			if s.late == nil {
+				s.late = err
+			}
+			s.mu.Unlock()
+		}
 	})
 	if p != nil {
 		s.o.Fail(p)
@@ -169,7 +182,17 @@ func (s *Stopper) finishLocked() {
 func (s *Stopper) Close() error {
 	<-s.stop()
 	s.o.Join()
-	return s.o.Result()
+	return s.result()
+}
+
+// result re-panics with the first panic, or returns the first failure.
+func (s *Stopper) result() error {
+	if err := s.o.Result(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.late
 }
 
 // StopContext is [Stopper.Close] with a bound on the wait: it closes the
@@ -185,14 +208,14 @@ func (s *Stopper) StopContext(ctx context.Context) error {
 	case <-s.stop():
 	case <-ctx.Done():
 	}
-	err := s.o.Result()
+	err := s.result()
 	// Empty once stop's channel is closed (no worker starts after
 	// stopping), and also when every worker returned between ctx ending
 	// and this check.
 	names := s.Running()
 	if len(names) == 0 {
 		s.o.Join()
-		return err
+		return s.result() // a worker that ended since may have failed
 	}
 	late := fmt.Errorf("timeout: Stopper: %d still running (%s): %w", len(names), strings.Join(names, ", "), ctx.Err())
 	if err != nil {

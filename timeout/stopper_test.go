@@ -260,3 +260,39 @@ func TestStopperPanicDuringClose(t *testing.T) {
 		assert.EqualValues(t, 1, done.Load())
 	})
 }
+
+// TestStopperStopContextReportsFailureAndStragglers: a StopContext cut
+// short reports both what failed and who is still running.
+func TestStopperStopContextReportsFailureAndStragglers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		release := make(chan struct{})
+		require.NoError(t, s.GoNamed("quitter", func(<-chan struct{}) { runtime.Goexit() }))
+		require.NoError(t, s.GoNamed("stubborn", func(<-chan struct{}) { <-release }))
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		err := s.StopContext(ctx)
+		assert.ErrorIs(t, err, compendium.ErrGoexit)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.EqualError(t, err, "timeout: Stopper: quitter: compendium: function called runtime.Goexit\ntimeout: Stopper: 1 still running (stubborn): context deadline exceeded")
+		close(release)
+		assert.ErrorIs(t, s.Close(), compendium.ErrGoexit)
+	})
+}
+
+// TestStopperGoexitDuringCloseIsReported: a worker that calls
+// runtime.Goexit in its cleanup, after quit, has failed all the same.
+func TestStopperGoexitDuringCloseIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		require.NoError(t, s.GoNamed("flusher", func(quit <-chan struct{}) {
+			<-quit
+			runtime.Goexit() // say, t.FailNow in a test helper's cleanup
+		}))
+		for range 2 {
+			err := s.Close()
+			assert.ErrorIs(t, err, compendium.ErrGoexit)
+			assert.EqualError(t, err, "timeout: Stopper: flusher: compendium: function called runtime.Goexit")
+		}
+	})
+}
