@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// timeout's calls register as subjects through timeoutCallSubject: a call has no
-// owner object, its caller is the owner. They report a unit's outcome to
-// the submitter (closeReports false).
+// timeout's calls register as subjects through timeoutCallSubject: a call
+// has no owner object, its caller is the owner. They report a unit's
+// outcome to the submitter (closeReports false).
 func init() {
 	subjects = append(subjects,
 		subject{name: "timeout.Call", run: timeoutCallSubject(func(ctx context.Context, work func(context.Context) error) error {
@@ -37,9 +37,9 @@ func timeoutFn(work func(context.Context) error) func(context.Context) (struct{}
 	return func(ctx context.Context) (struct{}, error) { return struct{}{}, work(ctx) }
 }
 
-// timeoutCallSubject adapts a call to the subject shape. run makes the caller (a
-// goroutine that makes the call with a ctx derived from parent, as a
-// request handler would) and returns: unit, the call's result as the
+// timeoutCallSubject adapts a call to the subject shape. run makes the
+// caller (a goroutine that makes the call with a ctx derived from parent,
+// as a request handler would) and returns: unit, the call's result as the
 // caller sees it, re-raising what the call panicked with; close, which
 // does what closing the caller means (cancel its ctx, wait for the call
 // to return) and re-raises the same panic, on every call.
