@@ -280,3 +280,14 @@ func TestHugeDurations(t *testing.T) {
 		assert.NoError(t, hb.Close())
 	})
 }
+
+// TestPollArmsNoTimer: d <= 0 is a poll, answered from the channel's state
+// alone: the only allocation is the timeout error itself, no timer.
+func TestPollArmsNoTimer(t *testing.T) {
+	ctx := context.Background()
+	empty, full := make(chan int), make(chan int)
+	for _, d := range []time.Duration{0, -time.Second} {
+		assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = timeout.Recv(ctx, empty, d) }), "Recv(d=%v) allocations", d)
+		assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = timeout.Send(ctx, full, 1, d) }), "Send(d=%v) allocations", d)
+	}
+}

@@ -3,16 +3,16 @@
 // stop, calls with deadlines, sends and receives with timeouts, first-of-N
 // and hedged calls, heartbeats and idle timers.
 //
-//	need                                    use                   cost       instead, when
-//	a signal many goroutines wait on        Quit                  channel    a context's cancel, if there is a context
-//	long-lived workers, stopped verifiably  Stopper               goroutine  semaphore.Group or errgroup, if workers return errors
-//	a call that returns at its deadline     Call, Do              goroutine  context.WithTimeout, if f honours ctx
-//	the first of N answers                  First                 goroutines one call, if one replica is enough
-//	a hedged call against a slow tail       Hedge                 goroutines First, for the least latency at N times the load
-//	a receive or send with a timeout        Recv, Send            timer      a select with a case of your own timer
-//	one deadline for a whole loop of them   RecvUntil, SendUntil  timer      a context with a deadline, if you have one
-//	an expiry that activity pushes back     IdleTimer             atomic     Timer.Reset, if events are rare
-//	a watchdog over one worker's progress   Heartbeat             atomic     IdleTimer, to act in a callback
+//	need                                    use                   cost        instead, when
+//	a signal many goroutines wait on        Quit                  channel     a context's cancel, if there is a context
+//	long-lived workers, stopped verifiably  Stopper               goroutine   semaphore.Group or errgroup, if workers return errors
+//	a call that returns at its deadline     Call, Do              goroutine   context.WithTimeout, if f honours ctx
+//	the first of N answers                  First                 goroutines  one call, if one replica is enough
+//	a hedged call against a slow tail       Hedge                 goroutines  First, for the least latency at N times the load
+//	a receive or send with a timeout        Recv, Send            timer       a select with a case of your own timer
+//	one deadline for a whole loop of them   RecvUntil, SendUntil  timer       a context with a deadline, if you have one
+//	an expiry that activity pushes back     IdleTimer             atomic      Timer.Reset, if events are rare
+//	a watchdog over one worker's progress   Heartbeat             atomic      IdleTimer, to act in a callback
 //
 // They come from the SIGNALLING, select and TIMERS sections of John
 // Graham-Cumming's GopherCon 2014 talk "A Channel Compendium", from Rob

@@ -139,7 +139,8 @@ func hedge[T any](ctx context.Context, k *kind, delay time.Duration, fs []func(c
 				}
 				continue
 			}
-			cancel()
+			// The deferred cancel stops the losers once we return; a
+			// loser's panic from then on is its own (finish).
 			_, _, p := r.finish()
 			switch {
 			case o.p != nil:
@@ -154,8 +155,7 @@ func hedge[T any](ctx context.Context, k *kind, delay time.Duration, fs []func(c
 		case <-tick:
 			start()
 			tick = next()
-		case <-ctx.Done():
-			cancel()
+		case <-ctx.Done(): // rctx, derived from ctx, has ended too
 			if _, _, p := r.finish(); p != nil {
 				panic(p)
 			}

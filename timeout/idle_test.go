@@ -173,6 +173,10 @@ func TestIdleTimerStopRacingExpiry(t *testing.T) {
 			stopped.Store(true)
 			time.Sleep(50 * ms)
 			touched.Stop()
+			// An expiry that lost the race to Stop left both timers
+			// usable: a later Close neither hangs nor finds work.
+			require.NoError(t, it.Close())
+			require.NoError(t, touched.Close())
 		}
 		assert.Zero(t, afterStop.Load(), "f ran after Stop returned")
 	})

@@ -180,7 +180,7 @@ func (s *Stopper) finishLocked() {
 // call Close, which would wait for the worker's own return: a worker that
 // wants every worker stopped can call go s.Close() and return.
 func (s *Stopper) Close() error {
-	<-s.stop()
+	s.stop()
 	s.o.Join()
 	return s.result()
 }
