@@ -44,7 +44,8 @@ type race[T any] struct {
 	ch chan outcome[T]
 	k  *kind
 	// labels are compendium=timeout type=op over the labels of the
-	// caller's ctx; nil if it carries none, and k's plain labels apply.
+	// caller's ctx; the zero Labels if it carries none, and then k's
+	// ready-made labels apply.
 	labels lifecycle.Labels
 	mu     sync.Mutex
 	over   bool
