@@ -128,8 +128,9 @@ func hedge[T any](ctx context.Context, k *kind, delay time.Duration, fs []func(c
 
 	errs := make([]error, len(fs))
 	for pending > 0 {
+		var o outcome[T]
 		select {
-		case o := <-r.ch:
+		case o = <-r.ch:
 			pending--
 			if o.p == nil && o.err != nil && ctx.Err() == nil {
 				errs[o.i] = fmt.Errorf("timeout: %s: fs[%d]: %w", k.op, o.i, o.err)
@@ -139,26 +140,26 @@ func hedge[T any](ctx context.Context, k *kind, delay time.Duration, fs []func(c
 				}
 				continue
 			}
-			// The deferred cancel stops the losers once we return; a
-			// loser's panic from then on is its own (finish).
-			_, _, p := r.finish()
-			switch {
-			case o.p != nil:
-				panic(o.p)
-			case p != nil:
-				panic(p) // a panic that came with the winner is not dropped
-			case o.err == nil:
-				return o.v, nil
-			default: // failed because ctx ended
-				return zero, ctx.Err()
-			}
 		case <-tick:
 			start()
 			tick = next()
+			continue
 		case <-ctx.Done(): // rctx, derived from ctx, has ended too
-			if _, _, p := r.finish(); p != nil {
-				panic(p)
-			}
+			o.err = ctx.Err()
+		}
+		// Over: a success, a panic, or ctx ended (o.err is then ctx's
+		// error or a function's echo of it). The deferred cancel stops
+		// the losers once we return; a loser's panic from then on is its
+		// own (finish).
+		_, _, p := r.finish()
+		switch {
+		case o.p != nil:
+			panic(o.p)
+		case p != nil:
+			panic(p) // a panic that came with the winner is not dropped
+		case o.err == nil:
+			return o.v, nil
+		default:
 			return zero, ctx.Err()
 		}
 	}

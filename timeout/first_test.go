@@ -350,3 +350,33 @@ func TestFirstPanicWithWinnerIsNotDropped(t *testing.T) {
 		})
 	}
 }
+
+// TestFinishTakesFirstOutcomeAndFirstPanic: when a caller ends its race
+// with outcomes waiting, it gets the first of them (Call returns a result
+// that came with its deadline) and the first panic among them, wherever
+// it is in the buffer (First re-raises a panic that came with its winner).
+func TestFinishTakesFirstOutcomeAndFirstPanic(t *testing.T) {
+	p1 := &compendium.PanicError{Value: 1}
+	p2 := &compendium.PanicError{Value: 2}
+	cases := []struct {
+		name      string
+		outs      []timeout.Outcome
+		wantFirst timeout.Outcome
+		wantOK    bool
+		wantPanic *compendium.PanicError
+	}{
+		{"none", nil, timeout.Outcome{}, false, nil},
+		{"one success", []timeout.Outcome{{V: 7}}, timeout.Outcome{V: 7}, true, nil},
+		{"failure then success", []timeout.Outcome{{Err: errBoom}, {V: 7}}, timeout.Outcome{Err: errBoom}, true, nil},
+		{"success then panic", []timeout.Outcome{{V: 7}, {Panic: p1}}, timeout.Outcome{V: 7}, true, p1},
+		{"two panics", []timeout.Outcome{{V: 7}, {Panic: p1}, {V: 8}, {Panic: p2}}, timeout.Outcome{V: 7}, true, p1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first, ok, p := timeout.Finish(c.outs...)
+			assert.Equal(t, c.wantFirst, first)
+			assert.Equal(t, c.wantOK, ok)
+			assert.Same(t, c.wantPanic, p)
+		})
+	}
+}

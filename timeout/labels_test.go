@@ -124,3 +124,22 @@ func TestIdleTimerLabels(t *testing.T) {
 		require.NoError(t, it.Close())
 	})
 }
+
+// TestCallWithoutLabelsBuildsNone: the labels of a call whose ctx carries
+// none are made once, not per call. A call whose ctx carries labels must
+// build its own (ours over the caller's): so it allocates at least one
+// label set more than a call whose ctx carries none.
+func TestCallWithoutLabelsBuildsNone(t *testing.T) {
+	var labelled context.Context
+	pprof.Do(context.Background(), pprof.Labels("request", "r42"), func(c context.Context) { labelled = c })
+	f := func(context.Context) (int, error) { return 1, nil }
+	allocs := func(ctx context.Context) float64 {
+		return testing.AllocsPerRun(200, func() { _, _ = timeout.Call(ctx, time.Hour, f) })
+	}
+	labelSet := testing.AllocsPerRun(200, func() {
+		_ = pprof.WithLabels(context.Background(), pprof.Labels("compendium", "timeout", "type", "Call"))
+	})
+	plain, merged := allocs(context.Background()), allocs(labelled)
+	assert.LessOrEqual(t, plain+labelSet, merged,
+		"allocations per Call: %v without labels, %v with; one label set: %v", plain, merged, labelSet)
+}
