@@ -179,8 +179,8 @@ func (it *IdleTimer) fire() {
 	defer it.ran()
 	it.o.Labels().Apply()
 	p, _ := lifecycle.Call(func() error { it.f(); return nil }, func() {
-		if !it.o.Fail(it.goexit) && it.o.Err() == nil {
-			it.late.Store(true)
+		if !it.o.Fail(it.goexit) {
+			it.late.Store(true) // read by Close only if o has no failure
 		}
 	})
 	if p != nil {

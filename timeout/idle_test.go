@@ -329,3 +329,44 @@ func TestIdleTimerGoexitDuringCloseIsReported(t *testing.T) {
 		assert.ErrorIs(t, it.Close(), compendium.ErrGoexit, "every Close reports it")
 	})
 }
+
+// TestIdleTimerStopAfterTouchFromRest: a Touch after f has run re-arms
+// the resting timer, and Stop then reports the expiry it prevents.
+func TestIdleTimerStopAfterTouchFromRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := newFirings()
+		it := timeout.NewIdleTimer(10*ms, fs.f)
+		time.Sleep(50 * ms) // f ran at 10ms; the timer rests
+		synctest.Wait()
+		it.Touch() // re-arms for 60ms
+		time.Sleep(5 * ms)
+		assert.True(t, it.Stop(), "Stop() of a timer re-armed by a Touch = false")
+		time.Sleep(time.Second)
+		assert.Equal(t, []time.Duration{10 * ms}, fs.times())
+	})
+}
+
+// TestIdleTimerFNeverOverlapsItself: a Touch while a slow f runs does not
+// start another f while the first runs: the next expiry comes once f has
+// returned (at once, if d has passed since the Touch by then).
+func TestIdleTimerFNeverOverlapsItself(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := newFirings()
+		var running, overlaps atomic.Int32
+		it := timeout.NewIdleTimer(10*ms, func() {
+			if running.Add(1) > 1 {
+				overlaps.Add(1)
+			}
+			defer running.Add(-1)
+			fs.f()
+			time.Sleep(50 * ms) // a slow f: runs from 10ms to 60ms
+		})
+		time.Sleep(15 * ms)
+		it.Touch() // during f; d has passed since it when f returns
+		time.Sleep(200 * ms)
+		synctest.Wait()
+		assert.Zero(t, overlaps.Load(), "f ran twice at once")
+		assert.Equal(t, []time.Duration{10 * ms, 60 * ms}, fs.times(), "f ran at")
+		assert.NoError(t, it.Close())
+	})
+}
