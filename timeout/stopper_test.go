@@ -296,3 +296,34 @@ func TestStopperGoexitDuringCloseIsReported(t *testing.T) {
 		}
 	})
 }
+
+// TestStopperStopContextReturnsWhenWorkersDo: StopContext returns as soon
+// as the last worker has returned, long before its ctx ends, and at once
+// when there are none.
+func TestStopperStopContextReturnsWhenWorkersDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+		defer cancel()
+		start := time.Now()
+		assert.NoError(t, timeout.NewStopper().StopContext(ctx), "no workers")
+		assert.Zero(t, time.Since(start), "StopContext with no workers waited")
+
+		s := timeout.NewStopper()
+		var done atomic.Int32
+		require.NoError(t, s.Go(lingerer(10*time.Millisecond, &done)))
+		require.NoError(t, s.Go(lingerer(20*time.Millisecond, &done)))
+		assert.NoError(t, s.StopContext(ctx))
+		assert.Equal(t, 20*time.Millisecond, time.Since(start), "StopContext returned after")
+		assert.EqualValues(t, 2, done.Load())
+	})
+}
+
+// TestStopperZeroValueStoppingFirst: the quit channel a zero Stopper hands
+// out before anything else is the one Close closes.
+func TestStopperZeroValueStoppingFirst(t *testing.T) {
+	var s timeout.Stopper
+	stopping := s.Stopping()
+	assert.False(t, received(stopping))
+	require.NoError(t, s.Close())
+	assert.True(t, received(stopping), "the first Stopping channel was not closed by Close")
+}
