@@ -267,8 +267,10 @@ func TestStopperStopContextReportsFailureAndStragglers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := timeout.NewStopper()
 		release := make(chan struct{})
-		require.NoError(t, s.GoNamed("quitter", func(<-chan struct{}) { runtime.Goexit() }))
+		// stubborn first: the quitter's failure stops the Stopper, after
+		// which Go refuses new workers.
 		require.NoError(t, s.GoNamed("stubborn", func(<-chan struct{}) { <-release }))
+		require.NoError(t, s.GoNamed("quitter", func(<-chan struct{}) { runtime.Goexit() }))
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		err := s.StopContext(ctx)
