@@ -49,19 +49,24 @@ func findLabels(t *testing.T, want ...string) string {
 }
 
 // TestStopperWorkerLabels reads the labels back from running workers: a
-// goroutine profile names the package, the type and each worker.
+// goroutine profile names the package, the type and each worker. (In a
+// bubble, so that synctest.Wait can let the joined goroutines finish
+// exiting before the profile that must not find them.)
 func TestStopperWorkerLabels(t *testing.T) {
-	s := timeout.NewStopper()
-	started := make(chan struct{}, 2)
-	worker := func(quit <-chan struct{}) { started <- struct{}{}; <-quit }
-	require.NoError(t, s.GoNamed("flusher", worker))
-	require.NoError(t, s.Go(worker))
-	<-started
-	<-started
-	findLabels(t, `"type":"Stopper"`, `"worker":"flusher"`)
-	findLabels(t, `"type":"Stopper"`, `"worker":"worker 2"`)
-	require.NoError(t, s.Close())
-	assert.Empty(t, goroutineLabels(t), "labelled goroutines left after Close")
+	synctest.Test(t, func(t *testing.T) {
+		s := timeout.NewStopper()
+		worker := func(quit <-chan struct{}) { <-quit }
+		require.NoError(t, s.GoNamed("labels-test-flusher", worker))
+		require.NoError(t, s.Go(worker))
+		synctest.Wait()
+		findLabels(t, `"type":"Stopper"`, `"worker":"labels-test-flusher"`)
+		findLabels(t, `"type":"Stopper"`, `"worker":"worker 2"`)
+		require.NoError(t, s.Close())
+		synctest.Wait()
+		for _, set := range goroutineLabels(t) { // other tests' may be exiting still
+			assert.NotContains(t, set, "labels-test-flusher", "a worker left after Close")
+		}
+	})
 }
 
 // TestCallAndFirstLabels: the goroutines of Call and First carry their
