@@ -61,10 +61,6 @@ type IdleTimer struct {
 	// f for Stop and Close to join, and holds the labels.
 	o      lifecycle.Owner
 	goexit error // the failure of an f that called runtime.Goexit
-	// late is set if f called runtime.Goexit after Stop or Close had
-	// begun, which Owner.Fail drops as an echo of the stop; a Goexit
-	// echoes nothing, so Close still reports it (read after the join).
-	late atomic.Bool
 
 	mu      sync.Mutex // guards t, touched, and o's cancellation against fire
 	t       *time.Timer
@@ -131,10 +127,7 @@ func (it *IdleTimer) Stop() bool {
 func (it *IdleTimer) Close() error {
 	it.stop()
 	it.o.Join()
-	if err := it.o.Result(); err != nil || !it.late.Load() {
-		return err
-	}
-	return it.goexit
+	return it.o.Result()
 }
 
 // stop cancels the owner and the timer, and reports whether that
@@ -178,11 +171,9 @@ func (it *IdleTimer) fire() {
 
 	defer it.ran()
 	it.o.Labels().Apply()
-	p, _ := lifecycle.Call(func() error { it.f(); return nil }, func() {
-		if !it.o.Fail(it.goexit) {
-			it.late.Store(true) // read by Close only if o has no failure
-		}
-	})
+	// A Goexit during Stop or Close is still f's failure: Owner.Fail
+	// never takes one for an echo of the stop.
+	p, _ := lifecycle.Call(func() error { it.f(); return nil }, func() { it.o.Fail(it.goexit) })
 	if p != nil {
 		it.o.Fail(p) // cancels the owner: the timer is stopped for good
 	}

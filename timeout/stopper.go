@@ -57,12 +57,6 @@ type Stopper struct {
 	running  map[int]string // ID -> name of every worker not yet returned
 	done     chan struct{}  // closed once stopping and running is empty
 	finished bool           // done is closed
-	// late is the first Goexit of a worker that came once the Stopper was
-	// stopping. Owner.Fail drops an error that arrives after a stop, as
-	// the echo of the cancellation it most likely is; a Goexit echoes
-	// nothing (it returns no value), and a worker does its cleanup after
-	// quit, so a Goexit there is a failure Close must still report.
-	late error
 }
 
 // NewStopper returns a new Stopper with no workers. It is the same as
@@ -118,15 +112,11 @@ func (s *Stopper) run(id int, name string, f func(quit <-chan struct{})) {
 	// exit is deferred so that a worker that calls runtime.Goexit is
 	// counted out too.
 	defer s.exit(id)
+	// A Goexit is a failure even during Close, when a worker does its
+	// cleanup after quit: Owner.Fail never takes one for an echo of the
+	// stop.
 	p, _ := lifecycle.Call(func() error { f(s.o.Done()); return nil }, func() {
-		err := fmt.Errorf("timeout: Stopper: %s: %w", name, compendium.ErrGoexit)
-		if !s.o.Fail(err) {
-			s.mu.Lock()
-			if s.late == nil {
-				s.late = err
-			}
-			s.mu.Unlock()
-		}
+		s.o.Fail(fmt.Errorf("timeout: Stopper: %s: %w", name, compendium.ErrGoexit))
 	})
 	if p != nil {
 		s.o.Fail(p)
@@ -186,14 +176,7 @@ func (s *Stopper) Close() error {
 }
 
 // result re-panics with the first panic, or returns the first failure.
-func (s *Stopper) result() error {
-	if err := s.o.Result(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.late
-}
+func (s *Stopper) result() error { return s.o.Result() }
 
 // StopContext is [Stopper.Close] with a bound on the wait: it closes the
 // quit channel and returns what Close returns once every worker has
