@@ -3,357 +3,562 @@ package fanout
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 
-	"github.com/go-compendium/compendium/internal/panics"
+	"github.com/go-compendium/compendium"
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
-// errWriterGoexit fails the items of a batch whose writer called
-// runtime.Goexit.
-var errWriterGoexit = errors.New("fanout: writer called runtime.Goexit")
-
 // MultiplexerStats are a [Multiplexer]'s counters, from
-// [Multiplexer.Stats].
+// [Multiplexer.Stats]. The unit of work is an item: Submitted counts the
+// items accepted, Completed those in writes that returned nil, Failed
+// those in writes that returned an error or called runtime.Goexit,
+// Panicked those in writes that panicked, Canceled those accepted but
+// never handed to write because the Multiplexer's context ended first,
+// and Rejected the Sends refused (closed, stopped, or their ctx ended
+// before the item was accepted). Running counts the items in the write in
+// progress, Queued those waiting for a write.
 type MultiplexerStats struct {
-	// Sent counts the items the Multiplexer accepted.
-	Sent uint64
-	// Written counts the items in batches the writer returned nil for.
-	Written uint64
-	// Failed counts the items that were accepted but not written: in a
-	// batch the writer failed or panicked on, or reported unwritten
-	// because the Multiplexer's context ended.
-	Failed uint64
-	// Writes counts the calls to the writer; Written+Failed over Writes
-	// is the mean batch size.
+	compendium.TaskStats
+	// Writes counts the calls to write; (Completed+Failed+Panicked) /
+	// Writes is the mean batch size.
 	Writes uint64
 }
 
-// item is one value on its way to the writer, with the channel its
-// producer waits on for the write's result.
-type item[T any] struct {
+// The Multiplexer's state word. Whoever sets muxWriting holds the writer
+// role: it alone calls write and touches the role's fields. The queued
+// count lives in the same word as the role so that giving the role up
+// (one CompareAndSwap that sees nothing queued) and queueing an item (an
+// Add that sees whether anyone holds the role) cannot miss each other: an
+// item is never left queued with nobody responsible for it, except on
+// purpose (see handOff).
+const (
+	muxWriting uint64 = 1 << iota // a goroutine holds the writer role
+	muxClosed                     // Close has been called: nothing more is accepted
+	muxQueued                     // one queued item: the count is state / muxQueued
+)
+
+// muxRounds bounds the batches a producer writes once it holds the writer
+// role: its own and, while others are queued, a few more, so that a busy
+// stream does not pay a hand-off per batch; then it hands the role on, so
+// that no Send waits behind other producers' writes for long.
+const muxRounds = 4
+
+// errTurn, sent on a waiting producer's result channel, hands it the
+// writer role. It is never returned to a caller.
+var errTurn = errors.New("fanout: the writer role is yours")
+
+// muxWaiter is a queued item and the producer waiting for its result.
+type muxWaiter[T any] struct {
 	v   T
-	res chan error
+	res chan error // capacity 1: the write's result, or errTurn
+	// gone (the producer stopped waiting) and turn (it was handed the
+	// writer role) are guarded by the Multiplexer's mu.
+	gone, turn bool
 }
 
-// Multiplexer is the talk's network multiplexor: many producers send
-// items, and a single goroutine owns the resource (a connection, a file,
-// a log) and writes them. The owner writes in batches: after each write it
-// takes every item that arrived meanwhile, up to the batch size, and hands
-// them to the writer in one call, so the busier the producers, the fewer
-// writes per item. It never waits to fill a batch.
+// muxSlot is what NewMultiplexer allocates per unit of batch: a value in
+// the writer's buffer and a place in the queue and in the batch taken
+// from it. UpFront checks batch against its size.
+type muxSlot[T any] struct {
+	v      T
+	q, cur *muxWaiter[T]
+}
+
+// Multiplexer is the talk's network multiplexor: many producers [Send]
+// items, and one writer at a time writes them to a resource (a
+// connection, a file, a log) that needs no lock of its own. Unlike the
+// talk's version, each producer learns its item's fate: Send returns the
+// error of the write its item was in.
 //
-// Unlike the talk's version, a producer learns what happened to its item:
-// [Multiplexer.Send] returns the write's error. [Multiplexer.Close]
-// writes every item accepted before it, so no item is lost silently: each
-// is either written or its Send returns why not.
+// The write is done by combining, not by a hand-off to a goroutine of its
+// own: a producer that finds no write in progress writes its item itself,
+// as a mutex would let it; producers that arrive during a write queue
+// their items, and the producer holding the writer role writes everything
+// queued (up to batch items) in its next call of write, as a group-commit
+// log does. So a cheap write costs about what a mutex does, and a costly
+// one is paid once per batch. Items are written in the order they were
+// accepted, so each producer's items in the order it sent them.
 //
 // Create one with [NewMultiplexer]; the zero value is not usable, and a
 // Multiplexer must not be copied. Its methods are safe for concurrent use.
-// The write of an item synchronizes before the return of its Send.
+// The calls of write are sequential: each returns before the next starts,
+// so each synchronizes before the next, and an item's write synchronizes
+// before the return of its Send. write runs on the goroutine of a producer
+// (or of Close), not always the same one: if the resource must stay on one
+// goroutine or thread, own it in a goroutine of yours that reads a channel.
+// The Multiplexer starts no goroutine.
 //
-// When is it worth it? When the writer has a cost per call (a syscall, a
-// network round trip, a flush) and many producers: in
-// BenchmarkMultiplexer, 16 producers and a writer that spins about 3 µs
-// per call, the Multiplexer writes 6-10 items per call and costs 530-1,000
-// ns per item, against 2,500-6,700 ns for producers that take a sync.Mutex
-// around a write each (typically 4-6x, 2.5-8x across runs on this shared
-// machine). When a write is cheap, the mutex is simpler and much faster:
-// with a free write it costs 13-43 ns per item, the Multiplexer 320-980
-// (two channel hand-offs and a wake-up per Send).
+// Cost: see fanout.Multiplexer in bench/RESULTS.md, beside a mutex taken
+// per item and a mutex with group commit.
 type Multiplexer[T any] struct {
-	ctx    context.Context // ends on the owner's ctx, a panic or Goexit in the writer, or Close
-	cancel context.CancelCauseFunc
-	write  func([]T) error
-	batch  int
+	state  atomic.Uint64 // muxWriting | muxClosed | queued * muxQueued
+	stats  lifecycle.Counters
+	writes atomic.Uint64
 
-	in chan item[T] // buffered: producers queue while a write is in progress
-	// gate orders Send's enqueue against shutdown: after gate.shut,
-	// nothing new can enter in, so a drain sees every accepted item.
-	gate     gate
-	closing  chan struct{} // closed by Close after quiet
-	flushing atomic.Bool   // Close has been called
-	once     sync.Once
-	wg       sync.WaitGroup // the owner goroutine
-	results  sync.Pool      // of chan error, capacity 1
+	write func([]T) error
+	batch int
+	owner lifecycle.Owner // the context, its cause, the first panic, the closed error
+	// noYield turns the Gosched in lead off, for the benchmark that shows
+	// what it gains (multiplexer_bench_test.go).
+	noYield bool
 
-	flushErr                      error // first error of the final flush, read after wg.Wait
-	sent, written, failed, writes atomic.Uint64
-	panic                         atomic.Pointer[PanicError]
+	mu        sync.Mutex
+	q         []*muxWaiter[T] // accepted, not yet taken by a writer; at most batch
+	room      chan struct{}   // closed when q gets room; nil if nobody waits for it
+	stopCause error           // why the context had ended when Close was first called
+
+	// The writer role's own: only the goroutine holding it touches these.
+	vals     []T             // the batch being written
+	cur      []*muxWaiter[T] // the producers waiting for that batch
+	flushErr error           // the first error reported after Close was called
+	call     func() error    // calls write(vals), made once so that no write allocates
+	goexit   func()          // lifecycle.Call's hook if write calls runtime.Goexit
+
+	closing   chan struct{} // capacity 1: the role was given up after Close was called
+	finishing atomic.Bool
+	finished  chan struct{} // closed once Close's work is done
+	closeErr  error         // what every Close returns, set before finished is closed
+
+	waiters sync.Pool // of *muxWaiter[T]
 }
 
-// NewMultiplexer starts a Multiplexer whose owner goroutine calls write
-// with batches of at most batch items, in the order the items were
-// accepted. batch also sizes the queue producers wait in and the owner's
-// two buffers, all allocated here, so it is a real bound, not "no limit":
-// pick the largest write you want. batch 1 writes one item per call.
-// Only the owner goroutine calls write, one call at a time, so write
-// needs no lock of its own. write must not keep the slice after it
-// returns: the owner reuses it. Nor may it call Send or Close on the same
-// Multiplexer: both wait for the owner, which is waiting for write.
+// NewMultiplexer returns a Multiplexer that calls write with batches of at
+// most batch items, in the order the items were accepted. batch also
+// bounds the queue that producers wait in, allocated here: pick the
+// largest write you want (1 writes one item per call). write must not keep
+// the slice after it returns, nor call Send or Close on the same
+// Multiplexer (both may wait for write to return).
 //
-// If write panics, the items of that batch fail with the panic (a
-// *[PanicError]), the Multiplexer stops as if ctx had ended, and Close
-// re-panics with it. If write calls runtime.Goexit, the items fail with an
-// error that says so, the Multiplexer stops, and Close returns that error.
+// If write returns an error, the items of that batch fail with it and the
+// Multiplexer goes on. If write panics, the items fail with the
+// *[compendium.PanicError], the Multiplexer stops as if ctx had ended, and
+// every Close re-panics with it. If write calls runtime.Goexit, the items
+// fail with [compendium.ErrGoexit] and the Multiplexer goes on, but the
+// goroutine that ran write, a producer's, is the one that exits: its Send
+// does not return.
 //
-// When ctx ends, the Multiplexer stops accepting items and reports the
-// items accepted but not yet written to their producers with ctx's cause;
-// its goroutine returns once the write in progress, if any, returns.
-// NewMultiplexer panics if batch < 1 or write is nil.
+// When ctx ends, Send refuses new items with ctx's cause, items accepted
+// but not yet written fail with it once the write in progress (if any)
+// returns, and write is not called again.
+//
+// NewMultiplexer panics if ctx or write is nil, if batch < 1, or if batch
+// items would allocate more than 1 GiB up front.
 func NewMultiplexer[T any](ctx context.Context, batch int, write func([]T) error) *Multiplexer[T] {
-	if batch < 1 {
-		panic(fmt.Sprintf("fanout: NewMultiplexer needs a batch size of at least 1, got %v", batch))
-	}
-	if write == nil {
-		panic("fanout: NewMultiplexer needs a write func, got nil")
-	}
+	const pkg, fn = "fanout", "NewMultiplexer"
+	lifecycle.Context(pkg, fn, ctx)
+	lifecycle.NotNil(pkg, fn, "write", write == nil)
+	lifecycle.Min(pkg, fn, "batch", batch, 1)
+	lifecycle.UpFront[muxSlot[T]](pkg, fn, "batch", batch)
 	m := &Multiplexer[T]{
-		write:   write,
-		batch:   batch,
-		in:      make(chan item[T], batch),
-		closing: make(chan struct{}),
-		gate:    newGate(),
-		results: sync.Pool{New: func() any { return make(chan error, 1) }},
+		write:    write,
+		batch:    batch,
+		q:        make([]*muxWaiter[T], 0, batch),
+		vals:     make([]T, 0, batch),
+		cur:      make([]*muxWaiter[T], 0, batch),
+		closing:  make(chan struct{}, 1),
+		finished: make(chan struct{}),
 	}
-	m.ctx, m.cancel = context.WithCancelCause(ctx)
-	m.wg.Add(1)
-	go m.own(make([]item[T], 0, batch), make([]T, 0, batch))
+	m.owner.Init(ctx, "fanout", "Multiplexer")
+	m.call = func() error { return m.write(m.vals) }
+	m.goexit = func() {
+		// write called runtime.Goexit, which is ending this goroutine: the
+		// batch fails like any write that failed, and the role passes on
+		// (see handOff) since this goroutine will write no more.
+		m.report(compendium.ErrGoexit, false)
+		if !m.release() {
+			m.handOff()
+		}
+	}
+	m.waiters.New = func() any { return &muxWaiter[T]{res: make(chan error, 1)} }
 	return m
 }
 
-// own is the owner goroutine: the only caller of write.
-func (m *Multiplexer[T]) own(items []item[T], vals []T) {
-	normal := false
-	defer func() {
-		if !normal {
-			// write called runtime.Goexit, which is ending this goroutine
-			// (writeBatch has failed its batch and stopped the
-			// Multiplexer). A new owner reports the items still queued.
-			m.wg.Add(1)
-			go m.own(items[:0], vals[:0])
+// Send hands v to the Multiplexer and waits until it has been written,
+// returning the error of the write v was in (nil if it was written), or
+// why v was not written.
+//
+// If no write is in progress and nothing is queued, Send calls write
+// with v itself, on the calling goroutine; otherwise it queues v and
+// waits, and may be handed the writer role: then it writes the queued
+// items, its own among them, and perhaps a few batches more before it
+// hands the role on. Send blocks while batch items are queued.
+//
+// Send returns ctx's cause if ctx ends before v is accepted, an error
+// matching [compendium.ErrClosed] once Close has been called, or the
+// cause of the Multiplexer's context once it has ended. If ctx ends while
+// v waits in the queue, Send returns ctx's cause at once and v stays
+// accepted: it is written with a later batch, at the latest by Close. A
+// Send that is itself running write returns when write does. Send panics
+// if ctx is nil.
+func (m *Multiplexer[T]) Send(ctx context.Context, v T) error {
+	if ctx == nil {
+		lifecycle.Context("fanout", "Multiplexer.Send", ctx)
+	}
+	if ctx.Err() != nil {
+		m.stats.Reject()
+		return context.Cause(ctx)
+	}
+	// The fast path: nobody writing, nothing queued, not closed.
+	if m.state.CompareAndSwap(0, muxWriting) {
+		if m.owner.Canceled() {
+			// Stopped: write is never called again. Items queued are
+			// failed by lead.
+			m.stats.Reject()
+			m.lead(nil, false)
+			return context.Cause(m.owner.Context())
 		}
-		m.wg.Done()
-	}()
+		m.stats.Submit()
+		m.vals = append(m.vals, v)
+		return m.lead(ctx, true)
+	}
+	return m.sendQueued(ctx, v)
+}
+
+// sendQueued is Send's slow path: it queues v and waits for its result,
+// or for the writer role.
+func (m *Multiplexer[T]) sendQueued(ctx context.Context, v T) error {
+	w := m.waiters.Get().(*muxWaiter[T])
+	w.v = v
+	m.mu.Lock()
 	for {
-		select {
-		case it := <-m.in:
-			items = append(items, it)
-			// Opportunistic batching: add whatever else is ready, never
-			// wait for more. If nothing else is queued yet, yield once
-			// first: producers that were woken by the last write's
-			// results are runnable but may not have run, and letting
-			// them enqueue is what makes batches. With 16 producers in
-			// BenchmarkMultiplexer this takes the batch from 1.3 to ~9
-			// items and halves the cost per item, even for a free write;
-			// when nothing else is runnable, Gosched returns at once.
-			if len(m.in) == 0 {
-				runtime.Gosched()
-			}
-			m.take(&items)
-			err := m.flush(items, vals)
-			if m.flushing.Load() {
-				m.noteFlush(err) // part of Close's flush, though not of drain
-			}
-			items = items[:0]
-		case <-m.closing:
-			// Close waited for quiet before closing this: whatever is in in
-			// now is all there will ever be.
-			m.drain(items, vals)
-			normal = true
-			return
-		case <-m.ctx.Done():
-			m.stop()
-			m.drain(items, vals)
-			normal = true
-			return
+		if err := m.refused(); err != nil {
+			m.mu.Unlock()
+			return m.reject(w, err)
 		}
+		if len(m.q) < m.batch {
+			break
+		}
+		if m.room == nil {
+			m.room = make(chan struct{})
+		}
+		room := m.room
+		m.mu.Unlock()
+		select {
+		case <-room:
+		case <-m.owner.Done(): // refused says so
+		case <-ctx.Done():
+			return m.reject(w, context.Cause(ctx))
+		}
+		m.mu.Lock()
 	}
-}
-
-// drain empties in, once nothing new can enter it: it writes the items,
-// or reports them unwritten if the Multiplexer's context has ended, and
-// keeps the first error for Close.
-func (m *Multiplexer[T]) drain(items []item[T], vals []T) {
-	for m.take(&items) {
-		m.noteFlush(m.flush(items, vals))
-		items = items[:0]
+	m.q = append(m.q, w)
+	m.stats.Submit()
+	s := m.state.Add(muxQueued)
+	if s&muxWriting == 0 {
+		// Nobody holds the role (the queue was empty, or held only
+		// items whose producers gave up): take it. Under mu, no one else
+		// can: the fast path needs an empty queue, Close takes mu.
+		m.state.Or(muxWriting)
+		m.mu.Unlock()
+		return m.leadQueued(ctx, w)
 	}
-}
-
-// flush writes items, or, if the Multiplexer has stopped (its context
-// ended, or the last write panicked) while they were queued, reports them
-// to their producers unwritten. It returns what it reported.
-func (m *Multiplexer[T]) flush(items []item[T], vals []T) error {
-	if m.ctx.Err() != nil {
-		err := context.Cause(m.ctx)
-		m.fail(items, err)
+	m.mu.Unlock()
+	select {
+	case err := <-w.res:
+		if err == errTurn {
+			return m.leadQueued(ctx, w)
+		}
+		m.putWaiter(w)
 		return err
+	case <-ctx.Done():
+		m.mu.Lock()
+		w.gone = true // w stays queued: it is written, or failed, later
+		turn := w.turn
+		m.mu.Unlock()
+		if turn {
+			// The role was handed to us as we gave up: pass it on.
+			<-w.res
+			m.handOff()
+		}
+		return context.Cause(ctx)
 	}
-	return m.writeBatch(items, vals)
 }
 
-// noteFlush keeps the first error of the writes Close waits for.
-func (m *Multiplexer[T]) noteFlush(err error) {
-	if err != nil && m.flushErr == nil {
-		m.flushErr = err
-	}
-}
-
-// take appends to items what is ready in in, up to the batch size, and
-// reports whether items is non-empty.
-func (m *Multiplexer[T]) take(items *[]item[T]) bool {
-	for len(*items) < m.batch {
-		select {
-		case it := <-m.in:
-			*items = append(*items, it)
-		default:
-			return len(*items) > 0
-		}
-	}
-	return true
-}
-
-// stop marks the Multiplexer closed and waits for every Send that may be
-// putting an item in in to leave, so that the caller's drain sees every
-// accepted item. Senders waiting for room in a full in are not stuck: the
-// owner keeps taking items until its caller drains, and if the context
-// has ended they return.
-func (m *Multiplexer[T]) stop() { m.gate.shut() }
-
-// writeBatch writes items, reports the result to their producers, and
-// returns it.
-func (m *Multiplexer[T]) writeBatch(items []item[T], vals []T) (err error) {
-	for _, it := range items {
-		vals = append(vals, it.v)
-	}
-	err = errWriterGoexit // what the producers see if write never returns
-	defer func() {
-		clear(vals) // drop references to the values for the GC
-		m.writes.Add(1)
-		if err != nil {
-			if err == errWriterGoexit {
-				m.cancel(err)
-			}
-			m.fail(items, err)
-			return
-		}
-		m.written.Add(uint64(len(items)))
-		for _, it := range items {
-			it.res <- nil
-		}
-	}()
-	if p := panics.Try(func() { err = m.write(vals) }); p != nil {
-		err = p
-		m.panic.CompareAndSwap(nil, p)
-		m.cancel(p)
-	}
+// leadQueued writes as the holder of the writer role when the caller's
+// own item, w, is queued, and returns w's result.
+func (m *Multiplexer[T]) leadQueued(ctx context.Context, w *muxWaiter[T]) error {
+	m.lead(ctx, false)
+	// The queue never holds more than batch items, so the first batch
+	// lead took held w, and its result is waiting.
+	err := <-w.res
+	m.putWaiter(w)
 	return err
 }
 
-// fail reports err to the producers of items.
-func (m *Multiplexer[T]) fail(items []item[T], err error) {
-	m.failed.Add(uint64(len(items)))
-	for _, it := range items {
-		it.res <- err // never blocks: res has room for its one result
+// refused says why no item is accepted now, or returns nil. The caller
+// holds mu.
+func (m *Multiplexer[T]) refused() error {
+	if m.state.Load()&muxClosed != 0 {
+		return m.owner.ErrClosed()
 	}
+	if m.owner.Canceled() {
+		return context.Cause(m.owner.Context())
+	}
+	return nil
 }
 
-// Send hands v to the owner goroutine and waits until it has been
-// written, returning the writer's error for the batch v was in (nil if it
-// was written), or why v was not written.
-//
-// Send blocks while the owner's queue (batch items) is full. It returns
-// ctx's cause if ctx ends before v is accepted, [ErrClosed] after Close,
-// or the cause of the Multiplexer's context ending. If ctx ends after v
-// was accepted, Send returns ctx's cause at once, and v may still be
-// written.
-func (m *Multiplexer[T]) Send(ctx context.Context, v T) error {
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
-	res := m.results.Get().(chan error)
-	if err := m.enqueue(ctx, item[T]{v: v, res: res}); err != nil {
-		m.results.Put(res)
-		return err
-	}
-	m.sent.Add(1)
-	select {
-	case err := <-res:
-		m.results.Put(res) // empty again: safe to reuse
-		return err
-	case <-ctx.Done():
-		// The result will still arrive on res, so res is not reused.
-		return context.Cause(ctx)
-	}
+// reject counts a refused Send and returns err.
+func (m *Multiplexer[T]) reject(w *muxWaiter[T], err error) error {
+	m.putWaiter(w)
+	m.stats.Reject()
+	return err
 }
 
-// enqueue puts it in the owner's queue, or says why not.
-func (m *Multiplexer[T]) enqueue(ctx context.Context, it item[T]) error {
-	if !m.gate.enter() {
-		if err := context.Cause(m.ctx); err != nil {
-			return err // ErrClosed after Close, or why the context ended
+// putWaiter recycles w, whose result channel is empty and which nobody
+// else refers to any more.
+func (m *Multiplexer[T]) putWaiter(w *muxWaiter[T]) {
+	*w = muxWaiter[T]{res: w.res}
+	m.waiters.Put(w)
+}
+
+// lead runs on the goroutine holding the writer role, and gives it up
+// before it returns. If own is true, vals already holds the caller's item
+// (the fast path). It writes the queued items batch by batch until none
+// is left; after muxRounds batches, or once ctx has ended, it hands the
+// role on instead. A nil ctx (Close) has no such bound. It returns the
+// error of the first batch.
+func (m *Multiplexer[T]) lead(ctx context.Context, own bool) error {
+	var first error
+	for round := 0; ; round++ {
+		var err error
+		woke := false // whether the batch had producers waiting for it
+		if round == 0 && own {
+			err = m.writeBatch() // Send checked that the context has not ended
+		} else {
+			m.take()
+			woke = len(m.cur) > 0
+			err = m.flush()
 		}
-		return ErrClosed
-	}
-	defer m.gate.leave()
-	select {
-	case m.in <- it:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-m.ctx.Done():
-		// The owner is stopping and waits for quiet: leave rather than
-		// wait for room that will not come.
-		return context.Cause(m.ctx)
+		if round == 0 {
+			first = err
+		}
+		if woke && !m.noYield {
+			// The producers just handed their results are runnable, most
+			// likely on this P's run queue, behind this goroutine: let
+			// them run and queue their next items before deciding whether
+			// the role is free, so that a costly write batches. When
+			// nothing else is runnable, Gosched returns at once.
+			runtime.Gosched()
+		}
+		if m.release() {
+			return first
+		}
+		if ctx != nil && (round+1 >= muxRounds || ctx.Err() != nil) {
+			m.handOff()
+			return first
+		}
 	}
 }
 
-// Stats returns the Multiplexer's counters. Each counter is read
-// atomically, but not all at the same instant.
-func (m *Multiplexer[T]) Stats() MultiplexerStats {
-	return MultiplexerStats{
-		Sent:    m.sent.Load(),
-		Written: m.written.Load(),
-		Failed:  m.failed.Load(),
-		Writes:  m.writes.Load(),
+// take moves up to batch queued items into the writer's batch.
+func (m *Multiplexer[T]) take() {
+	m.mu.Lock()
+	k := min(len(m.q), m.batch)
+	m.cur = append(m.cur, m.q[:k]...)
+	n := copy(m.q, m.q[k:])
+	clear(m.q[n:])
+	m.q = m.q[:n]
+	m.state.Add(-uint64(k) * muxQueued)
+	if m.room != nil {
+		close(m.room)
+		m.room = nil
 	}
+	m.mu.Unlock()
+	for _, w := range m.cur {
+		m.vals = append(m.vals, w.v)
+	}
+}
+
+// flush writes the batch in vals, or fails it if the Multiplexer has
+// stopped, reports the result to the batch's producers, and returns it.
+func (m *Multiplexer[T]) flush() error {
+	if len(m.vals) == 0 {
+		return nil
+	}
+	if m.owner.Canceled() {
+		// Checked before each write, so that none starts once the
+		// context has ended (or a write has panicked).
+		m.stats.CancelN(uint64(len(m.vals)))
+		err := context.Cause(m.owner.Context())
+		m.deliver(err)
+		return err
+	}
+	return m.writeBatch()
+}
+
+// writeBatch writes the batch in vals, reports the result to the batch's
+// producers, and returns it.
+func (m *Multiplexer[T]) writeBatch() error {
+	m.stats.StartN(uint64(len(m.vals)))
+	m.writes.Add(1)
+	p, err := lifecycle.Call(m.call, m.goexit)
+	if p != nil {
+		err = p
+		m.owner.Fail(p) // cancels: the items still queued fail with p
+	}
+	m.report(err, p != nil)
+	return err
+}
+
+// report counts the batch in vals as written with result err and
+// delivers err to the batch's producers.
+func (m *Multiplexer[T]) report(err error, panicked bool) {
+	n := uint64(len(m.vals))
+	switch {
+	case panicked:
+		m.stats.PanicN(n)
+	case err != nil:
+		m.stats.FailN(n)
+	default:
+		m.stats.CompleteN(n)
+	}
+	m.deliver(err)
+}
+
+// deliver sends err to the batch's producers and empties the batch. An
+// error reported once Close has been called is kept for Close.
+func (m *Multiplexer[T]) deliver(err error) {
+	if err != nil && m.flushErr == nil && m.state.Load()&muxClosed != 0 {
+		m.flushErr = err
+	}
+	clear(m.vals) // drop references to the values for the GC
+	m.vals = m.vals[:0]
+	for _, w := range m.cur {
+		w.res <- err // never blocks: res has room for its one result
+	}
+	clear(m.cur)
+	m.cur = m.cur[:0]
+}
+
+// release gives up the writer role if nothing is queued, and reports
+// whether it did.
+func (m *Multiplexer[T]) release() bool {
+	for {
+		s := m.state.Load()
+		if s >= muxQueued {
+			return false
+		}
+		if m.state.CompareAndSwap(s, s&^muxWriting) {
+			if s&muxClosed != 0 {
+				m.signalClose()
+			}
+			return true
+		}
+	}
+}
+
+// handOff gives the writer role, with items queued, to the first queued
+// producer still waiting, which wakes up to write them. If every queued
+// producer has given up, nobody is asked to: the role is given up with
+// the items queued, and the next Send, or Close, writes them first. (A
+// goroutine of the Multiplexer's own could write them at once, but would
+// cost a wake-up on every hand-off, and a goroutine to join.)
+func (m *Multiplexer[T]) handOff() {
+	m.mu.Lock()
+	for _, w := range m.q {
+		if !w.gone {
+			w.turn = true
+			m.mu.Unlock()
+			w.res <- errTurn
+			return
+		}
+	}
+	s := m.state.And(^muxWriting)
+	m.mu.Unlock()
+	if s&muxClosed != 0 {
+		m.signalClose()
+	}
+}
+
+// signalClose tells a Close waiting for the writer role that it was given
+// up.
+func (m *Multiplexer[T]) signalClose() {
+	select {
+	case m.closing <- struct{}{}:
+	default: // a signal is pending already: Close will look again
+	}
+}
+
+// Stats returns the Multiplexer's counters. They are read without a lock,
+// in an order that keeps the identity of [compendium.TaskStats] in every
+// snapshot, also while items are being sent and written.
+func (m *Multiplexer[T]) Stats() MultiplexerStats {
+	return MultiplexerStats{TaskStats: m.stats.Snapshot(), Writes: m.writes.Load()}
 }
 
 // Close stops accepting items, writes every item accepted before it (each
-// producer's Send returns that write's result), waits for the owner
-// goroutine to return, and releases the Multiplexer's context. It returns
-// nil if every one of those items was written, or the first error among
-// them. It is idempotent (later calls return nil) and safe to call
-// concurrently with Send, which then returns [ErrClosed]. Close waits for
-// the writes, so a writer that never returns keeps Close from returning.
+// producer's Send returns that write's result), waits until write has
+// returned for the last time, and releases the Multiplexer's context.
+// After Close returns, write is not running and is never called again.
+// Close may call write itself, for items whose producers stopped waiting.
 //
-// If the Multiplexer's context had already ended, nothing is written: the
-// items left were reported to their producers with the cause (see
-// [NewMultiplexer]), and Close returns it. If the writer panicked, Close
-// re-panics with its *[PanicError] on the calling goroutine, every time it
-// is called.
+// Close returns nil if every item it waited for was written; otherwise the
+// first error reported for them (a write's error, or the cause of the
+// context if it ended meanwhile). If the context had ended before Close,
+// nothing more was written, and Close returns its cause. If write
+// panicked, every Close re-panics with its *[compendium.PanicError].
+// Close is idempotent and safe to call concurrently with Send, which then
+// returns an error matching [compendium.ErrClosed]; every call waits for
+// the same writes and returns the same result. A write that never
+// returns keeps Close from returning.
 func (m *Multiplexer[T]) Close() error {
-	var err error
-	m.once.Do(func() {
-		stopped := m.ctx.Err() != nil
-		m.flushing.Store(true)
-		m.stop()
-		close(m.closing)
-		m.wg.Wait()
-		err = m.flushErr
-		if stopped && err == nil {
-			// The Multiplexer had stopped before Close: nothing was
-			// flushed, and the items left were reported with the cause.
-			err = context.Cause(m.ctx)
+	m.mu.Lock()
+	if m.state.Or(muxClosed)&muxClosed == 0 {
+		if m.owner.Canceled() {
+			m.stopCause = context.Cause(m.owner.Context())
 		}
-	})
-	m.wg.Wait()
-	m.cancel(ErrClosed)
-	if p := m.panic.Load(); p != nil {
+		if m.room != nil {
+			close(m.room) // producers waiting for room see that it is closed
+			m.room = nil
+		}
+	}
+	m.mu.Unlock()
+	for {
+		m.mu.Lock()
+		s := m.state.Load()
+		if s&muxWriting == 0 {
+			if s < muxQueued {
+				m.mu.Unlock()
+				break
+			}
+			// Queued items whose producers gave up: write them here.
+			m.state.Or(muxWriting)
+			m.mu.Unlock()
+			m.lead(nil, false)
+			continue
+		}
+		m.mu.Unlock()
+		select {
+		case <-m.closing:
+		case <-m.finished: // another Close finished the work
+		}
+	}
+	m.finish()
+	<-m.finished
+	if p := m.owner.Panicked(); p != nil {
 		panic(p)
 	}
-	return err
+	return m.closeErr
+}
+
+// finish ends Close's work, once: it settles what every Close returns and
+// cancels the context. Nothing holds the writer role or ever will, so the
+// role's flushErr is safe to read.
+func (m *Multiplexer[T]) finish() {
+	if !m.finishing.CompareAndSwap(false, true) {
+		return
+	}
+	m.mu.Lock()
+	err := m.stopCause
+	m.mu.Unlock()
+	if m.flushErr != nil {
+		err = m.flushErr
+	}
+	m.closeErr = err
+	m.owner.Stop(m.owner.ErrClosed())
+	m.owner.Join() // nothing: the Multiplexer starts no goroutine
+	close(m.finished)
 }

@@ -470,26 +470,36 @@ func (s *fanoutShared) close() {
 	s.wg.Wait()
 }
 
-// FanoutMultiplexer compares 16 producers writing through
-// fanout.Multiplexer (one owner goroutine, batches) with producers taking
-// a sync.Mutex around the write, for a free write and for a write with a
-// fixed cost per call (a 2,000-iteration spin, about 3 µs here: a
-// stand-in for a syscall).
+// FanoutMultiplexer compares 16 producers writing to one resource that is
+// not safe for concurrent use, for a free write and for a write with a
+// fixed cost per call (a 2,000-iteration spin, a stand-in for a syscall or
+// a flush): fanout.Multiplexer (flat combining: a producer that finds the
+// resource idle writes, others queue and the writer writes their items in
+// its next call), producers taking a sync.Mutex around a write of their
+// own item, and a mutex with group commit (producers queue under a lock;
+// the one that finds no writer active writes everything queued until
+// nothing is, the others wait for their item's result). items/write is
+// the mean batch size.
 func FanoutMultiplexer() Pattern {
 	p := Pattern{
 		Pkg:  "fanout",
 		Name: "Multiplexer",
-		Doc:  "16 producers, one resource; per item, with the mean batch size.",
+		Doc:  "16 producers, one resource; ns per item, with the mean batch size.",
 		Ours: []string{"multiplexer"},
 	}
 	for _, cost := range []int{0, 2000} {
 		p.Cases = append(p.Cases,
 			Case{Name: fmt.Sprintf("writecost=%d/impl=multiplexer", cost), F: func(b *testing.B) { fanoutMultiplex(b, cost) }},
 			Case{Name: fmt.Sprintf("writecost=%d/impl=mutex", cost), F: func(b *testing.B) { fanoutMutexWrite(b, cost) }},
+			Case{Name: fmt.Sprintf("writecost=%d/impl=groupcommit", cost), F: func(b *testing.B) { fanoutGroupCommitWrite(b, cost) }},
 		)
 	}
 	return p
 }
+
+// fanoutProducers is the number of producer goroutines per GOMAXPROCS
+// (b.SetParallelism): 16 at GOMAXPROCS=2.
+const fanoutProducers = 8
 
 // fanoutWriter is the resource: a fixed cost per call plus an append per
 // item. It is not safe for concurrent use, which is the point.
@@ -519,7 +529,7 @@ func fanoutMultiplex(b *testing.B, cost int) {
 	b.ReportAllocs()
 	w := &fanoutWriter{cost: cost}
 	m := fanout.NewMultiplexer(context.Background(), 64, w.write)
-	b.SetParallelism(8)
+	b.SetParallelism(fanoutProducers)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := m.Send(context.Background(), 1); err != nil {
@@ -538,7 +548,7 @@ func fanoutMutexWrite(b *testing.B, cost int) {
 	b.ReportAllocs()
 	w := &fanoutWriter{cost: cost}
 	var mu sync.Mutex
-	b.SetParallelism(8)
+	b.SetParallelism(fanoutProducers)
 	b.RunParallel(func(pb *testing.PB) {
 		one := make([]int, 1)
 		for pb.Next() {
@@ -552,4 +562,67 @@ func fanoutMutexWrite(b *testing.B, cost int) {
 		}
 	})
 	w.report(b)
+}
+
+// fanoutGroupCommit is the mutex with group commit: producers append to a
+// queue under a lock; one that finds no writer active becomes the writer
+// and writes everything queued, again and again until nothing is; the
+// others wait on a channel of their own for their item's result.
+type fanoutGroupCommit struct {
+	mu      sync.Mutex
+	writing bool
+	queue   []*fanoutGroupItem
+	spare   []*fanoutGroupItem
+	vals    []int
+	w       *fanoutWriter
+}
+
+type fanoutGroupItem struct {
+	v    int
+	done chan error // capacity 1
+}
+
+func (g *fanoutGroupCommit) send(it *fanoutGroupItem) error {
+	g.mu.Lock()
+	g.queue = append(g.queue, it)
+	if g.writing {
+		g.mu.Unlock()
+		return <-it.done
+	}
+	g.writing = true
+	for len(g.queue) > 0 {
+		batch := g.queue
+		g.queue = g.spare[:0]
+		g.mu.Unlock()
+		g.vals = g.vals[:0]
+		for _, b := range batch {
+			g.vals = append(g.vals, b.v)
+		}
+		err := g.w.write(g.vals)
+		for _, b := range batch {
+			b.done <- err
+		}
+		clear(batch)
+		g.mu.Lock()
+		g.spare = batch[:0]
+	}
+	g.writing = false
+	g.mu.Unlock()
+	return <-it.done
+}
+
+func fanoutGroupCommitWrite(b *testing.B, cost int) {
+	b.ReportAllocs()
+	g := &fanoutGroupCommit{w: &fanoutWriter{cost: cost}}
+	b.SetParallelism(fanoutProducers)
+	b.RunParallel(func(pb *testing.PB) {
+		it := &fanoutGroupItem{v: 1, done: make(chan error, 1)}
+		for pb.Next() {
+			if err := g.send(it); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	g.w.report(b)
 }
