@@ -1,14 +1,19 @@
 package fanout_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"runtime/pprof"
+	"strings"
 	"testing"
 	"testing/synctest"
 
 	"github.com/go-compendium/compendium/fanout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 type mergeFunc func(context.Context, ...<-chan int) <-chan int
@@ -132,6 +137,110 @@ func TestMergeStopsAtCancelWithIdleInputs(t *testing.T) {
 				_, ok := <-out
 				assert.False(t, ok)
 			})
+		})
+	}
+}
+
+// TestBadInputPanicsAtTheCall holds every function and constructor of the
+// channel patterns and the Multiplexer to the module's rule for
+// programming errors: a panic on the caller's goroutine, before any
+// goroutine starts, with "fanout: Func: what, got v". (A nil ctx used to
+// crash a library goroutine instead.)
+func TestBadInputPanicsAtTheCall(t *testing.T) {
+	var nilCtx context.Context
+	bg := context.Background()
+	in := make(chan int)
+	key := func(v int) int { return v }
+	write := func([]int) error { return nil }
+	m := fanout.NewMultiplexer(bg, 1, write)
+	defer m.Close()
+	const nilCtxMsg = ": ctx must not be nil, got nil (use context.Background or context.TODO)"
+	const huge = " 9223372036854775807 would allocate more than 16 EiB up front, more than the 1 GiB limit"
+	cases := []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"Merge nil ctx", func() { fanout.Merge(nilCtx, in) }, "fanout: Merge" + nilCtxMsg},
+		{"Merge nil ctx no inputs", func() { fanout.Merge[int](nilCtx) }, "fanout: Merge" + nilCtxMsg},
+		{"MergeSelect nil ctx", func() { fanout.MergeSelect(nilCtx, in) }, "fanout: MergeSelect" + nilCtxMsg},
+		{"MergeSelect nil ctx no inputs", func() { fanout.MergeSelect[int](nilCtx) }, "fanout: MergeSelect" + nilCtxMsg},
+		{"Broadcast nil ctx", func() { fanout.Broadcast(nilCtx, in, 1) }, "fanout: Broadcast" + nilCtxMsg},
+		{"Broadcast n=0", func() { fanout.Broadcast(bg, in, 0) }, "fanout: Broadcast: n must be at least 1, got 0"},
+		{"Broadcast n=-1", func() { fanout.Broadcast(bg, in, -1) }, "fanout: Broadcast: n must be at least 1, got -1"},
+		{"Broadcast n=MaxInt", func() { fanout.Broadcast(bg, in, math.MaxInt) }, "fanout: Broadcast: n" + huge},
+		{"Partition nil ctx", func() { fanout.Partition(nilCtx, in, 1, key) }, "fanout: Partition" + nilCtxMsg},
+		{"Partition n=0", func() { fanout.Partition(bg, in, 0, key) }, "fanout: Partition: n must be at least 1, got 0"},
+		{"Partition n=-1", func() { fanout.Partition(bg, in, -1, key) }, "fanout: Partition: n must be at least 1, got -1"},
+		{"Partition n=MaxInt", func() { fanout.Partition(bg, in, math.MaxInt, key) }, "fanout: Partition: n" + huge},
+		{"Partition nil key", func() { fanout.Partition[int, int](bg, in, 1, nil) }, "fanout: Partition: key must not be nil, got nil"},
+		{"NewMultiplexer nil ctx", func() { fanout.NewMultiplexer(nilCtx, 1, write) }, "fanout: NewMultiplexer" + nilCtxMsg},
+		{"NewMultiplexer nil write", func() { fanout.NewMultiplexer[int](bg, 1, nil) }, "fanout: NewMultiplexer: write must not be nil, got nil"},
+		{"NewMultiplexer batch=0", func() { fanout.NewMultiplexer(bg, 0, write) }, "fanout: NewMultiplexer: batch must be at least 1, got 0"},
+		{"NewMultiplexer batch=-1", func() { fanout.NewMultiplexer(bg, -1, write) }, "fanout: NewMultiplexer: batch must be at least 1, got -1"},
+		{"NewMultiplexer batch=MaxInt", func() { fanout.NewMultiplexer(bg, math.MaxInt, write) }, "fanout: NewMultiplexer: batch 9223372036854775807 would allocate more than 16 EiB up front, more than the 1 GiB limit"},
+		{"NewMultiplexer batch over 1 GiB", func() { fanout.NewMultiplexer(bg, 1<<26, write) }, "fanout: NewMultiplexer: batch 67108864 would allocate 2 GiB up front, more than the 1 GiB limit"},
+		{"Multiplexer.Send nil ctx", func() { _ = m.Send(nilCtx, 1) }, "fanout: Multiplexer.Send" + nilCtxMsg},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.PanicsWithValue(t, c.want, c.f)
+		})
+	}
+	goleak.VerifyNone(t, goleak.IgnoreCurrent()) // no goroutine started by a call that panicked
+	assert.Equal(t, fanout.MultiplexerStats{}, m.Stats(), "a Send that panicked counts nothing")
+}
+
+// TestGoroutinesCarryLabels reads the goroutines that Merge, MergeSelect,
+// Broadcast and Partition start back from a pprof goroutine profile: each
+// carries compendium=fanout, its type and role, and the labels of the
+// caller's ctx.
+func TestGoroutinesCarryLabels(t *testing.T) {
+	cases := []struct {
+		typ   string
+		roles []string
+		start func(ctx context.Context, ins []chan int) []<-chan int
+	}{
+		{"Merge", []string{"forward", "close"}, func(ctx context.Context, ins []chan int) []<-chan int {
+			return []<-chan int{fanout.Merge(ctx, ins[0], ins[1])}
+		}},
+		{"MergeSelect", []string{"select", "close"}, func(ctx context.Context, ins []chan int) []<-chan int {
+			return []<-chan int{fanout.MergeSelect(ctx, ins[0], ins[1], ins[0], ins[1], ins[0])}
+		}},
+		{"Broadcast", []string{"forward"}, func(ctx context.Context, ins []chan int) []<-chan int {
+			return fanout.Broadcast(ctx, ins[0], 2)
+		}},
+		{"Partition", []string{"forward"}, func(ctx context.Context, ins []chan int) []<-chan int {
+			return fanout.Partition(ctx, ins[0], 1, func(v int) int { return v })
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.typ, func(t *testing.T) {
+			var buf bytes.Buffer
+			synctest.Test(t, func(t *testing.T) {
+				var ctx context.Context
+				pprof.Do(context.Background(), pprof.Labels("request", "r42"), func(lctx context.Context) { ctx = lctx })
+				ctx, cancel := context.WithCancel(ctx)
+				outs := c.start(ctx, []chan int{make(chan int), make(chan int)})
+				synctest.Wait() // every goroutine has started, set its labels, and blocked
+				require.NoError(t, pprof.Lookup("goroutine").WriteTo(&buf, 1))
+				cancel()
+				for _, o := range outs {
+					for range o {
+					}
+				}
+			})
+			for _, role := range c.roles {
+				found := false
+				for _, line := range strings.Split(buf.String(), "\n") {
+					if strings.Contains(line, `"type":"`+c.typ+`"`) && strings.Contains(line, `"role":"`+role+`"`) {
+						found = true
+						assert.Contains(t, line, `"compendium":"fanout"`)
+						assert.Contains(t, line, `"request":"r42"`, "the caller's labels are inherited")
+					}
+				}
+				assert.True(t, found, "no goroutine labelled type=%s role=%s in:\n%s", c.typ, role, buf.String())
+			}
 		})
 	}
 }

@@ -22,16 +22,27 @@ type fanoutMergeImpl struct {
 var fanoutMergeImpls = []fanoutMergeImpl{
 	{"merge", fanout.Merge[int]},
 	{"nilselect", fanout.MergeSelect[int]},
-	{"goroutines", fanoutMergeGoroutines},
+	{"blogbuffered", func(ctx context.Context, ins ...<-chan int) <-chan int {
+		return fanoutMergeBlog(ctx, fanoutMergeBuffer, ins...)
+	}},
+	{"blog", func(ctx context.Context, ins ...<-chan int) <-chan int {
+		return fanoutMergeBlog(ctx, 0, ins...)
+	}},
 	{"reflectselect", fanoutMergeReflect},
 	{"mutexqueue", fanoutMergeMutexQueue},
 }
 
+// fanoutMergeBuffer is the capacity of fanout.Merge's output, given to the
+// blog's merge too so that the comparison is of the shapes, not of the
+// buffers.
+const fanoutMergeBuffer = 64
+
 // FanoutMerge compares fan-in shapes: fanout.Merge (a goroutine per input,
 // buffered output), fanout.MergeSelect (the nil-channel select loop, one
-// goroutine per 4 inputs), the Go blog's merge (goroutine per input,
-// unbuffered output), one reflect.Select loop, and forwarders appending to
-// a mutex-guarded queue drained by one sender.
+// goroutine per 4 inputs), the Go blog's merge (goroutine per input) with
+// the same 64-slot output as Merge and with its unbuffered output, one
+// reflect.Select loop, and forwarders appending to a mutex-guarded queue
+// drained by one sender.
 func FanoutMerge() Pattern {
 	p := Pattern{
 		Pkg:  "fanout",
@@ -80,11 +91,11 @@ func fanoutMergeRun(b *testing.B, k int, merge func(context.Context, ...<-chan i
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/item")
 }
 
-// fanoutMergeGoroutines is the Go blog's merge ("Pipelines and
-// cancellation"), with ctx for done: a goroutine per input, an unbuffered
-// output, a WaitGroup closer.
-func fanoutMergeGoroutines(ctx context.Context, ins ...<-chan int) <-chan int {
-	out := make(chan int)
+// fanoutMergeBlog is the Go blog's merge ("Pipelines and cancellation"),
+// with ctx for done: a goroutine per input, a WaitGroup closer, and an
+// output of capacity buffer (the blog's is unbuffered).
+func fanoutMergeBlog(ctx context.Context, buffer int, ins ...<-chan int) <-chan int {
+	out := make(chan int, buffer)
 	var wg sync.WaitGroup
 	wg.Add(len(ins))
 	for _, in := range ins {
