@@ -1,6 +1,8 @@
 package fanout
 
-// SetYield turns on or off the Gosched with which the holder of a
-// Multiplexer's writer role lets the producers it has just answered queue
-// their next items, for BenchmarkMultiplexerYield.
-func (m *Multiplexer[T]) SetYield(on bool) { m.noYield = !on }
+// SetTuning turns on or off the two scheduling aids of a Multiplexer, for
+// BenchmarkMultiplexerTuning: the Gosched with which the holder of the
+// writer role lets the producers it has just answered queue their next
+// items, and the spin with which a Send waits for a cheap write to end
+// before it queues.
+func (m *Multiplexer[T]) SetTuning(yield, spin bool) { m.noYield, m.noSpin = !yield, !spin }

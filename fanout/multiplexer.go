@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/internal/lifecycle"
@@ -71,39 +72,50 @@ type muxSlot[T any] struct {
 // items, and one writer at a time writes them to a resource (a
 // connection, a file, a log) that needs no lock of its own. Unlike the
 // talk's version, each producer learns its item's fate: Send returns the
-// error of the write its item was in.
+// error of the write its item was in, and [Multiplexer.Close] writes every
+// item accepted before it, so none is lost without its producer being
+// told.
 //
-// The write is done by combining, not by a hand-off to a goroutine of its
-// own: a producer that finds no write in progress writes its item itself,
-// as a mutex would let it; producers that arrive during a write queue
-// their items, and the producer holding the writer role writes everything
-// queued (up to batch items) in its next call of write, as a group-commit
-// log does. So a cheap write costs about what a mutex does, and a costly
-// one is paid once per batch. Items are written in the order they were
-// accepted, so each producer's items in the order it sent them.
+// It combines writes rather than handing them to a goroutine of its own: a
+// producer that finds no write in progress calls write with its item
+// itself, as a mutex would let it; producers that arrive during a write
+// queue their items, and the producer holding the writer role writes what
+// is queued (up to batch items) in its next call, as a group-commit log
+// does. So a cheap write costs about what a mutex does, and a costly one
+// is paid once per batch. Items are written in the order they were
+// accepted, so each producer's in the order it sent them.
 //
 // Create one with [NewMultiplexer]; the zero value is not usable, and a
 // Multiplexer must not be copied. Its methods are safe for concurrent use.
-// The calls of write are sequential: each returns before the next starts,
-// so each synchronizes before the next, and an item's write synchronizes
-// before the return of its Send. write runs on the goroutine of a producer
-// (or of Close), not always the same one: if the resource must stay on one
-// goroutine or thread, own it in a goroutine of yours that reads a channel.
-// The Multiplexer starts no goroutine.
+// The calls of write never overlap: each ends before the next starts (and
+// synchronizes before it), and an item's write synchronizes before the
+// return of its Send. write runs on the goroutine of a producer, or of
+// Close, not always the same one: a resource that must stay on one
+// goroutine or thread belongs in a goroutine of yours reading a channel.
+// The Multiplexer starts no goroutine, so it has none to label.
 //
 // Cost: see fanout.Multiplexer in bench/RESULTS.md, beside a mutex taken
 // per item and a mutex with group commit.
 type Multiplexer[T any] struct {
-	state  atomic.Uint64 // muxWriting | muxClosed | queued * muxQueued
-	stats  lifecycle.Counters
-	writes atomic.Uint64
+	// The words the fast path writes come first, to share a cache line:
+	// the role's CompareAndSwap fetches it, and the counts of items
+	// written alone then cost no further miss.
+	state   atomic.Uint64 // muxWriting | muxClosed | queued * muxQueued
+	alone   atomic.Uint64 // items written alone: submitted, started and one write each
+	aloneOK atomic.Uint64 // of those, the items whose write returned nil
+	// aloneFailed and alonePanicked count the others; stats counts the
+	// items that were queued, and writes their writes.
+	aloneFailed, alonePanicked atomic.Uint64
+	stats                      lifecycle.Counters
+	writes                     atomic.Uint64
 
 	write func([]T) error
 	batch int
 	owner lifecycle.Owner // the context, its cause, the first panic, the closed error
-	// noYield turns the Gosched in lead off, for the benchmark that shows
-	// what it gains (multiplexer_bench_test.go).
-	noYield bool
+	// noYield and noSpin turn the Gosched in lead and the spin in Send
+	// off, for the benchmark that shows what they gain
+	// (multiplexer_bench_test.go).
+	noYield, noSpin bool
 
 	mu        sync.Mutex
 	q         []*muxWaiter[T] // accepted, not yet taken by a writer; at most batch
@@ -112,6 +124,7 @@ type Multiplexer[T any] struct {
 
 	// The writer role's own: only the goroutine holding it touches these.
 	vals     []T             // the batch being written
+	isAlone  bool            // vals is a Send's item written alone, counted in alone
 	cur      []*muxWaiter[T] // the producers waiting for that batch
 	flushErr error           // the first error reported after Close was called
 	call     func() error    // calls write(vals), made once so that no write allocates
@@ -136,13 +149,13 @@ type Multiplexer[T any] struct {
 // Multiplexer goes on. If write panics, the items fail with the
 // *[compendium.PanicError], the Multiplexer stops as if ctx had ended, and
 // every Close re-panics with it. If write calls runtime.Goexit, the items
-// fail with [compendium.ErrGoexit] and the Multiplexer goes on, but the
-// goroutine that ran write, a producer's, is the one that exits: its Send
-// does not return.
+// fail with [compendium.ErrGoexit] and the Multiplexer goes on; the
+// goroutine that ran write, a producer's, is the one that exits, so that
+// producer's Send does not return.
 //
-// When ctx ends, Send refuses new items with ctx's cause, items accepted
-// but not yet written fail with it once the write in progress (if any)
-// returns, and write is not called again.
+// When ctx ends (or write panics), Send refuses new items with the cause,
+// items accepted but not yet written fail with it once the write in
+// progress (if any) returns, and write is not called again.
 //
 // NewMultiplexer panics if ctx or write is nil, if batch < 1, or if batch
 // items would allocate more than 1 GiB up front.
@@ -180,19 +193,21 @@ func NewMultiplexer[T any](ctx context.Context, batch int, write func([]T) error
 // returning the error of the write v was in (nil if it was written), or
 // why v was not written.
 //
-// If no write is in progress and nothing is queued, Send calls write
-// with v itself, on the calling goroutine; otherwise it queues v and
-// waits, and may be handed the writer role: then it writes the queued
-// items, its own among them, and perhaps a few batches more before it
-// hands the role on. Send blocks while batch items are queued.
+// If no write is in progress and nothing is queued, Send calls write with
+// v alone, on the calling goroutine; after a short spin, if a write is in
+// progress, it queues v and waits. A waiting Send may be handed the writer
+// role: then it writes the queued items, its own among them. Holding the
+// role, a Send writes its own batch and, while items are queued, at most
+// three more (fewer if its ctx ends), then hands the role to a producer
+// still waiting. Send blocks while batch items are queued.
 //
 // Send returns ctx's cause if ctx ends before v is accepted, an error
 // matching [compendium.ErrClosed] once Close has been called, or the
 // cause of the Multiplexer's context once it has ended. If ctx ends while
 // v waits in the queue, Send returns ctx's cause at once and v stays
 // accepted: it is written with a later batch, at the latest by Close. A
-// Send that is itself running write returns when write does. Send panics
-// if ctx is nil.
+// Send that is running write returns when write does. Send panics if ctx
+// is nil.
 func (m *Multiplexer[T]) Send(ctx context.Context, v T) error {
 	if ctx == nil {
 		lifecycle.Context("fanout", "Multiplexer.Send", ctx)
@@ -201,20 +216,69 @@ func (m *Multiplexer[T]) Send(ctx context.Context, v T) error {
 		m.stats.Reject()
 		return context.Cause(ctx)
 	}
-	// The fast path: nobody writing, nothing queued, not closed.
-	if m.state.CompareAndSwap(0, muxWriting) {
-		if m.owner.Canceled() {
-			// Stopped: write is never called again. Items queued are
-			// failed by lead.
-			m.stats.Reject()
-			m.lead(nil, false)
-			return context.Cause(m.owner.Context())
-		}
-		m.stats.Submit()
-		m.vals = append(m.vals, v)
-		return m.lead(ctx, true)
+	// The fast path: nobody writing, nothing queued, not closed. (The
+	// load first spares a busy Multiplexer a failing CompareAndSwap,
+	// which would take the cache line from the writer.)
+	s := m.state.Load()
+	if s == muxWriting && !m.noSpin && m.awaitIdle() {
+		s = 0
+	}
+	if s == 0 && m.state.CompareAndSwap(0, muxWriting) {
+		return m.sendAlone(ctx, v)
 	}
 	return m.sendQueued(ctx, v)
+}
+
+// muxYieldAfter is the shortest write after which lead yields (see
+// there): long enough that a context switch is small beside it.
+const muxYieldAfter = time.Microsecond
+
+// muxSpin is how many times a Send that finds a write in progress, and
+// nothing queued, looks again before it queues its item.
+const muxSpin = 100
+
+// awaitIdle waits, by looking at the state at most muxSpin times, for the
+// write in progress to end while nothing is queued, and reports whether it
+// saw the role free. A cheap write ends within a few looks, and taking the
+// role then costs far less than queueing: a queued producer parks, and
+// the writer must wake it, which is what a mutex avoids by spinning too.
+// Once an item is queued the write was not cheap, and batching is what
+// pays: the caller joins the queue at once.
+func (m *Multiplexer[T]) awaitIdle() bool {
+	for range muxSpin {
+		switch m.state.Load() {
+		case 0:
+			return true
+		case muxWriting:
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// sendAlone writes v alone, holding the writer role, which it took with
+// nothing queued; then, if items were queued meanwhile, it writes them
+// too, as lead does. It counts v with the alone counters: two atomic adds
+// on the line the role's CompareAndSwap has just fetched, where the
+// lifecycle counters would take four.
+func (m *Multiplexer[T]) sendAlone(ctx context.Context, v T) error {
+	if m.owner.Canceled() {
+		// Stopped: write is never called again; lead fails what is
+		// queued.
+		m.stats.Reject()
+		m.lead(nil, 0)
+		return context.Cause(m.owner.Context())
+	}
+	m.alone.Add(1)
+	m.vals = append(m.vals, v)
+	m.isAlone = true
+	err := m.writeBatch()
+	if m.release() {
+		return err
+	}
+	m.lead(ctx, 1)
+	return err
 }
 
 // sendQueued is Send's slow path: it queues v and waits for its result,
@@ -280,7 +344,7 @@ func (m *Multiplexer[T]) sendQueued(ctx context.Context, v T) error {
 // leadQueued writes as the holder of the writer role when the caller's
 // own item, w, is queued, and returns w's result.
 func (m *Multiplexer[T]) leadQueued(ctx context.Context, w *muxWaiter[T]) error {
-	m.lead(ctx, false)
+	m.lead(ctx, 0)
 	// The queue never holds more than batch items, so the first batch
 	// lead took held w, and its result is waiting.
 	err := <-w.res
@@ -315,40 +379,41 @@ func (m *Multiplexer[T]) putWaiter(w *muxWaiter[T]) {
 }
 
 // lead runs on the goroutine holding the writer role, and gives it up
-// before it returns. If own is true, vals already holds the caller's item
-// (the fast path). It writes the queued items batch by batch until none
-// is left; after muxRounds batches, or once ctx has ended, it hands the
-// role on instead. A nil ctx (Close) has no such bound. It returns the
-// error of the first batch.
-func (m *Multiplexer[T]) lead(ctx context.Context, own bool) error {
-	var first error
-	for round := 0; ; round++ {
-		var err error
-		woke := false // whether the batch had producers waiting for it
-		if round == 0 && own {
-			err = m.writeBatch() // Send checked that the context has not ended
-		} else {
-			m.take()
-			woke = len(m.cur) > 0
-			err = m.flush()
+// before it returns. It writes the queued items batch by batch until none
+// is left; once it has written muxRounds batches (counting from round,
+// the number already written by the caller), or once ctx has ended, it
+// hands the role on instead. A nil ctx (Close) has no such bound.
+func (m *Multiplexer[T]) lead(ctx context.Context, round int) {
+	for ; ; round++ {
+		if round > 0 && ctx != nil && (round >= muxRounds || ctx.Err() != nil) {
+			m.handOff()
+			return
 		}
-		if round == 0 {
-			first = err
+		m.take()
+		woke := len(m.cur) > 0 // whether producers wait for this batch
+		var start time.Time
+		if woke {
+			start = time.Now()
 		}
-		if woke && !m.noYield {
+		m.flush()
+		if woke && !m.noYield && time.Since(start) >= muxYieldAfter {
 			// The producers just handed their results are runnable, most
 			// likely on this P's run queue, behind this goroutine: let
 			// them run and queue their next items before deciding whether
-			// the role is free, so that a costly write batches. When
-			// nothing else is runnable, Gosched returns at once.
+			// the role is free, so that a costly write batches (with one
+			// P, or when the writer keeps its P busy, nothing else would
+			// let them). After a cheap write, the Gosched would cost more
+			// than the writes it saves, and worse, with the role held
+			// while the producers run, they would all queue behind it and
+			// the Multiplexer would go on writing small batches as a
+			// convoy: so only a write that took muxYieldAfter or more
+			// earns it. Only batches with waiters are timed, never the
+			// fast path. When nothing else is runnable, Gosched returns
+			// at once.
 			runtime.Gosched()
 		}
 		if m.release() {
-			return first
-		}
-		if ctx != nil && (round+1 >= muxRounds || ctx.Err() != nil) {
-			m.handOff()
-			return first
+			return
 		}
 	}
 }
@@ -373,27 +438,28 @@ func (m *Multiplexer[T]) take() {
 }
 
 // flush writes the batch in vals, or fails it if the Multiplexer has
-// stopped, reports the result to the batch's producers, and returns it.
-func (m *Multiplexer[T]) flush() error {
+// stopped, and reports the result to the batch's producers.
+func (m *Multiplexer[T]) flush() {
 	if len(m.vals) == 0 {
-		return nil
+		return
 	}
 	if m.owner.Canceled() {
 		// Checked before each write, so that none starts once the
 		// context has ended (or a write has panicked).
 		m.stats.CancelN(uint64(len(m.vals)))
-		err := context.Cause(m.owner.Context())
-		m.deliver(err)
-		return err
+		m.deliver(context.Cause(m.owner.Context()))
+		return
 	}
-	return m.writeBatch()
+	m.writeBatch()
 }
 
 // writeBatch writes the batch in vals, reports the result to the batch's
 // producers, and returns it.
 func (m *Multiplexer[T]) writeBatch() error {
-	m.stats.StartN(uint64(len(m.vals)))
-	m.writes.Add(1)
+	if !m.isAlone {
+		m.stats.StartN(uint64(len(m.vals)))
+		m.writes.Add(1)
+	}
 	p, err := lifecycle.Call(m.call, m.goexit)
 	if p != nil {
 		err = p
@@ -408,6 +474,12 @@ func (m *Multiplexer[T]) writeBatch() error {
 func (m *Multiplexer[T]) report(err error, panicked bool) {
 	n := uint64(len(m.vals))
 	switch {
+	case m.isAlone && panicked:
+		m.alonePanicked.Add(1)
+	case m.isAlone && err != nil:
+		m.aloneFailed.Add(1)
+	case m.isAlone:
+		m.aloneOK.Add(1)
 	case panicked:
 		m.stats.PanicN(n)
 	case err != nil:
@@ -415,6 +487,7 @@ func (m *Multiplexer[T]) report(err error, panicked bool) {
 	default:
 		m.stats.CompleteN(n)
 	}
+	m.isAlone = false
 	m.deliver(err)
 }
 
@@ -486,7 +559,19 @@ func (m *Multiplexer[T]) signalClose() {
 // in an order that keeps the identity of [compendium.TaskStats] in every
 // snapshot, also while items are being sent and written.
 func (m *Multiplexer[T]) Stats() MultiplexerStats {
-	return MultiplexerStats{TaskStats: m.stats.Snapshot(), Writes: m.writes.Load()}
+	// The items written alone end after they start: loading their ends
+	// first, then their starts, counts none as ended that is not also
+	// counted as started, so their Running cannot be negative. The
+	// lifecycle counters, read next, hold the identity for the rest.
+	ok, failed, panicked := m.aloneOK.Load(), m.aloneFailed.Load(), m.alonePanicked.Load()
+	alone := m.alone.Load()
+	s := m.stats.Snapshot()
+	s.Submitted += alone
+	s.Running += alone - ok - failed - panicked
+	s.Completed += ok
+	s.Failed += failed
+	s.Panicked += panicked
+	return MultiplexerStats{TaskStats: s, Writes: m.writes.Load() + alone}
 }
 
 // Close stops accepting items, writes every item accepted before it (each
@@ -527,7 +612,7 @@ func (m *Multiplexer[T]) Close() error {
 			// Queued items whose producers gave up: write them here.
 			m.state.Or(muxWriting)
 			m.mu.Unlock()
-			m.lead(nil, false)
+			m.lead(nil, 0)
 			continue
 		}
 		m.mu.Unlock()

@@ -637,3 +637,50 @@ func fanoutGroupCommitWrite(b *testing.B, cost int) {
 	})
 	g.w.report(b)
 }
+
+// FanoutMultiplexerTuning runs BenchmarkMultiplexer's workload through
+// fanout.Multiplexer with its two scheduling aids on and off: the
+// Gosched with which the writer lets the producers it has just answered
+// queue their next items (yield), and the spin with which a Send waits
+// for a cheap write to end before it queues (spin). tune turns them on or
+// off; only fanout's own tests can, so the pattern is not in All: run it
+// as BenchmarkMultiplexerTuning in package fanout, with -cpu 1,2,4,8.
+func FanoutMultiplexerTuning(tune func(m *fanout.Multiplexer[int], yield, spin bool)) Pattern {
+	p := Pattern{
+		Pkg:  "fanout",
+		Name: "MultiplexerTuning",
+		Doc:  "BenchmarkMultiplexer with the Multiplexer's yield and spin on and off; ns per item.",
+		Ours: []string{"both"},
+	}
+	aids := []struct {
+		name        string
+		yield, spin bool
+	}{{"both", true, true}, {"yield", true, false}, {"spin", false, true}, {"neither", false, false}}
+	for _, cost := range []int{0, 2000} {
+		for _, a := range aids {
+			p.Cases = append(p.Cases, Case{
+				Name: fmt.Sprintf("writecost=%d/impl=%s", cost, a.name),
+				F: func(b *testing.B) {
+					b.ReportAllocs()
+					w := &fanoutWriter{cost: cost}
+					m := fanout.NewMultiplexer(context.Background(), 64, w.write)
+					tune(m, a.yield, a.spin)
+					b.SetParallelism(fanoutProducers)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := m.Send(context.Background(), 1); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+					if err := m.Close(); err != nil {
+						b.Fatal(err)
+					}
+					w.report(b)
+				},
+			})
+		}
+	}
+	return p
+}
