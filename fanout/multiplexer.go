@@ -3,6 +3,7 @@ package fanout
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,12 @@ const (
 // that no Send waits behind other producers' writes for long.
 const muxRounds = 4
 
+// drain, as lead's starting round, makes it write until nothing is
+// queued, never handing the role on: Close's flush, and a stopped
+// Multiplexer failing what is queued. (Counting up from math.MinInt,
+// round never reaches muxRounds.)
+const drain = math.MinInt
+
 // errTurn, sent on a waiting producer's result channel, hands it the
 // writer role. It is never returned to a caller.
 var errTurn = errors.New("fanout: the writer role is yours")
@@ -63,6 +70,7 @@ type muxWaiter[T any] struct {
 // muxSlot is what NewMultiplexer allocates per unit of batch: a value in
 // the writer's buffer and a place in the queue and in the batch taken
 // from it. UpFront checks batch against its size.
+//lint:ignore U1000 only its size is used, by UpFront
 type muxSlot[T any] struct {
 	v      T
 	q, cur *muxWaiter[T]
@@ -267,7 +275,7 @@ func (m *Multiplexer[T]) sendAlone(ctx context.Context, v T) error {
 		// Stopped: write is never called again; lead fails what is
 		// queued.
 		m.stats.Reject()
-		m.lead(nil, 0)
+		m.lead(context.Background(), drain)
 		return context.Cause(m.owner.Context())
 	}
 	m.alone.Add(1)
@@ -382,10 +390,10 @@ func (m *Multiplexer[T]) putWaiter(w *muxWaiter[T]) {
 // before it returns. It writes the queued items batch by batch until none
 // is left; once it has written muxRounds batches (counting from round,
 // the number already written by the caller), or once ctx has ended, it
-// hands the role on instead. A nil ctx (Close) has no such bound.
+// hands the role on instead. Called with round = drain, it never does.
 func (m *Multiplexer[T]) lead(ctx context.Context, round int) {
 	for ; ; round++ {
-		if round > 0 && ctx != nil && (round >= muxRounds || ctx.Err() != nil) {
+		if round > 0 && (round >= muxRounds || ctx.Err() != nil) {
 			m.handOff()
 			return
 		}
@@ -612,7 +620,7 @@ func (m *Multiplexer[T]) Close() error {
 			// Queued items whose producers gave up: write them here.
 			m.state.Or(muxWriting)
 			m.mu.Unlock()
-			m.lead(nil, 0)
+			m.lead(context.Background(), drain)
 			continue
 		}
 		m.mu.Unlock()
