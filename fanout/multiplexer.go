@@ -70,6 +70,7 @@ type muxWaiter[T any] struct {
 // muxSlot is what NewMultiplexer allocates per unit of batch: a value in
 // the writer's buffer and a place in the queue and in the batch taken
 // from it. UpFront checks batch against its size.
+//
 //lint:ignore U1000 only its size is used, by UpFront
 type muxSlot[T any] struct {
 	v      T
