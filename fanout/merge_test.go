@@ -244,3 +244,31 @@ func TestGoroutinesCarryLabels(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeStopsWithinOneValueOfCancel: an input that always has a value
+// ready and a reader that keeps reading do not keep Merge going once ctx
+// has ended: each forwarder forwards at most one more value, so the
+// reader gets at most what was buffered plus one.
+func TestMergeStopsWithinOneValueOfCancel(t *testing.T) {
+	const ready, before = 10_000, 10
+	in := make(chan int, ready)
+	for v := range ready {
+		in <- v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := fanout.Merge(ctx, in)
+	for range before {
+		<-out
+	}
+	cancel()
+	after := 0
+	for range out {
+		after++
+	}
+	assert.LessOrEqual(t, after, 64+1, "values received after cancel: at most the buffer and one")
+
+	cancel2ctx, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	_, ok := <-fanout.Merge(cancel2ctx, in)
+	assert.False(t, ok, "a Merge whose ctx has already ended forwards nothing")
+}

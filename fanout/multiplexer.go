@@ -130,6 +130,7 @@ type Multiplexer[T any] struct {
 	q         []*muxWaiter[T] // accepted, not yet taken by a writer; at most batch
 	room      chan struct{}   // closed when q gets room; nil if nobody waits for it
 	stopCause error           // why the context had ended when Close was first called
+	idle      chan struct{}   // made by a Close waiting for the role, closed when it is given up
 
 	// The writer role's own: only the goroutine holding it touches these.
 	vals     []T             // the batch being written
@@ -139,7 +140,6 @@ type Multiplexer[T any] struct {
 	call     func() error    // calls write(vals), made once so that no write allocates
 	goexit   func()          // lifecycle.Call's hook if write calls runtime.Goexit
 
-	closing   chan struct{} // capacity 1: the role was given up after Close was called
 	finishing atomic.Bool
 	finished  chan struct{} // closed once Close's work is done
 	closeErr  error         // what every Close returns, set before finished is closed
@@ -180,7 +180,6 @@ func NewMultiplexer[T any](ctx context.Context, batch int, write func([]T) error
 		q:        make([]*muxWaiter[T], 0, batch),
 		vals:     make([]T, 0, batch),
 		cur:      make([]*muxWaiter[T], 0, batch),
-		closing:  make(chan struct{}, 1),
 		finished: make(chan struct{}),
 	}
 	m.owner.Init(ctx, "fanout", "Multiplexer")
@@ -525,7 +524,9 @@ func (m *Multiplexer[T]) release() bool {
 		}
 		if m.state.CompareAndSwap(s, s&^muxWriting) {
 			if s&muxClosed != 0 {
-				m.signalClose()
+				m.mu.Lock()
+				m.wakeClose()
+				m.mu.Unlock()
 			}
 			return true
 		}
@@ -548,19 +549,19 @@ func (m *Multiplexer[T]) handOff() {
 			return
 		}
 	}
-	s := m.state.And(^muxWriting)
+	m.state.And(^muxWriting)
+	m.wakeClose()
 	m.mu.Unlock()
-	if s&muxClosed != 0 {
-		m.signalClose()
-	}
 }
 
-// signalClose tells a Close waiting for the writer role that it was given
-// up.
-func (m *Multiplexer[T]) signalClose() {
-	select {
-	case m.closing <- struct{}{}:
-	default: // a signal is pending already: Close will look again
+// wakeClose wakes the Closes waiting for the writer role, which has just
+// been given up. The caller holds mu, under which a Close that saw the
+// role held made idle: so a Close either sees the role given up, or is
+// woken, and no wake-up is lost.
+func (m *Multiplexer[T]) wakeClose() {
+	if m.idle != nil {
+		close(m.idle)
+		m.idle = nil
 	}
 }
 
@@ -624,11 +625,12 @@ func (m *Multiplexer[T]) Close() error {
 			m.lead(context.Background(), drain)
 			continue
 		}
-		m.mu.Unlock()
-		select {
-		case <-m.closing:
-		case <-m.finished: // another Close finished the work
+		if m.idle == nil {
+			m.idle = make(chan struct{})
 		}
+		idle := m.idle
+		m.mu.Unlock()
+		<-idle
 	}
 	m.finish()
 	<-m.finished

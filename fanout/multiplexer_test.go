@@ -52,12 +52,18 @@ func (s *sink) got() [][]int {
 // batches whose write returned nil are recorded.
 type blockingWriter struct {
 	sink
-	release chan error
+	release    chan error
+	inflight   atomic.Int32
+	overlapped atomic.Bool // two writes were in progress at once
 }
 
 func newBlockingWriter() *blockingWriter { return &blockingWriter{release: make(chan error)} }
 
 func (w *blockingWriter) write(vs []int) error {
+	if w.inflight.Add(1) > 1 {
+		w.overlapped.Store(true)
+	}
+	defer w.inflight.Add(-1)
 	if err := <-w.release; err != nil {
 		return err
 	}
@@ -437,11 +443,16 @@ func TestMultiplexerItemsOfProducersThatLeftAreWrittenLater(t *testing.T) {
 				assert.ErrorIs(t, s.result(1), context.Canceled)
 				assert.Equal(t, uint64(1), m.Stats().Queued)
 				if next == "Send" {
-					s.send(context.Background(), 2)
-					w.release <- nil
-					synctest.Wait()
+					s.send(context.Background(), 2) // takes the role, writes [1 2]
+					s.send(context.Background(), 3) // queues: one write at a time
+					assert.Equal(t, uint64(1), m.Stats().Queued)
+					assert.Equal(t, uint64(2), m.Stats().Running)
+					w.release <- nil // [1 2]
+					w.release <- nil // [3]
 					assert.NoError(t, s.result(2))
-					assert.Equal(t, [][]int{{0}, {1, 2}}, w.got())
+					assert.NoError(t, s.result(3))
+					assert.Equal(t, [][]int{{0}, {1, 2}, {3}}, w.got())
+					assert.False(t, w.overlapped.Load(), "two writes overlapped")
 					close(w.release)
 					require.NoError(t, m.Close())
 					return
@@ -553,6 +564,43 @@ func TestMultiplexerGoexit(t *testing.T) {
 		assert.NoError(t, m.Send(context.Background(), 3), "the Multiplexer goes on")
 		assert.NoError(t, m.Close())
 		assert.Equal(t, stats(4, 2, 2, 0, 0, 0, 3), m.Stats())
+	})
+}
+
+// TestMultiplexerGoexitHandsTheRoleOn: when a write calls Goexit with
+// items queued behind it, the role passes to a producer still waiting,
+// which writes them.
+func TestMultiplexerGoexitHandsTheRoleOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		first, gate := make(chan struct{}), make(chan struct{})
+		m := fanout.NewMultiplexer(context.Background(), 1, func(vs []int) error {
+			switch vs[0] {
+			case 0:
+				<-first
+			case 1:
+				<-gate
+				runtime.Goexit()
+			}
+			return nil
+		})
+		leaderExited := make(chan struct{})
+		go func() {
+			defer close(leaderExited)
+			_ = m.Send(context.Background(), 0)
+		}()
+		synctest.Wait()
+		s := newSender(t, m)
+		s.send(context.Background(), 1) // queued
+		s.send(context.Background(), 2) // waits for room
+		close(first)                    // [0]; the leader takes [1], 2 queues
+		synctest.Wait()
+		assert.Equal(t, uint64(1), m.Stats().Queued)
+		close(gate) // [1] calls Goexit
+		<-leaderExited
+		assert.ErrorIs(t, s.result(1), compendium.ErrGoexit)
+		assert.NoError(t, s.result(2), "the producer handed the role wrote its item")
+		require.NoError(t, m.Close())
+		assert.Equal(t, stats(3, 2, 1, 0, 0, 0, 3), m.Stats())
 	})
 }
 
