@@ -6,3 +6,7 @@ package fanout
 // items, and the spin with which a Send waits for a cheap write to end
 // before it queues.
 func (m *Multiplexer[T]) SetTuning(yield, spin bool) { m.noYield, m.noSpin = !yield, !spin }
+
+// SetBeforeLeave makes every queued Send whose ctx has ended call f
+// before it looks whether the writer role was handed to it meanwhile.
+func (m *Multiplexer[T]) SetBeforeLeave(f func()) { m.beforeLeave = f }

@@ -62,9 +62,9 @@ var errTurn = errors.New("fanout: the writer role is yours")
 type muxWaiter[T any] struct {
 	v   T
 	res chan error // capacity 1: the write's result, or errTurn
-	// gone (the producer stopped waiting) and turn (it was handed the
-	// writer role) are guarded by the Multiplexer's mu.
-	gone, turn bool
+	// gone (the producer stopped waiting, guarded by the Multiplexer's
+	// mu) keeps the role from being handed to it.
+	gone bool
 }
 
 // muxSlot is what NewMultiplexer allocates per unit of batch: a value in
@@ -125,6 +125,10 @@ type Multiplexer[T any] struct {
 	// off, for the benchmark that shows what they gain
 	// (multiplexer_bench_test.go).
 	noYield, noSpin bool
+	// beforeLeave, if not nil, is called by a queued Send whose ctx has
+	// ended, before it looks whether it was handed the role meanwhile: a
+	// test holds it there to hand it the role (export_test.go).
+	beforeLeave func()
 
 	mu        sync.Mutex
 	q         []*muxWaiter[T] // accepted, not yet taken by a writer; at most batch
@@ -330,23 +334,36 @@ func (m *Multiplexer[T]) sendQueued(ctx context.Context, v T) error {
 	m.mu.Unlock()
 	select {
 	case err := <-w.res:
-		if err == errTurn {
-			return m.leadQueued(ctx, w)
-		}
-		m.putWaiter(w)
-		return err
+		return m.settle(ctx, w, err)
 	case <-ctx.Done():
-		m.mu.Lock()
-		w.gone = true // w stays queued: it is written, or failed, later
-		turn := w.turn
-		m.mu.Unlock()
-		if turn {
-			// The role was handed to us as we gave up: pass it on.
-			<-w.res
-			m.handOff()
+		if m.beforeLeave != nil {
+			m.beforeLeave()
 		}
+		// Leave, unless the role or the result was handed over as ctx
+		// ended: handOff sends errTurn under mu, so under mu res says
+		// which came first. A result sent later (deliver does not take
+		// mu) stays in res, unread.
+		m.mu.Lock()
+		select {
+		case err := <-w.res:
+			m.mu.Unlock()
+			return m.settle(ctx, w, err)
+		default:
+			w.gone = true // w stays queued: it is written, or failed, later
+		}
+		m.mu.Unlock()
 		return context.Cause(ctx)
 	}
+}
+
+// settle ends the wait of a queued Send that received err on its result
+// channel: the writer role, which it takes, or its item's result.
+func (m *Multiplexer[T]) settle(ctx context.Context, w *muxWaiter[T], err error) error {
+	if err == errTurn {
+		return m.leadQueued(ctx, w)
+	}
+	m.putWaiter(w)
+	return err
 }
 
 // leadQueued writes as the holder of the writer role when the caller's
@@ -543,9 +560,8 @@ func (m *Multiplexer[T]) handOff() {
 	m.mu.Lock()
 	for _, w := range m.q {
 		if !w.gone {
-			w.turn = true
+			w.res <- errTurn // under mu: see sendQueued
 			m.mu.Unlock()
-			w.res <- errTurn
 			return
 		}
 	}

@@ -436,6 +436,7 @@ func TestMultiplexerItemsOfProducersThatLeftAreWrittenLater(t *testing.T) {
 				gone, cancelGone := context.WithCancel(context.Background())
 				s.send(gone, 1)
 				cancelGone()
+				synctest.Wait() // 1's producer has left
 				cancelLeader()
 				w.release <- nil // [0]: the leader leaves, nobody to hand to
 				synctest.Wait()
@@ -462,6 +463,49 @@ func TestMultiplexerItemsOfProducersThatLeftAreWrittenLater(t *testing.T) {
 				w.release <- nil // Close writes [1] itself
 				require.NoError(t, <-closed)
 				assert.Equal(t, [][]int{{0}, {1}}, w.got())
+				assert.Equal(t, stats(2, 2, 0, 0, 0, 0, 2), m.Stats())
+			})
+		})
+	}
+}
+
+// TestMultiplexerHandedOverAsProducerGivesUp: a queued producer whose ctx
+// ends as the writer role, or its item's result, is handed to it takes
+// what it was handed: it writes (its item among the batch), or returns
+// the result, rather than leave. The hook holds it between seeing its ctx
+// end and looking, the one interleaving no ordering of events can force.
+func TestMultiplexerHandedOverAsProducerGivesUp(t *testing.T) {
+	for _, handed := range []string{"role", "result"} {
+		t.Run(handed, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newBlockingWriter()
+				m := fanout.NewMultiplexer(context.Background(), 1, w.write)
+				proceed := make(chan struct{})
+				m.SetBeforeLeave(func() { <-proceed })
+				s := newSender(t, m)
+				leader, leave := context.WithCancel(context.Background())
+				defer leave()
+				s.send(leader, 0) // writes [0]
+				ctx, giveUp := context.WithCancel(context.Background())
+				s.send(ctx, 1) // queued
+				giveUp()
+				synctest.Wait() // 1's producer saw ctx end, and is held before it looks
+				if handed == "role" {
+					leave() // so the leader hands the role on after [0]
+				}
+				w.release <- nil // [0]
+				if handed == "result" {
+					w.release <- nil // the leader goes on with [1]
+				}
+				synctest.Wait()
+				assert.NoError(t, s.result(0))
+				close(proceed)
+				if handed == "role" {
+					w.release <- nil // [1], written by its own producer
+				}
+				assert.NoError(t, s.result(1), "it took what it was handed")
+				require.NoError(t, m.Close())
+				assert.Equal(t, []int{0, 1}, w.items())
 				assert.Equal(t, stats(2, 2, 0, 0, 0, 0, 2), m.Stats())
 			})
 		})
@@ -655,6 +699,7 @@ func TestMultiplexerGoexitWhileCloseWrites(t *testing.T) {
 		gone, cancelGone := context.WithCancel(context.Background())
 		s.send(gone, 1)
 		cancelGone()
+		synctest.Wait() // 1's producer has left
 		cancelLeader()
 		w.release <- nil // [0]: 1 stays queued
 		synctest.Wait()
