@@ -543,35 +543,65 @@ func TestMultiplexerCloseWaitsForTheLastWrite(t *testing.T) {
 	})
 }
 
+// TestMultiplexerPanic: a write that panics fails its batch with the
+// *compendium.PanicError, stops the Multiplexer (the items queued fail
+// with the panic, unwritten; new ones are refused with it), and every
+// Close re-panics with it.
 func TestMultiplexerPanic(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		calls := 0
-		m := fanout.NewMultiplexer(context.Background(), 4, func(vs []int) error {
-			calls++
-			<-release
-			panic(errors.New("wire cut"))
+	for _, alone := range []bool{true, false} {
+		name := "queued batch"
+		if alone {
+			name = "item written alone"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				first, second := make(chan struct{}), make(chan struct{})
+				calls := 0
+				m := fanout.NewMultiplexer(context.Background(), 2, func(vs []int) error {
+					calls++
+					if vs[0] == 0 {
+						<-first
+						if alone {
+							panic(errors.New("wire cut"))
+						}
+						return nil
+					}
+					<-second
+					panic(errors.New("wire cut"))
+				})
+				s := newSender(t, m)
+				for v := range 4 {
+					s.send(context.Background(), v) // [0] in write; 1 2 queued; 3 waits for room
+				}
+				close(first)
+				synctest.Wait() // alone: the panic; else [1 2] in write, and 3 queued
+				close(second)
+				synctest.Wait()
+				var pe *compendium.PanicError
+				failed := s.result(1)
+				require.ErrorAs(t, failed, &pe)
+				assert.EqualError(t, pe.Unwrap(), "wire cut")
+				assert.NotEmpty(t, pe.Stack)
+				assert.Same(t, pe, s.result(2))
+				assert.Same(t, pe, s.result(3), "queued behind the panic, or waiting for room, it fails with it")
+				assert.Same(t, pe, m.Send(context.Background(), 4), "the Multiplexer stopped")
+				want := stats(4, 1, 0, 2, 1, 1, 2)
+				if alone {
+					assert.Same(t, pe, s.result(0))
+					want = stats(3, 0, 0, 1, 2, 2, 1) // 3 was waiting for room: refused
+
+				} else {
+					assert.NoError(t, s.result(0))
+				}
+				assert.Equal(t, int(want.Writes), calls, "write is not called after a panic")
+				assert.Equal(t, want, m.Stats())
+				for range 2 {
+					v := catchPanic(func() { _ = m.Close() })
+					assert.Same(t, pe, v, "every Close re-panics with the write's panic")
+				}
+			})
 		})
-		s := newSender(t, m)
-		for v := range 3 {
-			s.send(context.Background(), v) // [0] in write; 1 2 queued
-		}
-		close(release)
-		synctest.Wait()
-		var pe *compendium.PanicError
-		require.ErrorAs(t, s.result(0), &pe)
-		assert.EqualError(t, pe.Unwrap(), "wire cut")
-		assert.NotEmpty(t, pe.Stack)
-		assert.Same(t, pe, s.result(1), "queued items fail with the panic")
-		assert.Same(t, pe, s.result(2))
-		assert.Same(t, pe, m.Send(context.Background(), 3), "the Multiplexer stopped")
-		assert.Equal(t, 1, calls, "write is not called after a panic")
-		assert.Equal(t, stats(3, 0, 0, 1, 2, 1, 1), m.Stats())
-		for range 2 {
-			v := catchPanic(func() { _ = m.Close() })
-			assert.Same(t, pe, v, "every Close re-panics with the write's panic")
-		}
-	})
+	}
 }
 
 // TestMultiplexerGoexit: a write that calls runtime.Goexit fails its
