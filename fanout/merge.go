@@ -43,13 +43,18 @@ func Merge[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 	lifecycle.Context("fanout", "Merge", ctx)
 	out := make(chan T, mergeBuffer)
 	if len(ins) == 0 {
+		// Nothing will ever be sent: closed now, rather than a goroutine
+		// started only to close it.
 		close(out)
 		return out
 	}
+	// The labels are made once per Merge and shared by its forwarders: a
+	// label set of its own per forwarder (input=3, say) would cost a few
+	// allocations for every input of every Merge.
 	labels := lifecycle.NewLabels(ctx, "fanout", "Merge")
 	forwarder := labels.With("role", "forward")
 	var wg sync.WaitGroup
-	wg.Add(len(ins))
+	wg.Add(len(ins)) // before any goroutine starts, so the closer cannot see zero early
 	for _, in := range ins {
 		go func() {
 			defer wg.Done()
@@ -62,7 +67,9 @@ func Merge[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 }
 
 // closeWhenDone starts the goroutine that closes out once wg's goroutines
-// have all returned.
+// have all returned: out has several senders, so none of them may close
+// it, and the last to leave cannot know it is the last without this
+// count.
 func closeWhenDone[T any](l lifecycle.Labels, wg *sync.WaitGroup, out chan T) {
 	go func() {
 		l.Apply()
