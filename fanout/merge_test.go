@@ -207,6 +207,9 @@ func TestGoroutinesCarryLabels(t *testing.T) {
 		{"MergeSelect", []string{"select", "close"}, func(ctx context.Context, ins []chan int) []<-chan int {
 			return []<-chan int{fanout.MergeSelect(ctx, ins[0], ins[1], ins[0], ins[1], ins[0])}
 		}},
+		{"MergeSelect", []string{"select"}, func(ctx context.Context, ins []chan int) []<-chan int {
+			return []<-chan int{fanout.MergeSelect(ctx, ins[0], ins[1])}
+		}},
 		{"Broadcast", []string{"forward"}, func(ctx context.Context, ins []chan int) []<-chan int {
 			return fanout.Broadcast(ctx, ins[0], 2)
 		}},
@@ -271,4 +274,72 @@ func TestMergeStopsWithinOneValueOfCancel(t *testing.T) {
 	cancel2()
 	_, ok := <-fanout.Merge(cancel2ctx, in)
 	assert.False(t, ok, "a Merge whose ctx has already ended forwards nothing")
+}
+
+// TestMergeCancelWithNobodyReading: forwarders blocked on a full output
+// return when ctx ends even though nobody ever reads again (the bubble
+// fails if any goroutine is left blocked).
+func TestMergeCancelWithNobodyReading(t *testing.T) {
+	for _, m := range merges {
+		t.Run(m.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				in := make(chan int, 100)
+				for v := range 100 {
+					in <- v
+				}
+				_ = m.merge(ctx, in, make(chan int))
+				synctest.Wait() // the output is full, a forwarder blocked on it
+				assert.Less(t, len(in), 100-64, "the forwarder filled the output")
+				cancel()
+			})
+		})
+	}
+}
+
+// TestMergeSelectGoroutines: MergeSelect starts one goroutine per four
+// inputs, and one more to close the output only when there are more than
+// four. Counted from a goroutine profile, by their labels.
+func TestMergeSelectGoroutines(t *testing.T) {
+	for _, c := range []struct{ k, selects, closers int }{{1, 1, 0}, {4, 1, 0}, {5, 2, 1}, {8, 2, 1}, {9, 3, 1}} {
+		t.Run(fmt.Sprintf("k=%d", c.k), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				ins := make([]<-chan int, c.k)
+				for i := range ins {
+					ins[i] = make(chan int)
+				}
+				out := fanout.MergeSelect(ctx, ins...)
+				synctest.Wait()
+				counts := labelledGoroutines(t, "MergeSelect")
+				cancel()
+				for range out {
+				}
+				assert.Equal(t, c.selects, counts["select"], "select loops")
+				assert.Equal(t, c.closers, counts["close"], "closers")
+			})
+		})
+	}
+}
+
+// labelledGoroutines counts the goroutines labelled compendium=fanout and
+// type=typ in a goroutine profile, by their role label.
+func labelledGoroutines(t *testing.T, typ string) map[string]int {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, pprof.Lookup("goroutine").WriteTo(&buf, 1))
+	counts := map[string]int{}
+	n := 0
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if _, err := fmt.Sscanf(line, "%d @", &n); err == nil {
+			continue // a record: n goroutines with the stack and labels below
+		}
+		if !strings.HasPrefix(line, "# labels:") || !strings.Contains(line, `"compendium":"fanout"`) || !strings.Contains(line, `"type":"`+typ+`"`) {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, `"role":"`)
+		role, _, _ := strings.Cut(rest, `"`)
+		counts[role] += n
+	}
+	return counts
 }
