@@ -512,6 +512,32 @@ func TestMultiplexerHandedOverAsProducerGivesUp(t *testing.T) {
 	}
 }
 
+// TestMultiplexerCloseWritesWhatALeavingLeaderLeaves: Close waits for a
+// leader that then leaves (its ctx ended) with items queued whose
+// producers have all gone: Close is woken, and writes them itself.
+func TestMultiplexerCloseWritesWhatALeavingLeaderLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newBlockingWriter()
+		m := fanout.NewMultiplexer(context.Background(), 4, w.write)
+		s := newSender(t, m)
+		leader, leave := context.WithCancel(context.Background())
+		s.send(leader, 0) // writes [0]
+		gone, giveUp := context.WithCancel(context.Background())
+		s.send(gone, 1)
+		giveUp()
+		synctest.Wait() // 1's producer has left
+		closed := make(chan error, 1)
+		go func() { closed <- m.Close() }()
+		synctest.Wait() // Close waits for the leader
+		leave()
+		w.release <- nil // [0]; the leader leaves, handing the role to nobody
+		w.release <- nil // [1], written by Close
+		require.NoError(t, <-closed)
+		assert.NoError(t, s.result(0))
+		assert.Equal(t, [][]int{{0}, {1}}, w.got())
+	})
+}
+
 // TestMultiplexerCloseWaitsForTheLastWrite: Close returns only once the
 // write in progress has returned, and write is never called after it.
 func TestMultiplexerCloseWaitsForTheLastWrite(t *testing.T) {
