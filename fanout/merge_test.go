@@ -147,6 +147,7 @@ func TestMergeStopsAtCancelWithIdleInputs(t *testing.T) {
 // goroutine starts, with "fanout: Func: what, got v". (A nil ctx used to
 // crash a library goroutine instead.)
 func TestBadInputPanicsAtTheCall(t *testing.T) {
+	before := goleak.IgnoreCurrent()
 	var nilCtx context.Context
 	bg := context.Background()
 	in := make(chan int)
@@ -187,7 +188,7 @@ func TestBadInputPanicsAtTheCall(t *testing.T) {
 			assert.PanicsWithValue(t, c.want, c.f)
 		})
 	}
-	goleak.VerifyNone(t, goleak.IgnoreCurrent()) // no goroutine started by a call that panicked
+	goleak.VerifyNone(t, before) // no goroutine started by a call that panicked
 	assert.Equal(t, fanout.MultiplexerStats{}, m.Stats(), "a Send that panicked counts nothing")
 }
 

@@ -670,7 +670,8 @@ func (m *Multiplexer[T]) finish() {
 		err = m.flushErr
 	}
 	m.closeErr = err
+	// No Join: the Multiplexer starts no goroutine. The writes that ran
+	// on producers' goroutines are what Close waited for.
 	m.owner.Stop(m.owner.ErrClosed())
-	m.owner.Join() // nothing: the Multiplexer starts no goroutine
 	close(m.finished)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/go-compendium/compendium/fanout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // sink is a writer that records every batch it was given.
@@ -458,11 +459,24 @@ func TestMultiplexerItemsOfProducersThatLeftAreWrittenLater(t *testing.T) {
 					require.NoError(t, m.Close())
 					return
 				}
-				closed := make(chan error, 1)
-				go func() { closed <- m.Close() }()
-				w.release <- nil // Close writes [1] itself
-				require.NoError(t, <-closed)
+				closed := make([]chan error, 2)
+				for i := range closed {
+					closed[i] = make(chan error, 1)
+					go func() { closed[i] <- m.Close() }() // one writes [1], the other waits
+				}
+				synctest.Wait()
+				for i := range closed {
+					select {
+					case err := <-closed[i]:
+						t.Fatalf("Close #%d returned %v during Close's write", i, err)
+					default:
+					}
+				}
+				w.release <- nil // [1], written by a Close
+				require.NoError(t, <-closed[0])
+				require.NoError(t, <-closed[1])
 				assert.Equal(t, [][]int{{0}, {1}}, w.got())
+				assert.False(t, w.overlapped.Load(), "two writes overlapped")
 				assert.Equal(t, stats(2, 2, 0, 0, 0, 0, 2), m.Stats())
 			})
 		})
@@ -536,6 +550,26 @@ func TestMultiplexerCloseWritesWhatALeavingLeaderLeaves(t *testing.T) {
 		assert.NoError(t, s.result(0))
 		assert.Equal(t, [][]int{{0}, {1}}, w.got())
 	})
+}
+
+// opaqueContext hides its parent from the context package, which then
+// watches it with a goroutine of its own for each context derived from it,
+// until that context is canceled.
+type opaqueContext struct{ context.Context }
+
+func (opaqueContext) Value(any) any { return nil }
+
+// TestMultiplexerCloseReleasesItsContext: Close cancels the context the
+// Multiplexer derived from its parent, releasing what the context package
+// keeps for it (here, a goroutine watching an opaque parent).
+func TestMultiplexerCloseReleasesItsContext(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := fanout.NewMultiplexer(opaqueContext{parent}, 1, func([]int) error { return nil })
+	require.NoError(t, m.Send(context.Background(), 1))
+	require.NoError(t, m.Close())
+	goleak.VerifyNone(t, before)
 }
 
 // TestMultiplexerCloseWaitsForTheLastWrite: Close returns only once the
