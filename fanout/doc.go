@@ -9,11 +9,11 @@
 //	every value to every reader           Broadcast    moderate  one channel per reader when readers may lag
 //	per-key order, keys in parallel       Partition    low       a shared channel when order does not matter
 //	requests to workers that own things   Balancer     low       a shared channel (pool.Workers) when workers are alike
-//	many writers, one resource            Multiplexer  high      a sync.Mutex when a write is cheap
+//	many writers, one resource            Multiplexer  low       your own goroutine when the resource must stay on one
 //
 // The costs are measured in bench/RESULTS.md (fanout.Merge,
 // fanout.Balancer, fanout.Multiplexer), against the Go blog's versions, the
-// talk's, a mutex and reflect.Select. [Merge], [MergeSelect], [Broadcast],
+// talk's, mutexes and reflect.Select. [Merge], [MergeSelect], [Broadcast],
 // [Partition], [Balancer] and [Multiplexer] say what each promises.
 //
 // # Lifecycle
@@ -41,10 +41,11 @@
 //
 // The Go blog's merge starts a goroutine per input that copies it to one
 // output, and one more goroutine that closes the output once they have all
-// returned. [Merge] is that shape, with two changes: every send and
-// receive selects on ctx.Done (the blog's first version leaks its
-// goroutines when the reader stops), and the output is buffered, which
-// BenchmarkMerge shows to be faster than the blog's unbuffered output.
+// returned. [Merge] is that shape, with two changes: every goroutine also
+// watches ctx (the blog's first version leaks its goroutines when the
+// reader stops), and the output is buffered, so a forwarder hands a value
+// over without waiting for the reader (BenchmarkMerge has the blog's merge
+// both ways).
 //
 // The talk's NIL CHANNELS slide merges two channels in one goroutine with
 // a select loop, and switches an input off when it closes by setting it to
@@ -98,26 +99,30 @@
 //
 // The talk's network multiplexor lets many goroutines send on one
 // connection by giving the connection to a single goroutine and the
-// senders a channel to it. [Multiplexer] adds what a caller needs: Send
-// returns the write's error, writes are batched (every item queued while
-// the previous write ran goes out in the next call), and Close writes
-// everything accepted before it, so no item is lost without its sender
-// being told.
+// senders a channel to it. [Multiplexer] keeps the promise (one write at a
+// time, no lock in the resource) without the goroutine: a producer that
+// finds no write in progress writes its item itself, and the items that
+// arrive meanwhile go out together in the next write, as in a group-commit
+// log. It adds what a caller needs: Send returns the write's error, and
+// Close writes everything accepted before it, so no item is lost without
+// its sender being told.
 //
 // The talk's other EXAMPLES, first-of-N and timeouts, live in package
 // timeout.
 //
 // # When something simpler is better
 //
-// A sync.Mutex around the resource is simpler than a Multiplexer and, when
-// a write is cheap, much faster (BenchmarkMultiplexer); the Multiplexer
-// pays off when each write has a fixed cost that batching spreads, or when
-// the resource must stay on one goroutine. A pool of interchangeable
-// workers reading one shared channel is as fast as the Balancer and has no
-// per-worker queues to balance; use the Balancer when workers own
-// something (see [WorkerIndex]). And when the fan-out is a fixed set of
-// tasks that each return an error, errgroup (golang.org/x/sync) says it in
-// fewer lines than a shared channel and Merge.
+// A sync.Mutex around the resource is as simple as it gets and, for a
+// cheap write, about as fast as the Multiplexer (BenchmarkMultiplexer); the
+// Multiplexer pays off when each write has a fixed cost that batching
+// spreads, or when producers must learn their write's error. A resource
+// that must stay on one goroutine (or thread) belongs in a goroutine of
+// yours reading a channel. A pool of interchangeable workers reading one
+// shared channel is as fast as the Balancer and has no per-worker queues
+// to balance; use the Balancer when workers own something (see
+// [WorkerIndex]). And when the fan-out is a fixed set of tasks that each
+// return an error, errgroup (golang.org/x/sync) says it in fewer lines
+// than a shared channel and Merge.
 //
 // [Pipelines and cancellation]: https://go.dev/blog/pipelines
 package fanout

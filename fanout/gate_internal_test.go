@@ -1,7 +1,7 @@
 package fanout
 
-// White-box tests of gate, the unexported type that orders a Submit's (or
-// a Send's) queue send against the final drain. The package's tests are
+// White-box tests of gate, the unexported type that orders a Balancer's
+// queue sends against its workers' final drain. The package's tests are
 // otherwise black-box (package fanout_test); gate has no exported surface
 // to test through, and the interleavings that matter (a caller inside
 // while shut waits, an enter refused while others are inside) cannot be

@@ -14,10 +14,12 @@ import (
 )
 
 // multiplexor lets several producers write lines to one connection (here
-// a strings.Builder) that only the multiplexer's owner goroutine touches.
+// a strings.Builder) that one writer at a time touches: the slide gives it
+// to an owner goroutine; fanout.Multiplexer lets whichever producer finds
+// it idle write, with whatever the others queued meanwhile.
 func multiplexor(ctx context.Context, p *printer, cfg config) error {
 	const perProducer, batch = 5, 16
-	var conn strings.Builder // owned by the writer: no lock
+	var conn strings.Builder // one write call at a time: no lock
 	m := fanout.NewMultiplexer(ctx, batch, func(lines []string) error {
 		for _, l := range lines {
 			conn.WriteString(l + "\n")
@@ -54,7 +56,7 @@ func multiplexor(ctx context.Context, p *printer, cfg config) error {
 		inOrder = inOrder && i == next[w]
 		next[w]++
 	}
-	p.say("%d producers sent %d lines each; the owner wrote %d, in batches of at most %d",
+	p.say("%d producers sent %d lines each; %d were written, in batches of at most %d",
 		cfg.workers, perProducer, len(lines), batch)
 	p.say("each producer's lines arrived in the order it sent them: %v", inOrder)
 
