@@ -2,46 +2,10 @@ package fanout
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
 
 	"github.com/go-compendium/compendium/internal/lifecycle"
 )
-
-// Distribute fans in out to n consumers: every value received from in is
-// delivered to exactly one of the returned channels, whichever is ready
-// first. The channels are closed after in is closed or ctx ends.
-//
-// The n channels are one channel: the Go blog's fan-out, "multiple
-// functions can read from the same channel until that channel is closed".
-// Receivers competing on one channel is exactly "first ready", costs one
-// hand-off per value, and lets a slow or stopped consumer hold nothing up
-// but itself. The alternatives are worse: a dispatcher choosing among n
-// distinct channels needs reflect.Select (n is not known at compile time),
-// and a goroutine per output would park each value on an output whose
-// reader is busy while another reader waits. The slice still has n entries,
-// so each consumer can be handed its own.
-//
-// Distribute starts one goroutine, which returns when in is closed or ctx
-// ends. It takes a value from in only when it has delivered the previous
-// one, so if no consumer reads it blocks in a send until ctx ends
-// (backpressure on in), and the one value it holds then is dropped.
-// Distribute panics if n < 1.
-func Distribute[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
-	if n < 1 {
-		panic(fmt.Sprintf("fanout: Distribute needs at least 1 output, got %v", n))
-	}
-	out := make(chan T)
-	go func() {
-		defer close(out)
-		forward(ctx, in, out)
-	}()
-	outs := make([]<-chan T, n)
-	for i := range outs {
-		outs[i] = out
-	}
-	return outs
-}
 
 // Broadcast copies in to n consumers: every value received from in is
 // delivered to every one of the returned channels, in the order received.

@@ -46,35 +46,6 @@ func collect[T any](outs []<-chan T) [][]T {
 	return got
 }
 
-func TestDistributeExactlyOnce(t *testing.T) {
-	const n = 100_000
-	got := collect(fanout.Distribute(context.Background(), count(context.Background(), n), 4))
-	seen := make([]int, n)
-	total := 0
-	for _, vs := range got {
-		total += len(vs)
-		for _, v := range vs {
-			seen[v]++
-		}
-	}
-	assert.Equal(t, n, total, "values received")
-	for v, c := range seen {
-		if c != 1 {
-			t.Fatalf("value %d received %d times; want 1", v, c)
-		}
-	}
-}
-
-// TestDistributeStoppedReaderHoldsNothingUp: one consumer stops reading,
-// the others still get every value.
-func TestDistributeStoppedReaderHoldsNothingUp(t *testing.T) {
-	const n = 1000
-	outs := fanout.Distribute(context.Background(), count(context.Background(), n), 3)
-	<-outs[0] // consumer 0 takes one value and stops
-	got := collect(outs[1:])
-	assert.Equal(t, n-1, len(got[0])+len(got[1]))
-}
-
 func TestBroadcastEveryReaderGetsAllInOrder(t *testing.T) {
 	const n = 10_000
 	got := collect(fanout.Broadcast(context.Background(), count(context.Background(), n), 3))
@@ -150,7 +121,6 @@ func TestSplitCancelFreesStoppedReaders(t *testing.T) {
 		name  string
 		split func(context.Context, <-chan int, int) []<-chan int
 	}{
-		{"Distribute", fanout.Distribute[int]},
 		{"Broadcast", fanout.Broadcast[int]},
 		{"Partition", func(ctx context.Context, in <-chan int, n int) []<-chan int {
 			return fanout.Partition(ctx, in, n, func(v int) int { return v })
@@ -172,22 +142,6 @@ func TestSplitCancelFreesStoppedReaders(t *testing.T) {
 					assert.False(t, ok, "output %d open after cancel", i)
 				}
 			})
-		})
-	}
-}
-
-func TestSplitBadArguments(t *testing.T) {
-	in := make(chan int)
-	cases := []struct {
-		name string
-		f    func()
-		want string
-	}{
-		{"Distribute n=0", func() { fanout.Distribute(context.Background(), in, 0) }, "fanout: Distribute needs at least 1 output, got 0"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, c.want, c.f)
 		})
 	}
 }

@@ -143,7 +143,7 @@ func responseChannels(ctx context.Context, p *printer, _ config) error {
 	b := fanout.NewBalancer(ctx, 2, 2, func(_ context.Context, n int) (int, error) { return n * n, nil })
 	defer b.Close() // on an early return too: Close joins the workers
 	// Room for every answer.
-	reply := make(chan fanout.Result[int], 3)
+	reply := make(chan fanout.Result[int, int], 3)
 	for _, n := range []int{1, 2, 3} {
 		if err := b.Submit(ctx, n, reply); err != nil {
 			return err
@@ -178,7 +178,7 @@ func loadBalancer(ctx context.Context, p *printer, cfg config) error {
 	})
 	defer b.Close()
 	n := cfg.workers * depth
-	reply := make(chan fanout.Result[int], n)
+	reply := make(chan fanout.Result[int, int], n)
 	for i := range n {
 		if err := b.Submit(ctx, i, reply); err != nil {
 			return err

@@ -272,7 +272,9 @@ type fanoutDispatcher interface {
 
 // FanoutBalancer compares dispatching uneven tasks to 4 workers:
 // fanout.Balancer (least-loaded, per-worker queues of depth 2, chosen on
-// the caller's goroutine), the talk's shape (one balancer goroutine that
+// the caller's goroutine), the same under StallAfter (a watchdog told of
+// every handler call; nothing stalls, so this is the supervision's cost
+// per request), the talk's shape (one balancer goroutine that
 // owns the loads, learns of completions on a channel and stops reading
 // its input with a nil channel when every queue is full), round robin over
 // per-worker queues, and one queue shared by all workers; p50/p99 are the
@@ -283,6 +285,7 @@ func FanoutBalancer() Pattern {
 		mk   func() fanoutDispatcher
 	}{
 		{"balancer", newFanoutBalancer},
+		{"supervised", newFanoutSupervised},
 		{"talk", newFanoutTalk},
 		{"roundrobin", newFanoutRoundRobin},
 		{"sharedqueue", newFanoutShared},
@@ -291,7 +294,7 @@ func FanoutBalancer() Pattern {
 		Pkg:  "fanout",
 		Name: "Balancer",
 		Doc:  "8 clients, 4 workers, 1 task in 8 costing 20x; ns per task and client-side p50/p99 latency.",
-		Ours: []string{"balancer"},
+		Ours: []string{"balancer", "supervised"},
 	}
 	for _, impl := range impls {
 		p.Cases = append(p.Cases, Case{
@@ -341,8 +344,16 @@ func newFanoutBalancer() fanoutDispatcher {
 		func(_ context.Context, cost int) (uint64, error) { return fanoutSpin(cost), nil })}
 }
 
+// newFanoutSupervised is newFanoutBalancer with a watchdog whose d no
+// task comes near.
+func newFanoutSupervised() fanoutDispatcher {
+	return fanoutBalancer{fanout.NewBalancer(context.Background(), fanoutWorkers, fanoutDepth,
+		func(_ context.Context, cost int) (uint64, error) { return fanoutSpin(cost), nil },
+		fanout.StallAfter(time.Second))}
+}
+
 func (f fanoutBalancer) do(cost int) { _, _ = f.b.Do(context.Background(), cost) }
-func (f fanoutBalancer) close()      { f.b.Close() }
+func (f fanoutBalancer) close()      { _ = f.b.Close() }
 
 // fanoutTalk is the talk's load balancer, with its workers made to exit:
 // requests go to one balancer goroutine, which gives each to the
