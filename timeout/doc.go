@@ -1,7 +1,7 @@
 // Package timeout provides the signalling and timing patterns of Go's
 // channels as small, leak-free functions and types: quit signals, verified
 // stop, calls with deadlines, sends and receives with timeouts, first-of-N
-// and hedged calls, heartbeats and idle timers.
+// and hedged calls, heartbeats, watchdogs and idle timers.
 //
 //	need                                    use                   cost        instead, when
 //	a signal many goroutines wait on        Quit                  channel     a context's cancel, if there is a context
@@ -13,6 +13,7 @@
 //	one deadline for a whole loop of them   RecvUntil, SendUntil  timer       a context with a deadline, if you have one
 //	an expiry that activity pushes back     IdleTimer             atomic      Timer.Reset, if events are rare
 //	a watchdog over one worker's progress   Heartbeat             atomic      IdleTimer, to act in a callback
+//	which of N busy workers has stalled     Watchdog              atomic      a Heartbeat per worker, if idle ones may be reported
 //
 // They come from the SIGNALLING, select and TIMERS sections of John
 // Graham-Cumming's GopherCon 2014 talk "A Channel Compendium", from Rob
@@ -34,10 +35,10 @@
 // at the call with "pkg: Func: what, got v"; counters are uint64 and use the
 // vocabulary of [compendium.TaskStats].
 //
-// Here the owners are [Stopper], [IdleTimer] and [Heartbeat], and the two
-// methods that stop without Close's error re-raise a panic too:
-// [Stopper.StopContext], which bounds the wait, and [IdleTimer.Stop],
-// which reports whether it prevented an expiry. [Call], [Do], [First] and
+// Here the owners are [Stopper], [IdleTimer], [Heartbeat] and
+// [Watchdog], and the two methods that stop without Close's error re-raise
+// a panic too: [Stopper.StopContext], which bounds the wait, and
+// [IdleTimer.Stop], which reports whether it prevented an expiry. [Call], [Do], [First] and
 // [Hedge] have no owner but their caller: they re-raise a panic that
 // happens before they return on the caller's goroutine; one that happens
 // after they returned (a loser, an f that ran past its deadline) has
