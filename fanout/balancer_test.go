@@ -8,12 +8,14 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/fanout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,7 +33,7 @@ func TestBalancerExactlyOnce(t *testing.T) {
 	defer b.Close()
 	// The talk's shape: requests carry a reply channel, here one shared by
 	// all, with room for every request so no worker ever waits on it.
-	replies := make(chan fanout.Result[int], n)
+	replies := make(chan fanout.Result[int, int], n)
 	var wg sync.WaitGroup
 	for p := range producers {
 		wg.Go(func() {
@@ -48,6 +50,7 @@ func TestBalancerExactlyOnce(t *testing.T) {
 	for range n {
 		r := <-replies
 		require.NoError(t, r.Err)
+		require.Equal(t, r.Req, r.Value, "a Result carries its own request")
 		require.False(t, seen[r.Value], "reply for %d twice", r.Value)
 		seen[r.Value] = true
 	}
@@ -84,7 +87,7 @@ func (g *gated) handle(ctx context.Context, v int) (int, error) {
 	}
 }
 
-func spread(pending []int) int { return slices.Max(pending) - slices.Min(pending) }
+func spread(pending []uint64) uint64 { return slices.Max(pending) - slices.Min(pending) }
 
 // TestBalancerDepthAndBackpressure: with every handler blocked, the
 // Balancer accepts exactly workers*depth requests, at most depth per
@@ -111,9 +114,9 @@ func TestBalancerDepthAndBackpressure(t *testing.T) {
 			s := b.Stats()
 			backlog := requests - int(s.Submitted)
 			for w, p := range s.Pending {
-				require.LessOrEqual(t, p, depth, "worker %d over depth: %v", w, s.Pending)
+				require.LessOrEqual(t, p, uint64(depth), "worker %d over depth: %v", w, s.Pending)
 				if backlog > 0 {
-					require.Equal(t, depth, p, "worker %d not full with %d requests waiting: %v", w, backlog, s.Pending)
+					require.Equal(t, uint64(depth), p, "worker %d not full with %d requests waiting: %v", w, backlog, s.Pending)
 				}
 			}
 			if backlog > 0 {
@@ -124,7 +127,7 @@ func TestBalancerDepthAndBackpressure(t *testing.T) {
 			g.release <- struct{}{}
 		}
 		wg.Wait()
-		b.Close()
+		require.NoError(t, b.Close())
 	})
 }
 
@@ -135,14 +138,14 @@ func TestBalancerLeastLoaded(t *testing.T) {
 		const workers, depth = 4, 3
 		g := newGated()
 		b := fanout.NewBalancer(context.Background(), workers, depth, g.handle)
-		replies := make(chan fanout.Result[int], workers*depth)
+		replies := make(chan fanout.Result[int, int], workers*depth)
 		for v := range workers * depth {
 			require.NoError(t, b.Submit(context.Background(), v, replies))
 			synctest.Wait()
-			assert.LessOrEqual(t, spread(b.Stats().Pending), 1, "after %d requests: %v", v+1, b.Stats().Pending)
+			assert.LessOrEqual(t, spread(b.Stats().Pending), uint64(1), "after %d requests: %v", v+1, b.Stats().Pending)
 		}
 		close(g.release) // let everything finish
-		b.Close()
+		require.NoError(t, b.Close())
 	})
 }
 
@@ -151,11 +154,8 @@ func TestBalancerLeastLoaded(t *testing.T) {
 // would one time in two under round robin.
 func TestBalancerShortTasksAvoidLongOne(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := fanout.NewBalancer(context.Background(), 2, 4, func(_ context.Context, d time.Duration) (time.Duration, error) {
-			time.Sleep(d)
-			return d, nil
-		})
-		long := make(chan fanout.Result[time.Duration], 1)
+		b := fanout.NewBalancer(context.Background(), 2, 4, sleeper)
+		long := make(chan fanout.Result[time.Duration, time.Duration], 1)
 		require.NoError(t, b.Submit(context.Background(), time.Hour, long))
 		for range 10 {
 			start := time.Now()
@@ -163,38 +163,60 @@ func TestBalancerShortTasksAvoidLongOne(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, time.Second, time.Since(start), "a short task waited")
 		}
-		b.Close()
-		assert.NoError(t, (<-long).Err)
+		require.NoError(t, b.Close())
+		assert.ErrorIs(t, (<-long).Err, context.Canceled, "Close ends the long task's context")
 	})
 }
 
-func TestBalancerCloseDrainsAndRejects(t *testing.T) {
+// sleeper is a handler that takes d of virtual time, or less if its
+// context ends first.
+func sleeper(ctx context.Context, d time.Duration) (time.Duration, error) {
+	select {
+	case <-time.After(d):
+		return d, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// TestBalancerCloseCancelsAndRejects: Close ends the running handlers'
+// contexts, answers the queued requests with its closed error without
+// running them, refuses later requests with an error matching
+// compendium.ErrClosed, and returns nil, every time.
+func TestBalancerCloseCancelsAndRejects(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newGated()
 		b := fanout.NewBalancer(context.Background(), 2, 2, g.handle)
-		replies := make(chan fanout.Result[int], 4)
+		replies := make(chan fanout.Result[int, int], 4)
+		// Requests 0 and 1 run; 2 and 3 wait. 0 and 2 come with contexts
+		// of their own, which Close must end too.
+		own, cancel := context.WithCancel(context.Background())
+		defer cancel()
 		for v := range 4 {
-			require.NoError(t, b.Submit(context.Background(), v, replies))
+			ctx := context.Background()
+			if v%2 == 0 {
+				ctx = own
+			}
+			require.NoError(t, b.Submit(ctx, v, replies))
 		}
-		closed := make(chan struct{})
-		go func() {
-			b.Close()
-			close(closed)
-		}()
-		synctest.Wait()
-		_, err := b.Do(context.Background(), 9)
-		assert.ErrorIs(t, err, fanout.ErrClosed)
-		select {
-		case <-closed:
-			t.Fatal("Close returned before accepted requests were answered")
-		default:
-		}
-		close(g.release)
-		<-closed
+		synctest.Wait() // two running, two queued
+		require.NoError(t, b.Close())
 		for range 4 {
-			assert.NoError(t, (<-replies).Err, "accepted request not run after Close")
+			r := <-replies
+			// The running handlers return their context's cause, which is
+			// Close's error too.
+			assert.ErrorIs(t, r.Err, compendium.ErrClosed, "request %d", r.Req)
+			assert.Equal(t, "fanout: Balancer is closed", r.Err.Error())
 		}
-		b.Close() // idempotent
+		assert.Equal(t, int32(2), g.peak.Load())
+		_, err := b.Do(context.Background(), 9)
+		assert.ErrorIs(t, err, compendium.ErrClosed)
+		assert.ErrorIs(t, b.Submit(context.Background(), 9, replies), compendium.ErrClosed)
+		assert.NoError(t, b.Close(), "Close is idempotent")
+		s := b.Stats()
+		assert.Equal(t, uint64(2), s.Rejected)
+		assert.Equal(t, uint64(2), s.Canceled, "queued requests are answered without running")
+		assert.Equal(t, uint64(2), s.Failed, "running handlers see their context end")
 	})
 }
 
@@ -202,7 +224,7 @@ func TestBalancerCloseDrainsAndRejects(t *testing.T) {
 // ErrClosed, never panics, and every nil has its answer.
 func TestBalancerSubmitRacesClose(t *testing.T) {
 	b := fanout.NewBalancer(context.Background(), 2, 2, echo)
-	replies := make(chan fanout.Result[int], 1000)
+	replies := make(chan fanout.Result[int, int], 1000)
 	var ok atomic.Int32
 	var wg sync.WaitGroup
 	for p := range 4 {
@@ -211,7 +233,7 @@ func TestBalancerSubmitRacesClose(t *testing.T) {
 				switch err := b.Submit(context.Background(), p*250+v, replies); {
 				case err == nil:
 					ok.Add(1)
-				case errors.Is(err, fanout.ErrClosed):
+				case errors.Is(err, compendium.ErrClosed):
 					return
 				default:
 					t.Errorf("Submit = %v", err)
@@ -220,7 +242,7 @@ func TestBalancerSubmitRacesClose(t *testing.T) {
 			}
 		})
 	}
-	b.Close()
+	require.NoError(t, b.Close())
 	wg.Wait()
 	assert.Len(t, replies, int(ok.Load()))
 }
@@ -233,7 +255,7 @@ func TestBalancerCancelAnswersQueued(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		g := newGated()
 		b := fanout.NewBalancer(ctx, 1, 3, g.handle)
-		replies := make(chan fanout.Result[int], 3)
+		replies := make(chan fanout.Result[int, int], 3)
 		for v := range 3 {
 			require.NoError(t, b.Submit(context.Background(), v, replies))
 		}
@@ -251,62 +273,95 @@ func TestBalancerCancelAnswersQueued(t *testing.T) {
 		synctest.Wait()
 		s := b.Stats()
 		assert.Equal(t, uint64(2), s.Canceled)
-		assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
-		assert.Equal(t, []int{0}, s.Pending)
+		assert.Equal(t, uint64(1), s.Failed, "the running one returned its context's error")
+		assert.Equal(t, uint64(1), s.Rejected)
+		assert.Equal(t, s.Submitted, s.Failed+s.Canceled)
+		assert.Equal(t, []uint64{0}, s.Pending)
+		assert.NoError(t, b.Close(), "a cancelled parent is not the Balancer's failure")
 	})
 }
 
+// TestBalancerRequestContext: a queued request whose requester gave up
+// does not run, is answered with its context's cause and counted
+// Canceled; a running handler sees its request's context end.
 func TestBalancerRequestContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newGated()
 		b := fanout.NewBalancer(context.Background(), 1, 2, g.handle)
 		defer b.Close()
-		replies := make(chan fanout.Result[int], 2)
+		replies := make(chan fanout.Result[int, int], 2)
 		require.NoError(t, b.Submit(context.Background(), 1, replies))
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancelCause(context.Background())
 		require.NoError(t, b.Submit(ctx, 2, replies))
-		cancel() // request 2 is queued behind 1: it must not run
+		gaveUp := errors.New("gave up")
+		cancel(gaveUp) // request 2 is queued behind 1: it must not run
 		g.release <- struct{}{}
 		assert.Equal(t, 1, (<-replies).Value)
-		assert.ErrorIs(t, (<-replies).Err, context.Canceled)
+		r := <-replies
+		assert.Equal(t, 2, r.Req)
+		assert.ErrorIs(t, r.Err, gaveUp, "answered with its context's cause")
 		assert.Equal(t, int32(1), g.peak.Load())
+		synctest.Wait()
+		s := b.Stats()
+		assert.Equal(t, uint64(1), s.Canceled)
+		assert.Equal(t, uint64(1), s.Completed)
+		assert.Zero(t, s.Running+s.Queued)
 
 		// A running handler sees its request's context end.
-		ctx, cancel = context.WithCancel(context.Background())
+		ctx2, cancel2 := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { _, err := b.Do(ctx, 3); done <- err }()
+		go func() { _, err := b.Do(ctx2, 3); done <- err }()
 		synctest.Wait()
-		cancel()
+		cancel2()
 		assert.ErrorIs(t, <-done, context.Canceled)
 		synctest.Wait()
 		assert.Zero(t, g.running.Load(), "handler still running after its request was cancelled")
+		assert.Equal(t, uint64(1), b.Stats().Failed)
 	})
 }
 
 func TestBalancerPanicReachesRequesterAndOwner(t *testing.T) {
-	b := fanout.NewBalancer(context.Background(), 2, 1, func(_ context.Context, v int) (int, error) {
-		if v == 13 {
-			panic("unlucky")
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		b := fanout.NewBalancer(context.Background(), 2, 2, func(ctx context.Context, v int) (int, error) {
+			switch v {
+			case 13:
+				<-release
+				panic("unlucky")
+			case 1:
+				<-ctx.Done() // running when the panic cancels the Balancer
+				return 0, context.Cause(ctx)
+			}
+			return v, nil
+		})
+		replies := make(chan fanout.Result[int, int], 2)
+		require.NoError(t, b.Submit(context.Background(), 13, replies))
+		require.NoError(t, b.Submit(context.Background(), 1, replies))
+		synctest.Wait()
+		close(release)
+		var pe *compendium.PanicError
+		for range 2 {
+			r := <-replies
+			require.ErrorAs(t, r.Err, &pe, "request %d", r.Req)
 		}
-		return v, nil
-	})
-	_, err := b.Do(context.Background(), 13)
-	var pe *fanout.PanicError
-	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, "unlucky", pe.Value)
-	assert.Contains(t, string(pe.Stack), "balancer_test.go")
-	_, err = b.Do(context.Background(), 1)
-	assert.ErrorAs(t, err, &pe, "Balancer kept serving after a panic")
-	for range 2 {
-		func() {
-			defer func() {
-				got, ok := recover().(*fanout.PanicError)
-				require.True(t, ok, "Close did not re-panic with a *PanicError")
-				assert.Same(t, pe, got)
+		assert.Equal(t, "unlucky", pe.Value)
+		assert.Contains(t, string(pe.Stack), "balancer_test.go")
+		_, err := b.Do(context.Background(), 2)
+		assert.ErrorIs(t, err, pe, "a panicked Balancer refuses with the panic")
+		s := b.Stats()
+		assert.Equal(t, uint64(1), s.Panicked)
+		assert.Equal(t, uint64(1), s.Failed)
+		for range 2 {
+			func() {
+				defer func() {
+					got, ok := recover().(*compendium.PanicError)
+					require.True(t, ok, "Close did not re-panic with a *compendium.PanicError")
+					assert.Same(t, pe, got)
+				}()
+				_ = b.Close()
 			}()
-			b.Close()
-		}()
-	}
+		}
+	})
 }
 
 func TestBalancerHandlerGoexit(t *testing.T) {
@@ -317,33 +372,71 @@ func TestBalancerHandlerGoexit(t *testing.T) {
 		return v, nil
 	})
 	_, err := b.Do(context.Background(), 0)
-	assert.ErrorContains(t, err, "Goexit")
+	assert.ErrorIs(t, err, compendium.ErrGoexit)
 	v, err := b.Do(context.Background(), 7) // the worker was replaced
 	assert.NoError(t, err)
 	assert.Equal(t, 7, v)
-	b.Close()
+	assert.NoError(t, b.Close(), "a Goexit fails its request, not the Balancer")
 }
 
+// TestBalancerBadArguments holds every entry point to the one policy: a
+// programming error panics at the call, naming the function, before any
+// goroutine starts (goleak would see one left behind).
 func TestBalancerBadArguments(t *testing.T) {
+	var nilCtx context.Context
+	bg := context.Background()
+	b := fanout.NewBalancer(bg, 1, 1, echo)
+	defer b.Close()
 	cases := []struct {
-		name           string
-		workers, depth int
-		handle         func(context.Context, int) (int, error)
-		want           string
+		name string
+		f    func()
+		want string
 	}{
-		{"workers", 0, 1, echo, "fanout: NewBalancer needs at least 1 worker, got 0"},
-		{"depth", 1, 0, echo, "fanout: NewBalancer needs a queue depth of at least 1, got 0"},
-		{"handle", 1, 1, nil, "fanout: NewBalancer needs a handle func, got nil"},
-		{"overflow", 4, math.MaxInt / 2, echo, fmt.Sprintf("fanout: NewBalancer needs workers*depth to fit in an int, got 4*%d", math.MaxInt/2)},
+		{"NewBalancer nil ctx", func() { fanout.NewBalancer(nilCtx, 1, 1, echo) }, "fanout: NewBalancer: ctx must not be nil, got nil (use context.Background or context.TODO)"},
+		{"NewBalancer workers=0", func() { fanout.NewBalancer(bg, 0, 1, echo) }, "fanout: NewBalancer: workers must be at least 1, got 0"},
+		{"NewBalancer workers<0", func() { fanout.NewBalancer(bg, -1, 1, echo) }, "fanout: NewBalancer: workers must be at least 1, got -1"},
+		{"NewBalancer depth=0", func() { fanout.NewBalancer(bg, 1, 0, echo) }, "fanout: NewBalancer: depth must be at least 1, got 0"},
+		{"NewBalancer depth<0", func() { fanout.NewBalancer(bg, 1, math.MinInt, echo) }, fmt.Sprintf("fanout: NewBalancer: depth must be at least 1, got %d", math.MinInt)},
+		{"NewBalancer depth=MaxInt", func() { fanout.NewBalancer(bg, 1, math.MaxInt, echo) },
+			"fanout: NewBalancer: workers*depth 9223372036854775807 would allocate more than 16 EiB up front, more than the 1 GiB limit"},
+		{"NewBalancer workers*depth overflows", func() { fanout.NewBalancer(bg, 4, math.MaxInt/2, echo) },
+			fmt.Sprintf("fanout: NewBalancer: workers*depth must fit in an int, got 4*%d", math.MaxInt/2)},
+		{"NewBalancer 4*2^30", func() { fanout.NewBalancer(bg, 4, 1<<30, echo) },
+			"fanout: NewBalancer: workers*depth 4294967296 would allocate ..."}, // GiB: as many as a request has bytes
+		{"NewBalancer workers=MaxInt", func() { fanout.NewBalancer(bg, math.MaxInt, 1, echo) },
+			"fanout: NewBalancer: workers*depth 9223372036854775807 would allocate more than 16 EiB up front, more than the 1 GiB limit"},
+		{"NewBalancer workers=2^24", func() { fanout.NewBalancer(bg, 1<<24, 1, echo) },
+			"fanout: NewBalancer: workers 16777216 would allocate 32 GiB up front, more than the 1 GiB limit"},
+		{"NewBalancer nil handle", func() { fanout.NewBalancer[int, int](bg, 1, 1, nil) }, "fanout: NewBalancer: handle must not be nil, got nil"},
+		{"NewBalancer nil option", func() { fanout.NewBalancer(bg, 1, 1, echo, nil) }, "fanout: NewBalancer: option must not be nil, got nil"},
+		{"StallAfter 0", func() { fanout.StallAfter(0) }, "fanout: StallAfter: d must be positive, got 0s"},
+		{"StallAfter <0", func() { fanout.StallAfter(-time.Nanosecond) }, "fanout: StallAfter: d must be positive, got -1ns"},
+		{"StallAfter MinInt64", func() { fanout.StallAfter(math.MinInt64) }, "fanout: StallAfter: d must be positive, got -2562047h47m16.854775808s"},
+		{"Submit nil ctx", func() { _ = b.Submit(nilCtx, 1, make(chan fanout.Result[int, int], 1)) }, "fanout: Balancer.Submit: ctx must not be nil, got nil (use context.Background or context.TODO)"},
+		{"Submit nil reply", func() { _ = b.Submit(bg, 1, nil) }, "fanout: Balancer.Submit: reply must not be nil, got nil"},
+		{"Do nil ctx", func() { _, _ = b.Do(nilCtx, 1) }, "fanout: Balancer.Do: ctx must not be nil, got nil (use context.Background or context.TODO)"},
+		{"Serve nil ctx", func() { b.Serve(nilCtx, make(chan int)) }, "fanout: Balancer.Serve: ctx must not be nil, got nil (use context.Background or context.TODO)"},
+		{"Serve nil in", func() { b.Serve(bg, nil) }, "fanout: Balancer.Serve: in must not be nil, got nil"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, c.want, func() { fanout.NewBalancer(context.Background(), c.workers, c.depth, c.handle) })
+			prefix, cut := strings.CutSuffix(c.want, "...")
+			if !cut {
+				assert.PanicsWithValue(t, c.want, c.f)
+				return
+			}
+			v := catch(c.f)
+			msg, _ := v.(string)
+			assert.True(t, strings.HasPrefix(msg, prefix), "panicked with %#v; want %q", v, c.want)
 		})
 	}
-	b := fanout.NewBalancer(context.Background(), 1, 1, echo)
-	defer b.Close()
-	assert.PanicsWithValue(t, "fanout: Balancer.Submit needs a reply channel, got nil", func() { _ = b.Submit(context.Background(), 1, nil) })
+	// The boundaries themselves are fine: the smallest Balancer, and a
+	// StallAfter of one nanosecond.
+	assert.NotPanics(t, func() {
+		_ = fanout.NewBalancer(bg, 1, 1, echo, fanout.StallAfter(time.Nanosecond)).Close()
+	})
+	s := b.Stats()
+	assert.Zero(t, s.Submitted+s.Rejected, "a refused call is not counted: it never reached the Balancer")
 }
 
 // TestBalancerCancelUnderLoad cancels the Balancer's context while many
@@ -375,11 +468,13 @@ func TestBalancerCancelUnderLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	b.Close()
+	require.NoError(t, b.Close())
 	s := b.Stats()
 	assert.Equal(t, int32(8*500), ok.Load()+failed.Load())
 	assert.Equal(t, ok.Load(), ran.Load(), "handled requests that did not answer, or answered without running")
+	assert.Equal(t, uint64(ok.Load()), s.Completed)
 	assert.Equal(t, s.Submitted, s.Completed+s.Canceled)
+	assert.Equal(t, uint64(failed.Load()), s.Canceled+s.Rejected)
 	assert.Positive(t, failed.Load())
 }
 
@@ -419,7 +514,7 @@ func TestBalancerLoadGauge(t *testing.T) {
 			return v, nil
 		})
 		defer b.Close()
-		replies := make(chan fanout.Result[int], requests)
+		replies := make(chan fanout.Result[int, int], requests)
 		submittedAt := make([]int, requests)
 
 		var step atomic.Int32               // written by the test only between synctest.Wait calls
@@ -531,9 +626,9 @@ func TestBalancerLoadGauge(t *testing.T) {
 	})
 }
 
-// TestBalancerStatsAddUp: every accepted request is counted once, in
-// Completed, Panicked or Canceled, including one whose handler called
-// runtime.Goexit.
+// TestBalancerStatsAddUp: every accepted request is counted once: a
+// handler that returned nil in Completed, one that returned an error or
+// called runtime.Goexit in Failed.
 func TestBalancerStatsAddUp(t *testing.T) {
 	b := fanout.NewBalancer(context.Background(), 1, 2, func(_ context.Context, v int) (int, error) {
 		switch v {
@@ -547,33 +642,51 @@ func TestBalancerStatsAddUp(t *testing.T) {
 	for v := range 3 {
 		_, _ = b.Do(context.Background(), v)
 	}
-	b.Close()
+	require.NoError(t, b.Close())
 	s := b.Stats()
-	assert.Equal(t, uint64(3), s.Submitted)
-	assert.Equal(t, s.Submitted, s.Completed+s.Panicked+s.Canceled, "%+v", s)
-	assert.Equal(t, uint64(2), s.Failed, "a Goexit fails its request")
+	assert.Equal(t, compendium.TaskStats{Submitted: 3, Completed: 1, Failed: 2}, s.TaskStats)
 }
 
-// TestBalancerCloseWaitsForReplyRoom: Close delivers every answer, so it
-// waits while a reply channel has no room, and returns once it is read.
-func TestBalancerCloseWaitsForReplyRoom(t *testing.T) {
+// TestBalancerCloseUnreadReply: nothing a user leaves unread can hang
+// Close. A reply channel with no room, never read, held Close forever when
+// Close waited for every answer to be delivered before cancelling.
+func TestBalancerCloseUnreadReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := fanout.NewBalancer(context.Background(), 1, 1, echo)
-		reply := make(chan fanout.Result[int]) // no room
-		require.NoError(t, b.Submit(context.Background(), 5, reply))
-		closed := make(chan struct{})
-		go func() {
-			b.Close()
-			close(closed)
-		}()
+		b := fanout.NewBalancer(context.Background(), 1, 2, echo)
+		unread := make(chan fanout.Result[int, int]) // no room, never read
+		require.NoError(t, b.Submit(context.Background(), 5, unread))
+		full := make(chan fanout.Result[int, int], 1)
+		full <- fanout.Result[int, int]{} // room for none
+		require.NoError(t, b.Submit(context.Background(), 6, full))
+		synctest.Wait() // the worker is waiting to deliver 5
+		require.NoError(t, b.Close())
+		assert.Len(t, full, 1, "the answer with no room was dropped, not waited for")
+		s := b.Stats()
+		assert.Equal(t, uint64(1), s.Completed, "5 ran")
+		assert.Equal(t, uint64(1), s.Canceled, "6 was still queued behind it")
+	})
+}
+
+// TestBalancerFullReplyDoesNotHoldWorker: a worker whose reply channel has
+// no room waits for room only while the requester can still read it: when
+// the request's context ends, the worker drops the answer and goes on with
+// its queue.
+func TestBalancerFullReplyDoesNotHoldWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := fanout.NewBalancer(context.Background(), 1, 2, echo)
+		defer b.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		full := make(chan fanout.Result[int, int], 1)
+		full <- fanout.Result[int, int]{Req: -1} // the requester stopped reading
+		require.NoError(t, b.Submit(ctx, 1, full))
+		next := make(chan fanout.Result[int, int], 1)
+		require.NoError(t, b.Submit(context.Background(), 2, next))
 		synctest.Wait()
-		select {
-		case <-closed:
-			t.Fatal("Close returned before the answer was delivered")
-		default:
-		}
-		assert.Equal(t, 5, (<-reply).Value)
-		<-closed
+		assert.Empty(t, next, "the worker answered request 2 while stuck on 1's answer")
+		cancel()
+		r := <-next
+		assert.Equal(t, 2, r.Value, "the worker went on once 1's requester gave up")
+		assert.Equal(t, -1, (<-full).Req, "1's answer was dropped, not delivered late")
 	})
 }
 
@@ -643,12 +756,12 @@ func TestBalancerWorkerIndexIsTheWorkers(t *testing.T) {
 			return i, nil
 		})
 		defer b.Close()
-		replies := make(chan fanout.Result[int], workers)
+		replies := make(chan fanout.Result[int, int], workers)
 		for v := range workers {
 			require.NoError(t, b.Submit(context.Background(), v, replies))
 		}
 		synctest.Wait()
-		assert.Equal(t, []int{1, 1, 1}, b.Stats().Pending)
+		assert.Equal(t, []uint64{1, 1, 1}, b.Stats().Pending)
 		got := make([]int, 0, workers)
 		for range workers {
 			got = append(got, <-seen)
@@ -679,7 +792,7 @@ func TestBalancerWorkerIndexAfterGoexit(t *testing.T) {
 	defer b.Close()
 	for range 3 {
 		_, err := b.Do(context.Background(), 0)
-		assert.ErrorContains(t, err, "Goexit")
+		assert.ErrorIs(t, err, compendium.ErrGoexit)
 		i, err := b.Do(context.Background(), 1)
 		require.NoError(t, err)
 		assert.Equal(t, 0, i, "the replacement worker lost its index")
@@ -744,6 +857,106 @@ func TestBalancerLoadDropsBeforeReply(t *testing.T) {
 	for i := range 20_000 {
 		_, err := b.Do(context.Background(), i)
 		require.NoError(t, err)
-		require.Equal(t, []int{0}, b.Stats().Pending, "after answer %d", i)
+		require.Equal(t, []uint64{0}, b.Stats().Pending, "after answer %d", i)
 	}
+}
+
+// TestBalancerRefusesEndedContext: a Submit or Do whose context has
+// already ended is refused with its cause, every time, even with free
+// slots that a random select could pick; nothing is accepted or run.
+func TestBalancerRefusesEndedContext(t *testing.T) {
+	var ran atomic.Int32
+	b := fanout.NewBalancer(context.Background(), 2, 8, func(_ context.Context, v int) (int, error) {
+		ran.Add(1)
+		return v, nil
+	})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	why := errors.New("gave up")
+	cancel(why)
+	reply := make(chan fanout.Result[int, int], 1)
+	for range 200 {
+		require.ErrorIs(t, b.Submit(ctx, 1, reply), why)
+		_, err := b.Do(ctx, 1)
+		require.ErrorIs(t, err, why)
+	}
+	require.NoError(t, b.Close())
+	s := b.Stats()
+	assert.Equal(t, uint64(400), s.Rejected)
+	assert.Zero(t, s.Submitted)
+	assert.Zero(t, ran.Load())
+}
+
+// TestBalancerRefusesOnceCancelled: once the Balancer's context has ended,
+// Submit refuses with its cause, every time, even while the workers are
+// still busy (so the gate is not yet shut) and slots are free.
+func TestBalancerRefusesOnceCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		release := make(chan struct{})
+		b := fanout.NewBalancer(ctx, 1, 64, func(_ context.Context, v int) (int, error) {
+			<-release // ignores its context: the worker stays busy
+			return v, nil
+		})
+		reply := make(chan fanout.Result[int, int], 64)
+		require.NoError(t, b.Submit(context.Background(), 0, reply))
+		synctest.Wait()
+		why := errors.New("shutting down")
+		cancel(why)
+		for v := range 50 {
+			require.ErrorIs(t, b.Submit(context.Background(), v, reply), why)
+		}
+		close(release)
+		assert.NoError(t, (<-reply).Err, "the request accepted before is answered")
+		require.NoError(t, b.Close())
+		s := b.Stats()
+		assert.Equal(t, uint64(50), s.Rejected)
+		assert.Equal(t, uint64(1), s.Submitted)
+	})
+}
+
+// TestBalancerDoAllocatesNothing: a Do made with context.Background
+// allocates nothing, answered or refused: its reply channel is recycled
+// either way.
+func TestBalancerDoAllocatesNothing(t *testing.T) {
+	b := fanout.NewBalancer(context.Background(), 2, 2, echo)
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _, _ = b.Do(context.Background(), 1) }), "answered")
+	require.NoError(t, b.Close())
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _, _ = b.Do(context.Background(), 1) }), "refused after Close")
+}
+
+// TestBalancerRequestContextsReleased: the context a handler gets for a
+// request made with a context of its own is released when the request is
+// answered, so that a long-lived request context (a server's) or the
+// Balancer's own does not keep one per request: the heap does not grow
+// with the number of requests.
+func TestBalancerRequestContextsReleased(t *testing.T) {
+	const n = 20_000
+	b := fanout.NewBalancer(context.Background(), 2, 2, echo)
+	ctx, cancel := context.WithCancel(context.Background()) // lives across all the requests
+	defer cancel()
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for range 100 { // warm up the pools
+		_, _ = b.Do(ctx, 1)
+	}
+	before := heap()
+	for v := range n {
+		_, err := b.Do(ctx, v)
+		require.NoError(t, err)
+	}
+	after := heap()
+	require.NoError(t, b.Close())
+	grew := int64(after) - int64(before)
+	assert.Less(t, grew, int64(n*16), "the heap grew by %d bytes over %d requests: contexts kept", grew, n)
+}
+
+// catch calls f and returns what it panicked with, or nil.
+func catch(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
 }

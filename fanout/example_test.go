@@ -2,10 +2,8 @@ package fanout_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/go-compendium/compendium/fanout"
@@ -23,21 +21,26 @@ func gen[T any](vs ...T) <-chan T {
 	return c
 }
 
-// This example fans work out to three workers with Distribute and fans
-// their results back in with Merge: the Go blog's pipeline shape.
+// This example is the Go blog's pipeline shape: three workers fan out by
+// receiving from one shared channel, each taking whichever value is next
+// when it is free, and Merge fans their results back in.
 func Example() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // frees every goroutine if we stop reading early
 
-	work := fanout.Distribute(ctx, gen(1, 2, 3, 4, 5, 6), 3)
-	squares := make([]<-chan int, len(work))
-	for i, in := range work {
+	work := gen(1, 2, 3, 4, 5, 6)
+	squares := make([]<-chan int, 3)
+	for i := range squares {
 		out := make(chan int)
 		squares[i] = out
 		go func() {
 			defer close(out)
-			for v := range in {
-				out <- v * v
+			for v := range work { // the same channel for every worker
+				select {
+				case out <- v * v:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
@@ -50,384 +53,25 @@ func Example() {
 	// Output: [1 4 9 16 25 36]
 }
 
-// This example merges two streams; each keeps its own order.
-func ExampleMerge() {
-	var letters, digits []string
-	for v := range fanout.Merge(context.Background(), gen("a", "b", "c"), gen("1", "2")) {
-		if v >= "a" {
-			letters = append(letters, v)
-		} else {
-			digits = append(digits, v)
-		}
-	}
-	fmt.Println(letters, digits)
-	// Output: [a b c] [1 2]
-}
-
-// This example merges with the nil-channel select loop: one goroutine
-// for both inputs.
-func ExampleMergeSelect() {
-	sum := 0
-	for v := range fanout.MergeSelect(context.Background(), gen(1, 2, 3), gen(10, 20)) {
-		sum += v
-	}
-	fmt.Println(sum)
-	// Output: 36
-}
-
-// This example hands each job to whichever of two consumers is free.
-func ExampleDistribute() {
-	outs := fanout.Distribute(context.Background(), gen("a", "b", "c", "d"), 2)
+// This example fans out without any function of this package: several
+// consumers range over one channel, and each value goes to exactly one of
+// them, whichever is ready first ("Pipelines and cancellation", Go blog).
+// The channel closes once for all of them.
+func Example_shareTheChannel() {
+	jobs := gen("a", "b", "c", "d", "e")
 	var mu sync.Mutex
-	var done []string
+	done := map[string]int{} // job -> how many consumers did it
 	var wg sync.WaitGroup
-	for _, jobs := range outs {
+	for range 3 {
 		wg.Go(func() {
 			for j := range jobs {
 				mu.Lock()
-				done = append(done, j)
+				done[j]++
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	slices.Sort(done)
 	fmt.Println(done)
-	// Output: [a b c d]
-}
-
-// This example sends every event to both an audit log and a counter.
-func ExampleBroadcast() {
-	outs := fanout.Broadcast(context.Background(), gen("login", "logout"), 2)
-	var audit []string
-	n := 0
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for e := range outs[0] {
-			audit = append(audit, e)
-		}
-	})
-	wg.Go(func() {
-		for range outs[1] {
-			n++
-		}
-	})
-	wg.Wait()
-	fmt.Println(audit, n)
-	// Output: [login logout] 2
-}
-
-// This example processes each user's events in order while different
-// users are processed in parallel.
-func ExamplePartition() {
-	type event struct {
-		user string
-		seq  int
-	}
-	in := gen(event{"ann", 1}, event{"bob", 1}, event{"ann", 2}, event{"bob", 2}, event{"ann", 3})
-	outs := fanout.Partition(context.Background(), in, 3, func(e event) string { return e.user })
-	var mu sync.Mutex
-	byUser := map[string][]int{}
-	var wg sync.WaitGroup
-	for _, events := range outs {
-		wg.Go(func() {
-			for e := range events {
-				mu.Lock()
-				byUser[e.user] = append(byUser[e.user], e.seq)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	fmt.Println(byUser["ann"], byUser["bob"])
-	// Output: [1 2 3] [1 2]
-}
-
-// This example starts a Balancer of two workers, each queueing at most
-// four requests, and makes a request.
-func ExampleNewBalancer() {
-	b := fanout.NewBalancer(context.Background(), 2, 4, func(_ context.Context, s string) (string, error) {
-		return strings.ToUpper(s), nil
-	})
-	defer b.Close()
-	fmt.Println(b.Do(context.Background(), "hello"))
-	// Output: HELLO <nil>
-}
-
-// This example shows a Balancer serving many concurrent callers, the
-// talk's HTTP load balancer.
-func ExampleBalancer() {
-	b := fanout.NewBalancer(context.Background(), 4, 2, func(_ context.Context, n int) (int, error) {
-		return n * n, nil
-	})
-	var mu sync.Mutex
-	sum := 0
-	var wg sync.WaitGroup
-	for n := 1; n <= 10; n++ {
-		wg.Go(func() {
-			sq, _ := b.Do(context.Background(), n)
-			mu.Lock()
-			sum += sq
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	b.Close()
-	fmt.Println(sum)
-	// Output: 385
-}
-
-// This example gives each worker of a Balancer a resource of its own, here
-// a counter, which the handler finds by its worker's index. A worker runs
-// one handler at a time, so the counters need no lock; Close waits for the
-// workers, so reading them after it is safe.
-func ExampleWorkerIndex() {
-	const workers = 3
-	served := make([]int, workers) // served[i] belongs to worker i
-	b := fanout.NewBalancer(context.Background(), workers, 2, func(ctx context.Context, s string) (string, error) {
-		i, _ := fanout.WorkerIndex(ctx)
-		served[i]++
-		return strings.ToUpper(s), nil
-	})
-	var wg sync.WaitGroup
-	for range 9 {
-		wg.Go(func() { _, _ = b.Do(context.Background(), "hello") })
-	}
-	wg.Wait()
-	b.Close()
-	fmt.Println("requests served:", served[0]+served[1]+served[2])
-
-	_, ok := fanout.WorkerIndex(context.Background())
-	fmt.Println("outside a handler:", ok)
-	// Output:
-	// requests served: 9
-	// outside a handler: false
-}
-
-// This example makes a request and waits for its answer; the handler's
-// error comes back to the caller.
-func ExampleBalancer_Do() {
-	b := fanout.NewBalancer(context.Background(), 1, 1, func(_ context.Context, name string) (string, error) {
-		if name == "" {
-			return "", errors.New("no name")
-		}
-		return "hello, " + name, nil
-	})
-	defer b.Close()
-	fmt.Println(b.Do(context.Background(), "gopher"))
-	_, err := b.Do(context.Background(), "")
-	fmt.Println(err)
-	// Output:
-	// hello, gopher <nil>
-	// no name
-}
-
-// This example passes a response channel with each request (the talk's
-// slide): one client sends three requests, then collects the answers.
-func ExampleBalancer_Submit() {
-	b := fanout.NewBalancer(context.Background(), 2, 2, func(_ context.Context, n int) (int, error) {
-		return 2 * n, nil
-	})
-	defer b.Close()
-	replies := make(chan fanout.Result[int], 3) // room for every answer
-	for n := range 3 {
-		if err := b.Submit(context.Background(), n, replies); err != nil {
-			fmt.Println(err)
-		}
-	}
-	var got []int
-	for range 3 {
-		r := <-replies
-		got = append(got, r.Value)
-	}
-	slices.Sort(got)
-	fmt.Println(got)
-	// Output: [0 2 4]
-}
-
-// This example reads a request's Result, which carries the handler's
-// value and error.
-func ExampleResult() {
-	b := fanout.NewBalancer(context.Background(), 1, 1, func(_ context.Context, n int) (int, error) {
-		return n + 1, nil
-	})
-	defer b.Close()
-	reply := make(chan fanout.Result[int], 1)
-	_ = b.Submit(context.Background(), 41, reply)
-	r := <-reply
-	fmt.Println(r.Value, r.Err)
-	// Output: 42 <nil>
-}
-
-// This example reads a Balancer's counters after its work is done.
-func ExampleBalancer_Stats() {
-	b := fanout.NewBalancer(context.Background(), 2, 3, func(_ context.Context, n int) (int, error) {
-		if n < 0 {
-			return 0, errors.New("negative")
-		}
-		return n, nil
-	})
-	for _, n := range []int{1, -1, 2} {
-		_, _ = b.Do(context.Background(), n)
-	}
-	b.Close()
-	s := b.Stats()
-	fmt.Println(s.Submitted, s.Completed, s.Failed, s.Pending)
-	// Output: 3 3 1 [0 0]
-}
-
-// This example shows that Close lets accepted requests finish and then
-// turns new ones away with ErrClosed.
-func ExampleBalancer_Close() {
-	b := fanout.NewBalancer(context.Background(), 1, 1, func(_ context.Context, n int) (int, error) {
-		return n, nil
-	})
-	reply := make(chan fanout.Result[int], 1)
-	_ = b.Submit(context.Background(), 7, reply)
-	b.Close()
-	fmt.Println((<-reply).Value)
-	_, err := b.Do(context.Background(), 8)
-	fmt.Println(errors.Is(err, fanout.ErrClosed))
-	// Output:
-	// 7
-	// true
-}
-
-// This example shows ErrClosed from a Multiplexer that was closed.
-func ExampleErrClosed() {
-	m := fanout.NewMultiplexer(context.Background(), 8, func([]string) error { return nil })
-	_ = m.Close()
-	err := m.Send(context.Background(), "late")
-	fmt.Println(err, errors.Is(err, fanout.ErrClosed))
-	// Output: fanout: closed true
-}
-
-// This example recovers a handler's panic: the request fails with a
-// *PanicError, and Close re-panics with it for the Balancer's owner.
-func ExamplePanicError() {
-	b := fanout.NewBalancer(context.Background(), 1, 1, func(_ context.Context, n int) (int, error) {
-		return 10 / n, nil
-	})
-	_, err := b.Do(context.Background(), 0)
-	var pe *fanout.PanicError
-	fmt.Println(errors.As(err, &pe), pe.Value)
-	defer func() {
-		p := recover().(*fanout.PanicError)
-		fmt.Println("Close re-panicked:", p == pe)
-	}()
-	b.Close()
-	// Output:
-	// true runtime error: integer divide by zero
-	// Close re-panicked: true
-}
-
-// conn stands in for a network connection: every Write is one "packet".
-type conn struct{ packets []string }
-
-func (c *conn) Write(p []byte) (int, error) {
-	c.packets = append(c.packets, string(p))
-	return len(p), nil
-}
-
-// This example is the talk's network multiplexor: three producers share
-// one connection, which only the Multiplexer's goroutine writes to.
-func ExampleNewMultiplexer() {
-	c := &conn{}
-	m := fanout.NewMultiplexer(context.Background(), 16, func(msgs []string) error {
-		_, err := c.Write([]byte(strings.Join(msgs, "")))
-		return err
-	})
-	var wg sync.WaitGroup
-	for _, msg := range []string{"a", "b", "c"} {
-		wg.Go(func() {
-			if err := m.Send(context.Background(), msg); err != nil {
-				fmt.Println(err)
-			}
-		})
-	}
-	wg.Wait()
-	_ = m.Close()
-	all := strings.Join(c.packets, "")
-	fmt.Println(len(all), len(c.packets) <= 3)
-	// Output: 3 true
-}
-
-// This example shows a producer learning of its write's failure.
-func ExampleMultiplexer_Send() {
-	m := fanout.NewMultiplexer(context.Background(), 4, func(lines []string) error {
-		return errors.New("disk full")
-	})
-	defer m.Close()
-	fmt.Println(m.Send(context.Background(), "log line"))
-	// Output: disk full
-}
-
-// This example shows the Multiplexer type's shape: a value of it has one
-// owner goroutine and any number of producers.
-func ExampleMultiplexer() {
-	var total int
-	m := fanout.NewMultiplexer(context.Background(), 8, func(ns []int) error {
-		for _, n := range ns {
-			total += n // only the owner goroutine runs this: no lock needed
-		}
-		return nil
-	})
-	var wg sync.WaitGroup
-	for n := 1; n <= 100; n++ {
-		wg.Go(func() { _ = m.Send(context.Background(), n) })
-	}
-	wg.Wait()
-	_ = m.Close()
-	fmt.Println(total)
-	// Output: 5050
-}
-
-// This example closes a Multiplexer: Close writes what is pending and
-// reports the write error, if any.
-func ExampleMultiplexer_Close() {
-	var written []int
-	m := fanout.NewMultiplexer(context.Background(), 8, func(ns []int) error {
-		written = append(written, ns...)
-		return nil
-	})
-	_ = m.Send(context.Background(), 1)
-	fmt.Println(m.Close(), written)
-	// Output: <nil> [1]
-}
-
-// This example reads a Multiplexer's counters.
-func ExampleMultiplexer_Stats() {
-	m := fanout.NewMultiplexer(context.Background(), 8, func([]int) error { return nil })
-	for n := range 3 {
-		_ = m.Send(context.Background(), n)
-	}
-	_ = m.Close()
-	s := m.Stats()
-	fmt.Println(s.Sent, s.Written, s.Failed, s.Writes)
-	// Output: 3 3 0 3
-}
-
-// This example shows that a Balancer's Pending loads return to zero once
-// every request has been answered.
-func ExampleBalancerStats() {
-	b := fanout.NewBalancer(context.Background(), 3, 1, func(_ context.Context, n int) (int, error) {
-		return n, nil
-	})
-	for n := range 5 {
-		_, _ = b.Do(context.Background(), n)
-	}
-	b.Close()
-	s := b.Stats()
-	fmt.Println(s.Submitted, s.Completed, s.Pending)
-	// Output: 5 5 [0 0 0]
-}
-
-// This example computes the mean batch size from MultiplexerStats.
-func ExampleMultiplexerStats() {
-	m := fanout.NewMultiplexer(context.Background(), 8, func([]int) error { return nil })
-	_ = m.Send(context.Background(), 1)
-	_ = m.Close()
-	s := m.Stats()
-	fmt.Printf("%.1f items per write\n", float64(s.Written+s.Failed)/float64(s.Writes))
-	// Output: 1.0 items per write
+	// Output: map[a:1 b:1 c:1 d:1 e:1]
 }

@@ -3,14 +3,15 @@ package fanout
 import (
 	"context"
 	"sync"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // mergeBuffer is the capacity of the channel returned by [Merge] and
 // [MergeSelect]. A buffered output lets a forwarding goroutine hand over an
-// item without parking until the reader is ready: in BenchmarkMerge it takes
-// the Go blog's shape from about 290-630 ns/item to about 200-280 ns/item at
-// k=2, 8 and 64. Capacities of 8 and 32 gained less at k=64; 128 gained
-// little more than 64 and doubles the memory held per merge.
+// item without parking until the reader is ready. BenchmarkMerge chose 64:
+// smaller buffers gained less at k=64, and larger ones little more for
+// more memory held per merge.
 const mergeBuffer = 64
 
 // Merge returns a channel that receives every value received from the
@@ -21,54 +22,106 @@ const mergeBuffer = 64
 //
 // Merge is the Go blog's merge: one goroutine per input forwards its values
 // to the output, and one more closes the output once they have all returned.
-// Unlike the blog's first version, every send and receive also selects on
-// ctx.Done, so when ctx ends every goroutine returns even if nobody reads
-// the output or an input is never closed; cancelling ctx is how a reader
-// that stops early frees them.
+// Unlike the blog's first version, every goroutine also watches ctx, so when
+// ctx ends every goroutine returns even if nobody reads the output or an
+// input is never closed; cancelling ctx is how a reader that stops early
+// frees them. The goroutines carry the pprof labels compendium=fanout
+// type=Merge and role=forward or role=close, on top of those in ctx.
 //
 // Values from one input arrive in the order that input sent them; values
 // from different inputs interleave in no particular order. The output is
 // buffered (64 values): a value a forwarder has taken from its input is
 // never dropped, except by a forwarder that still holds one when ctx ends.
-// After ctx ends the reader may still receive values that were already
-// buffered, then sees the channel closed.
+// Once ctx has ended, each forwarder forwards at most one more value; the
+// reader may still receive values already buffered, then sees the channel
+// closed. Merge panics if ctx is nil.
 //
-// Cost: k+1 goroutines (about 2 KiB each) and about 200-280 ns per value on
-// 2 cores at k=2, 8 and 64 (BenchmarkMerge: at or below the unbuffered
-// goroutine-per-input shape, and 20-30x faster than reflect.Select at
-// k=64). Use [MergeSelect] to merge with a quarter as many goroutines.
+// Cost: k+1 goroutines; see fanout.Merge in bench/RESULTS.md, beside the
+// blog's merge with the same buffer. [MergeSelect] merges with a quarter as
+// many goroutines.
 func Merge[T any](ctx context.Context, ins ...<-chan T) <-chan T {
+	lifecycle.Context("fanout", "Merge", ctx)
 	out := make(chan T, mergeBuffer)
 	if len(ins) == 0 {
+		// Nothing will ever be sent: closed now, rather than a goroutine
+		// started only to close it.
 		close(out)
 		return out
 	}
+	// The labels are made once per Merge and shared by its forwarders: a
+	// label set of its own per forwarder (input=3, say) would cost a few
+	// allocations for every input of every Merge.
+	labels := lifecycle.NewLabels(ctx, "fanout", "Merge")
+	forwarder := labels.With("role", "forward")
 	var wg sync.WaitGroup
-	wg.Add(len(ins))
+	wg.Add(len(ins)) // before any goroutine starts, so the closer cannot see zero early
 	for _, in := range ins {
 		go func() {
 			defer wg.Done()
+			forwarder.Apply()
 			forward(ctx, in, out)
 		}()
 	}
-	go func() {
-		wg.Wait()
-		close(out)
-	}()
+	closeWhenDone(labels.With("role", "close"), &wg, out)
 	return out
 }
 
+// closeWhenDone starts the goroutine that closes out once wg's goroutines
+// have all returned: out has several senders, so none of them may close
+// it, and the last to leave cannot know it is the last without this
+// count.
+func closeWhenDone[T any](l lifecycle.Labels, wg *sync.WaitGroup, out chan T) {
+	go func() {
+		l.Apply()
+		wg.Wait()
+		close(out)
+	}()
+}
+
 // forward copies in to out until in is closed or ctx ends.
+//
+// A receive or a send that is ready at once is made without a select: a
+// two-case select locks both channels, and done, the one channel every
+// forwarder of a Merge shares, would be locked for every value by every
+// forwarder. Only an operation that has to wait selects on done too. done
+// is checked (without a lock) before each value, so that once ctx has
+// ended a forwarder forwards at most the value it holds.
 func forward[T any](ctx context.Context, in <-chan T, out chan<- T) {
 	done := ctx.Done()
 	for {
-		// A plain `for v := range in` is about 10% cheaper, but a
-		// forwarder parked on an input that is never closed would then
-		// outlive ctx.
-		v, ok := recv(done, in)
-		if !ok || !send(done, out, v) {
+		if isClosed(done) {
 			return
 		}
+		var (
+			v  T
+			ok bool
+		)
+		select {
+		case v, ok = <-in:
+		default:
+			v, ok = recv(done, in)
+		}
+		if !ok {
+			return
+		}
+		select {
+		case out <- v:
+		default:
+			if !send(done, out, v) {
+				return
+			}
+		}
+	}
+}
+
+// isClosed reports whether done is closed, without blocking. A nil done
+// (a context that never ends) is never closed.
+func isClosed(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -105,39 +158,44 @@ const selectWidth = 4
 // off by setting it to nil, so that its case never fires again (the talk's
 // NIL CHANNELS slide). It has Merge's contract: every value delivered, the
 // output closed exactly once after the last input closes or ctx ends, all
-// goroutines gone after ctx ends even if nobody reads.
+// goroutines gone after ctx ends even if nobody reads. Its goroutines
+// carry the pprof labels compendium=fanout type=MergeSelect and role=select
+// or role=close. MergeSelect panics if ctx is nil.
 //
 // It starts ceil(k/4) goroutines, plus one that closes the output when
-// there are more than four inputs. In BenchmarkMerge it is 10-60% slower
-// per value than Merge (a select over five cases costs more than a receive
-// over two), so choose it when goroutines, not throughput, are what you
-// count: many small merges, or a pipeline that already has a goroutine per
-// core busy.
+// there are more than four inputs. A select over five cases costs more
+// than Merge's receive, so choose it when goroutines, not throughput, are
+// what you count: many small merges, or a pipeline that already has a
+// goroutine per core busy. Cost: see fanout.Merge in bench/RESULTS.md
+// (impl=nilselect).
 func MergeSelect[T any](ctx context.Context, ins ...<-chan T) <-chan T {
+	lifecycle.Context("fanout", "MergeSelect", ctx)
 	out := make(chan T, mergeBuffer)
-	switch {
-	case len(ins) == 0:
+	if len(ins) == 0 {
 		close(out)
-	case len(ins) <= selectWidth:
+		return out
+	}
+	labels := lifecycle.NewLabels(ctx, "fanout", "MergeSelect")
+	selector := labels.With("role", "select")
+	if len(ins) <= selectWidth {
 		go func() {
 			defer close(out)
+			selector.Apply()
 			selectLoop(ctx, ins, out)
 		}()
-	default:
-		var wg sync.WaitGroup
-		for i := 0; i < len(ins); i += selectWidth {
-			group := ins[i:min(i+selectWidth, len(ins))]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				selectLoop(ctx, group, out)
-			}()
-		}
+		return out
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < len(ins); i += selectWidth {
+		group := ins[i:min(i+selectWidth, len(ins))]
+		wg.Add(1)
 		go func() {
-			wg.Wait()
-			close(out)
+			defer wg.Done()
+			selector.Apply()
+			selectLoop(ctx, group, out)
 		}()
 	}
+	closeWhenDone(labels.With("role", "close"), &wg, out)
 	return out
 }
 
@@ -145,8 +203,7 @@ func MergeSelect[T any](ctx context.Context, ins ...<-chan T) <-chan T {
 // closed or ctx ends. A receive from a nil channel blocks forever, so a nil
 // slot in in is a case that can never fire: unused slots start nil and a
 // closed input is set to nil. That is cheaper than rebuilding a
-// reflect.Select case list, which BenchmarkMerge measures at 2-30x the
-// cost per value.
+// reflect.Select case list (impl=reflectselect in BenchmarkMerge).
 func selectLoop[T any](ctx context.Context, ins []<-chan T, out chan<- T) {
 	var in [selectWidth]<-chan T
 	open := copy(in[:], ins)

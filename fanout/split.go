@@ -2,44 +2,10 @@ package fanout
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
-)
 
-// Distribute fans in out to n consumers: every value received from in is
-// delivered to exactly one of the returned channels, whichever is ready
-// first. The channels are closed after in is closed or ctx ends.
-//
-// The n channels are one channel: the Go blog's fan-out, "multiple
-// functions can read from the same channel until that channel is closed".
-// Receivers competing on one channel is exactly "first ready", costs one
-// hand-off per value, and lets a slow or stopped consumer hold nothing up
-// but itself. The alternatives are worse: a dispatcher choosing among n
-// distinct channels needs reflect.Select (n is not known at compile time),
-// and a goroutine per output would park each value on an output whose
-// reader is busy while another reader waits. The slice still has n entries,
-// so each consumer can be handed its own.
-//
-// Distribute starts one goroutine, which returns when in is closed or ctx
-// ends. It takes a value from in only when it has delivered the previous
-// one, so if no consumer reads it blocks in a send until ctx ends
-// (backpressure on in), and the one value it holds then is dropped.
-// Distribute panics if n < 1.
-func Distribute[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
-	if n < 1 {
-		panic(fmt.Sprintf("fanout: Distribute needs at least 1 output, got %v", n))
-	}
-	out := make(chan T)
-	go func() {
-		defer close(out)
-		forward(ctx, in, out)
-	}()
-	outs := make([]<-chan T, n)
-	for i := range outs {
-		outs[i] = out
-	}
-	return outs
-}
+	"github.com/go-compendium/compendium/internal/lifecycle"
+)
 
 // Broadcast copies in to n consumers: every value received from in is
 // delivered to every one of the returned channels, in the order received.
@@ -55,15 +21,21 @@ func Distribute[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 //
 // Each value is first offered to every output that is ready without
 // waiting, then sent to the rest in order, so a reader waits only for the
-// readers that are actually behind. Broadcast starts one goroutine, which
-// returns when in is closed or ctx ends; a value being delivered when ctx
-// ends may have reached some readers and not others. It panics if n < 1.
+// readers that are actually behind. Broadcast starts one goroutine,
+// labelled compendium=fanout type=Broadcast role=forward (on top of the
+// labels in ctx), which returns when in is closed or ctx ends; a value
+// being delivered when ctx ends may have reached some readers and not
+// others. Broadcast panics if ctx is nil or n < 1, or if n outputs would
+// allocate more than 1 GiB.
 func Broadcast[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
-	if n < 1 {
-		panic(fmt.Sprintf("fanout: Broadcast needs at least 1 output, got %v", n))
-	}
+	const pkg, fn = "fanout", "Broadcast"
+	lifecycle.Context(pkg, fn, ctx)
+	lifecycle.Min(pkg, fn, "n", n, 1)
+	lifecycle.UpFront[splitOutput](pkg, fn, "n", n)
 	outs, ro := outputs[T](n)
+	l := lifecycle.NewLabels(ctx, pkg, fn, "role", "forward")
 	go func() {
+		l.Apply()
 		defer closeAll(outs)
 		done := ctx.Done()
 		behind := make([]chan T, 0, n)
@@ -103,24 +75,31 @@ func Broadcast[T any](ctx context.Context, in <-chan T, n int) []<-chan T {
 // floating-point NaN hashes at random, so such values are not kept
 // together.
 //
-// Partition starts one goroutine, which calls key and sends each value on
-// its output; the outputs are unbuffered, so one slow or stopped reader
-// holds up the others (keeping per-key order makes that unavoidable
-// without unbounded buffering). Cancel ctx to free everything. Partition
-// panics if n < 1 or key is nil. A panic in key, or in hashing a key
-// whose dynamic type is not comparable (as a map would panic on it),
-// happens on Partition's goroutine and crashes the program, as in any
-// goroutine: keep key trivial.
+// Partition starts one goroutine, labelled compendium=fanout
+// type=Partition role=forward (on top of the labels in ctx), which calls
+// key and sends each value on its output; the outputs are unbuffered, so
+// one slow or stopped reader holds up the others (keeping per-key order
+// makes that unavoidable without unbounded buffering). Cancel ctx to free
+// everything. Partition panics if ctx or key is nil or n < 1, or if n
+// outputs would allocate more than 1 GiB.
+//
+// A panic in key, or in hashing a key whose dynamic type is not
+// comparable (as a map would panic on it), is not recovered: it crashes
+// the program, as a panic in any goroutine does, with key's stack. There
+// is no Wait or Close to re-raise it on, and recovering it would swallow
+// it, losing the value and every value after it without a word. Keep key
+// a plain field read, or check its input before it can panic.
 func Partition[T any, K comparable](ctx context.Context, in <-chan T, n int, key func(T) K) []<-chan T {
-	if n < 1 {
-		panic(fmt.Sprintf("fanout: Partition needs at least 1 output, got %v", n))
-	}
-	if key == nil {
-		panic("fanout: Partition needs a key func, got nil")
-	}
+	const pkg, fn = "fanout", "Partition"
+	lifecycle.Context(pkg, fn, ctx)
+	lifecycle.Min(pkg, fn, "n", n, 1)
+	lifecycle.NotNil(pkg, fn, "key", key == nil)
+	lifecycle.UpFront[splitOutput](pkg, fn, "n", n)
 	outs, ro := outputs[T](n)
 	seed := maphash.MakeSeed()
+	l := lifecycle.NewLabels(ctx, pkg, fn, "role", "forward")
 	go func() {
+		l.Apply()
 		defer closeAll(outs)
 		done := ctx.Done()
 		for {
@@ -132,6 +111,11 @@ func Partition[T any, K comparable](ctx context.Context, in <-chan T, n int, key
 	}()
 	return ro
 }
+
+// splitOutput stands for what Broadcast and Partition allocate per output,
+// for the up-front check: an unbuffered channel (the runtime's channel
+// header is about 100 bytes) and its entries in the two slices.
+type splitOutput [128]byte
 
 // outputs makes n unbuffered channels and the same channels receive-only.
 func outputs[T any](n int) ([]chan T, []<-chan T) {

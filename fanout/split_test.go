@@ -2,6 +2,9 @@ package fanout_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -41,35 +44,6 @@ func collect[T any](outs []<-chan T) [][]T {
 	}
 	wg.Wait()
 	return got
-}
-
-func TestDistributeExactlyOnce(t *testing.T) {
-	const n = 100_000
-	got := collect(fanout.Distribute(context.Background(), count(context.Background(), n), 4))
-	seen := make([]int, n)
-	total := 0
-	for _, vs := range got {
-		total += len(vs)
-		for _, v := range vs {
-			seen[v]++
-		}
-	}
-	assert.Equal(t, n, total, "values received")
-	for v, c := range seen {
-		if c != 1 {
-			t.Fatalf("value %d received %d times; want 1", v, c)
-		}
-	}
-}
-
-// TestDistributeStoppedReaderHoldsNothingUp: one consumer stops reading,
-// the others still get every value.
-func TestDistributeStoppedReaderHoldsNothingUp(t *testing.T) {
-	const n = 1000
-	outs := fanout.Distribute(context.Background(), count(context.Background(), n), 3)
-	<-outs[0] // consumer 0 takes one value and stops
-	got := collect(outs[1:])
-	assert.Equal(t, n-1, len(got[0])+len(got[1]))
 }
 
 func TestBroadcastEveryReaderGetsAllInOrder(t *testing.T) {
@@ -147,7 +121,6 @@ func TestSplitCancelFreesStoppedReaders(t *testing.T) {
 		name  string
 		split func(context.Context, <-chan int, int) []<-chan int
 	}{
-		{"Distribute", fanout.Distribute[int]},
 		{"Broadcast", fanout.Broadcast[int]},
 		{"Partition", func(ctx context.Context, in <-chan int, n int) []<-chan int {
 			return fanout.Partition(ctx, in, n, func(v int) int { return v })
@@ -173,21 +146,39 @@ func TestSplitCancelFreesStoppedReaders(t *testing.T) {
 	}
 }
 
-func TestSplitBadArguments(t *testing.T) {
-	in := make(chan int)
-	cases := []struct {
-		name string
-		f    func()
-		want string
-	}{
-		{"Distribute n=0", func() { fanout.Distribute(context.Background(), in, 0) }, "fanout: Distribute needs at least 1 output, got 0"},
-		{"Broadcast n=-1", func() { fanout.Broadcast(context.Background(), in, -1) }, "fanout: Broadcast needs at least 1 output, got -1"},
-		{"Partition n=0", func() { fanout.Partition(context.Background(), in, 0, func(int) int { return 0 }) }, "fanout: Partition needs at least 1 output, got 0"},
-		{"Partition nil key", func() { fanout.Partition[int, int](context.Background(), in, 2, nil) }, "fanout: Partition needs a key func, got nil"},
+// TestSplitOneOutput: n = 1 is a valid number of outputs, which gets
+// every value.
+func TestSplitOneOutput(t *testing.T) {
+	const n = 100
+	for name, outs := range map[string][]<-chan int{
+		"Broadcast": fanout.Broadcast(context.Background(), count(context.Background(), n), 1),
+		"Partition": fanout.Partition(context.Background(), count(context.Background(), n), 1, func(v int) int { return v }),
+	} {
+		require.Len(t, outs, 1, name)
+		got := collect(outs)[0]
+		assert.Len(t, got, n, name)
+		for i, v := range got {
+			require.Equal(t, i, v, "%s: out of order", name)
+		}
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, c.want, c.f)
-		})
+}
+
+// TestPartitionKeyPanicCrashes: a panic in key is not recovered (there is
+// no Wait to re-raise it on): it ends the program with key's panic and
+// stack, as Partition's doc says. The crash happens in a child process.
+func TestPartitionKeyPanicCrashes(t *testing.T) {
+	if os.Getenv("FANOUT_PARTITION_KEY_PANIC") == "1" {
+		in := make(chan int)
+		fanout.Partition(context.Background(), in, 2, func(v int) int { panic(fmt.Sprintf("bad key %d", v)) })
+		in <- 7
+		select {} // the panic ends the process
 	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPartitionKeyPanicCrashes$")
+	cmd.Env = append(os.Environ(), "FANOUT_PARTITION_KEY_PANIC=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the child did not crash:\n%s", out)
+	assert.Contains(t, string(out), "panic: bad key 7")
+	assert.Contains(t, string(out), "TestPartitionKeyPanicCrashes.func", "the stack shows key's frame")
+	assert.Contains(t, string(out), "created by github.com/go-compendium/compendium/fanout.Partition", "and the goroutine Partition started")
 }

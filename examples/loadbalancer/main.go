@@ -22,22 +22,23 @@
 //
 // The program prints how many requests each backend served, how long they
 // all took, and the 50th and 99th percentile of the latency the clients
-// saw:
+// saw, one row per dispatcher:
 //
-//	dispatch     b0   b1   b2   b3   total  took      p50     p99
-//	round-robin  100  100  100  100  400    1.66s     4.23ms  126.08ms
-//	balancer     216  110  57   17   400    286.11ms  2.8ms   33.84ms
+//	dispatch     b0   b1   b2   b3   total  took  p50  p99
+//	round-robin  100  100  100  100  400    ...
+//	balancer     ...  ...  ...  ...  400    ...
 //
-// Round robin is as fast as its slowest backend: a hundred requests of
-// 16ms each, one at a time, take 1.6s, and the requests queued there make
-// its tail. The Balancer sends the slow backend only a few, so the same
-// work takes a sixth of the time. Its 99th percentile is about two of the
-// slow backend's requests: with the default -depth=2, a request placed on
-// the slow worker can wait behind one other there, since queued requests
-// are not moved between workers. With -depth=1 the requests that find
-// every worker busy wait in Submit until one is idle instead, which
-// lowers the tail (to about 20ms) and raises the median (to about 5ms):
-// half the clients then wait for a free worker.
+// Round robin is as fast as its slowest backend: a quarter of the work,
+// one request at a time, 16ms each, and the requests queued there make its
+// tail. The Balancer sends the slow backend only what fits in its queue,
+// so the fast backends serve most of the work and the whole run takes a
+// fraction of the time. Its 99th percentile is about two of the slow
+// backend's requests: with the default -depth=2, a request placed on the
+// slow worker can wait behind one other there, since queued requests are
+// not moved between healthy workers. With -depth=1 the requests that find
+// every worker busy wait in Submit until one is idle instead, which lowers
+// the tail and raises the median: half the clients then wait for a free
+// worker. The numbers depend on the machine: run it and see.
 //
 // Run it with
 //
@@ -211,7 +212,7 @@ func measure(ctx context.Context, w io.Writer, name string, cfg config, dispatch
 // taking delay: a server with a fixed capacity, where requests that
 // arrive while it is busy wait their turn.
 func backend(delay time.Duration) http.Handler {
-	busy := semaphore.New(1)
+	busy := semaphore.NewCounting(1)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := busy.Acquire(r.Context()); err != nil {
 			return // the client has gone

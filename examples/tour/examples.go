@@ -14,10 +14,12 @@ import (
 )
 
 // multiplexor lets several producers write lines to one connection (here
-// a strings.Builder) that only the multiplexer's owner goroutine touches.
+// a strings.Builder) that one writer at a time touches: the slide gives it
+// to an owner goroutine; fanout.Multiplexer lets whichever producer finds
+// it idle write, with whatever the others queued meanwhile.
 func multiplexor(ctx context.Context, p *printer, cfg config) error {
 	const perProducer, batch = 5, 16
-	var conn strings.Builder // owned by the writer: no lock
+	var conn strings.Builder // one write call at a time: no lock
 	m := fanout.NewMultiplexer(ctx, batch, func(lines []string) error {
 		for _, l := range lines {
 			conn.WriteString(l + "\n")
@@ -54,7 +56,7 @@ func multiplexor(ctx context.Context, p *printer, cfg config) error {
 		inOrder = inOrder && i == next[w]
 		next[w]++
 	}
-	p.say("%d producers sent %d lines each; the owner wrote %d, in batches of at most %d",
+	p.say("%d producers sent %d lines each; %d were written, in batches of at most %d",
 		cfg.workers, perProducer, len(lines), batch)
 	p.say("each producer's lines arrived in the order it sent them: %v", inOrder)
 
@@ -141,7 +143,7 @@ func responseChannels(ctx context.Context, p *printer, _ config) error {
 	b := fanout.NewBalancer(ctx, 2, 2, func(_ context.Context, n int) (int, error) { return n * n, nil })
 	defer b.Close() // on an early return too: Close joins the workers
 	// Room for every answer.
-	reply := make(chan fanout.Result[int], 3)
+	reply := make(chan fanout.Result[int, int], 3)
 	for _, n := range []int{1, 2, 3} {
 		if err := b.Submit(ctx, n, reply); err != nil {
 			return err
@@ -176,7 +178,7 @@ func loadBalancer(ctx context.Context, p *printer, cfg config) error {
 	})
 	defer b.Close()
 	n := cfg.workers * depth
-	reply := make(chan fanout.Result[int], n)
+	reply := make(chan fanout.Result[int, int], n)
 	for i := range n {
 		if err := b.Submit(ctx, i, reply); err != nil {
 			return err

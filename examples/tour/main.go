@@ -75,7 +75,7 @@ func sections() []section {
 		{"Unique IDs: a goroutine that owns a counter hands out IDs", uniqueIDs},
 		{"Recycler: reuse big buffers instead of making the garbage collector free them", recycler},
 		{"Non-blocking send and receive: select with a default case", nonBlocking},
-		{"Multiplexor: many goroutines share one connection through its owner", multiplexor},
+		{"Multiplexor: many goroutines share one connection, one writer at a time", multiplexor},
 		{"First of N: ask every replica, keep the first answer", firstOfN},
 		{"Response channels: a request carries the channel its answer goes to", responseChannels},
 		{"Load balancer: each request to the least-loaded worker", loadBalancer},

@@ -22,21 +22,32 @@ type fanoutMergeImpl struct {
 var fanoutMergeImpls = []fanoutMergeImpl{
 	{"merge", fanout.Merge[int]},
 	{"nilselect", fanout.MergeSelect[int]},
-	{"goroutines", fanoutMergeGoroutines},
+	{"blogbuffered", func(ctx context.Context, ins ...<-chan int) <-chan int {
+		return fanoutMergeBlog(ctx, fanoutMergeBuffer, ins...)
+	}},
+	{"blog", func(ctx context.Context, ins ...<-chan int) <-chan int {
+		return fanoutMergeBlog(ctx, 0, ins...)
+	}},
 	{"reflectselect", fanoutMergeReflect},
 	{"mutexqueue", fanoutMergeMutexQueue},
 }
 
+// fanoutMergeBuffer is the capacity of fanout.Merge's output, given to the
+// blog's merge too so that the comparison is of the shapes, not of the
+// buffers.
+const fanoutMergeBuffer = 64
+
 // FanoutMerge compares fan-in shapes: fanout.Merge (a goroutine per input,
 // buffered output), fanout.MergeSelect (the nil-channel select loop, one
-// goroutine per 4 inputs), the Go blog's merge (goroutine per input,
-// unbuffered output), one reflect.Select loop, and forwarders appending to
-// a mutex-guarded queue drained by one sender.
+// goroutine per 4 inputs), the Go blog's merge (goroutine per input) with
+// the same 64-slot output as Merge and with its unbuffered output, one
+// reflect.Select loop, and forwarders appending to a mutex-guarded queue
+// drained by one sender.
 func FanoutMerge() Pattern {
 	p := Pattern{
 		Pkg:  "fanout",
 		Name: "Merge",
-		Doc:  "k producers send on unbuffered channels, merged into one, read by one consumer; ns/item.",
+		Doc:  "k producers send on unbuffered channels, merged into one (with a context that can end), read by one consumer; ns/item.",
 		Ours: []string{"merge", "nilselect"},
 	}
 	for _, k := range []int{2, 8, 64} {
@@ -67,10 +78,16 @@ func fanoutMergeRun(b *testing.B, k int, merge func(context.Context, ...<-chan i
 			}
 		}()
 	}
+	// A context that can end, as in real use (cancelling it is how a
+	// reader that stops early frees the merge), and as the blog's merge
+	// has its done channel: a Background context's Done is nil, which a
+	// select skips at no cost.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.ResetTimer()
 	close(start)
 	n := 0
-	for range merge(context.Background(), ins...) {
+	for range merge(ctx, ins...) {
 		n++
 	}
 	b.StopTimer()
@@ -80,11 +97,11 @@ func fanoutMergeRun(b *testing.B, k int, merge func(context.Context, ...<-chan i
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/item")
 }
 
-// fanoutMergeGoroutines is the Go blog's merge ("Pipelines and
-// cancellation"), with ctx for done: a goroutine per input, an unbuffered
-// output, a WaitGroup closer.
-func fanoutMergeGoroutines(ctx context.Context, ins ...<-chan int) <-chan int {
-	out := make(chan int)
+// fanoutMergeBlog is the Go blog's merge ("Pipelines and cancellation"),
+// with ctx for done: a goroutine per input, a WaitGroup closer, and an
+// output of capacity buffer (the blog's is unbuffered).
+func fanoutMergeBlog(ctx context.Context, buffer int, ins ...<-chan int) <-chan int {
+	out := make(chan int, buffer)
 	var wg sync.WaitGroup
 	wg.Add(len(ins))
 	for _, in := range ins {
@@ -255,7 +272,9 @@ type fanoutDispatcher interface {
 
 // FanoutBalancer compares dispatching uneven tasks to 4 workers:
 // fanout.Balancer (least-loaded, per-worker queues of depth 2, chosen on
-// the caller's goroutine), the talk's shape (one balancer goroutine that
+// the caller's goroutine), the same under StallAfter (a watchdog told of
+// every handler call; nothing stalls, so this is the supervision's cost
+// per request), the talk's shape (one balancer goroutine that
 // owns the loads, learns of completions on a channel and stops reading
 // its input with a nil channel when every queue is full), round robin over
 // per-worker queues, and one queue shared by all workers; p50/p99 are the
@@ -266,6 +285,7 @@ func FanoutBalancer() Pattern {
 		mk   func() fanoutDispatcher
 	}{
 		{"balancer", newFanoutBalancer},
+		{"supervised", newFanoutSupervised},
 		{"talk", newFanoutTalk},
 		{"roundrobin", newFanoutRoundRobin},
 		{"sharedqueue", newFanoutShared},
@@ -274,7 +294,7 @@ func FanoutBalancer() Pattern {
 		Pkg:  "fanout",
 		Name: "Balancer",
 		Doc:  "8 clients, 4 workers, 1 task in 8 costing 20x; ns per task and client-side p50/p99 latency.",
-		Ours: []string{"balancer"},
+		Ours: []string{"balancer", "supervised"},
 	}
 	for _, impl := range impls {
 		p.Cases = append(p.Cases, Case{
@@ -324,8 +344,16 @@ func newFanoutBalancer() fanoutDispatcher {
 		func(_ context.Context, cost int) (uint64, error) { return fanoutSpin(cost), nil })}
 }
 
+// newFanoutSupervised is newFanoutBalancer with a watchdog whose d no
+// task comes near.
+func newFanoutSupervised() fanoutDispatcher {
+	return fanoutBalancer{fanout.NewBalancer(context.Background(), fanoutWorkers, fanoutDepth,
+		func(_ context.Context, cost int) (uint64, error) { return fanoutSpin(cost), nil },
+		fanout.StallAfter(time.Second))}
+}
+
 func (f fanoutBalancer) do(cost int) { _, _ = f.b.Do(context.Background(), cost) }
-func (f fanoutBalancer) close()      { f.b.Close() }
+func (f fanoutBalancer) close()      { _ = f.b.Close() }
 
 // fanoutTalk is the talk's load balancer, with its workers made to exit:
 // requests go to one balancer goroutine, which gives each to the
@@ -470,26 +498,36 @@ func (s *fanoutShared) close() {
 	s.wg.Wait()
 }
 
-// FanoutMultiplexer compares 16 producers writing through
-// fanout.Multiplexer (one owner goroutine, batches) with producers taking
-// a sync.Mutex around the write, for a free write and for a write with a
-// fixed cost per call (a 2,000-iteration spin, about 3 µs here: a
-// stand-in for a syscall).
+// FanoutMultiplexer compares 16 producers writing to one resource that is
+// not safe for concurrent use, for a free write and for a write with a
+// fixed cost per call (a 2,000-iteration spin, a stand-in for a syscall or
+// a flush): fanout.Multiplexer (flat combining: a producer that finds the
+// resource idle writes, others queue and the writer writes their items in
+// its next call), producers taking a sync.Mutex around a write of their
+// own item, and a mutex with group commit (producers queue under a lock;
+// the one that finds no writer active writes everything queued until
+// nothing is, the others wait for their item's result). items/write is
+// the mean batch size.
 func FanoutMultiplexer() Pattern {
 	p := Pattern{
 		Pkg:  "fanout",
 		Name: "Multiplexer",
-		Doc:  "16 producers, one resource; per item, with the mean batch size.",
+		Doc:  "16 producers, one resource; ns per item, with the mean batch size.",
 		Ours: []string{"multiplexer"},
 	}
 	for _, cost := range []int{0, 2000} {
 		p.Cases = append(p.Cases,
 			Case{Name: fmt.Sprintf("writecost=%d/impl=multiplexer", cost), F: func(b *testing.B) { fanoutMultiplex(b, cost) }},
 			Case{Name: fmt.Sprintf("writecost=%d/impl=mutex", cost), F: func(b *testing.B) { fanoutMutexWrite(b, cost) }},
+			Case{Name: fmt.Sprintf("writecost=%d/impl=groupcommit", cost), F: func(b *testing.B) { fanoutGroupCommitWrite(b, cost) }},
 		)
 	}
 	return p
 }
+
+// fanoutProducers is the number of producer goroutines per GOMAXPROCS
+// (b.SetParallelism): 16 at GOMAXPROCS=2.
+const fanoutProducers = 8
 
 // fanoutWriter is the resource: a fixed cost per call plus an append per
 // item. It is not safe for concurrent use, which is the point.
@@ -519,7 +557,7 @@ func fanoutMultiplex(b *testing.B, cost int) {
 	b.ReportAllocs()
 	w := &fanoutWriter{cost: cost}
 	m := fanout.NewMultiplexer(context.Background(), 64, w.write)
-	b.SetParallelism(8)
+	b.SetParallelism(fanoutProducers)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := m.Send(context.Background(), 1); err != nil {
@@ -538,7 +576,7 @@ func fanoutMutexWrite(b *testing.B, cost int) {
 	b.ReportAllocs()
 	w := &fanoutWriter{cost: cost}
 	var mu sync.Mutex
-	b.SetParallelism(8)
+	b.SetParallelism(fanoutProducers)
 	b.RunParallel(func(pb *testing.PB) {
 		one := make([]int, 1)
 		for pb.Next() {
@@ -552,4 +590,114 @@ func fanoutMutexWrite(b *testing.B, cost int) {
 		}
 	})
 	w.report(b)
+}
+
+// fanoutGroupCommit is the mutex with group commit: producers append to a
+// queue under a lock; one that finds no writer active becomes the writer
+// and writes everything queued, again and again until nothing is; the
+// others wait on a channel of their own for their item's result.
+type fanoutGroupCommit struct {
+	mu      sync.Mutex
+	writing bool
+	queue   []*fanoutGroupItem
+	spare   []*fanoutGroupItem
+	vals    []int
+	w       *fanoutWriter
+}
+
+type fanoutGroupItem struct {
+	v    int
+	done chan error // capacity 1
+}
+
+func (g *fanoutGroupCommit) send(it *fanoutGroupItem) error {
+	g.mu.Lock()
+	g.queue = append(g.queue, it)
+	if g.writing {
+		g.mu.Unlock()
+		return <-it.done
+	}
+	g.writing = true
+	for len(g.queue) > 0 {
+		batch := g.queue
+		g.queue = g.spare[:0]
+		g.mu.Unlock()
+		g.vals = g.vals[:0]
+		for _, b := range batch {
+			g.vals = append(g.vals, b.v)
+		}
+		err := g.w.write(g.vals)
+		for _, b := range batch {
+			b.done <- err
+		}
+		clear(batch)
+		g.mu.Lock()
+		g.spare = batch[:0]
+	}
+	g.writing = false
+	g.mu.Unlock()
+	return <-it.done
+}
+
+func fanoutGroupCommitWrite(b *testing.B, cost int) {
+	b.ReportAllocs()
+	g := &fanoutGroupCommit{w: &fanoutWriter{cost: cost}}
+	b.SetParallelism(fanoutProducers)
+	b.RunParallel(func(pb *testing.PB) {
+		it := &fanoutGroupItem{v: 1, done: make(chan error, 1)}
+		for pb.Next() {
+			if err := g.send(it); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	g.w.report(b)
+}
+
+// FanoutMultiplexerTuning runs BenchmarkMultiplexer's workload through
+// fanout.Multiplexer with its two scheduling aids on and off: the
+// Gosched with which the writer lets the producers it has just answered
+// queue their next items (yield), and the spin with which a Send waits
+// for a cheap write to end before it queues (spin). tune turns them on or
+// off; only fanout's own tests can, so the pattern is not in All: run it
+// as BenchmarkMultiplexerTuning in package fanout, with -cpu 1,2,4,8.
+func FanoutMultiplexerTuning(tune func(m *fanout.Multiplexer[int], yield, spin bool)) Pattern {
+	p := Pattern{
+		Pkg:  "fanout",
+		Name: "MultiplexerTuning",
+		Doc:  "BenchmarkMultiplexer with the Multiplexer's yield and spin on and off; ns per item.",
+		Ours: []string{"both"},
+	}
+	aids := []struct {
+		name        string
+		yield, spin bool
+	}{{"both", true, true}, {"yield", true, false}, {"spin", false, true}, {"neither", false, false}}
+	for _, cost := range []int{0, 2000} {
+		for _, a := range aids {
+			p.Cases = append(p.Cases, Case{
+				Name: fmt.Sprintf("writecost=%d/impl=%s", cost, a.name),
+				F: func(b *testing.B) {
+					b.ReportAllocs()
+					w := &fanoutWriter{cost: cost}
+					m := fanout.NewMultiplexer(context.Background(), 64, w.write)
+					tune(m, a.yield, a.spin)
+					b.SetParallelism(fanoutProducers)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := m.Send(context.Background(), 1); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+					if err := m.Close(); err != nil {
+						b.Fatal(err)
+					}
+					w.report(b)
+				},
+			})
+		}
+	}
+	return p
 }

@@ -17,40 +17,32 @@ import (
 // a replacement. Callers keep the bookkeeping that must happen however f
 // ends (WaitGroup.Done, releasing a slot) in a defer, as errgroup does.
 func Call(f func() error, goexit func()) (p *compendium.PanicError, err error) {
-	// returned tells a Goexit apart from a panic: catch recovers a panic
-	// and returns, so only a Goexit reaches the defer with it false. (A
-	// deferred recover cannot tell them apart itself: under
-	// GODEBUG=panicnil=1 a panic(nil) also recovers nil.)
+	// One defer, which costs little while f returns: returned is set only
+	// on the way out of a normal return, so the defer's work is skipped.
 	returned := false
 	defer func() {
-		if !returned && goexit != nil {
-			goexit()
-		}
-	}()
-	p, err = catch(f)
-	returned = true
-	return p, err
-}
-
-// catch calls f, recovering a panic into p.
-func catch(f func() error) (p *compendium.PanicError, err error) {
-	normal := false
-	defer func() {
-		if normal {
+		if returned {
 			return
 		}
 		v := recover()
 		if v == nil {
-			// Either f called runtime.Goexit, in which case the goroutine
-			// goes on unwinding and p is never seen, or f called
-			// panic(nil) under GODEBUG=panicnil=1, where recover cannot
-			// give the value. Report the latter as a panic all the same:
-			// swallowing it would be worse.
+			// A recover of nil means runtime.Goexit, which goes on
+			// unwinding the goroutine once this returns, or a panic(nil)
+			// under GODEBUG=panicnil=1 (since Go 1.21 a panic(nil)
+			// otherwise arrives as a *runtime.PanicNilError), which
+			// recover has just stopped. Nothing tells them apart here, so
+			// both are reported: the Goexit to goexit, and, should Call
+			// return after all, the panic as p. (Two nested defers could
+			// tell them apart, at twice the cost of every call, for a
+			// setting that only a //go:debug line can choose.)
+			if goexit != nil {
+				goexit()
+			}
 			v = "panic(nil) with GODEBUG=panicnil=1"
 		}
 		p = &compendium.PanicError{Value: v, Stack: debug.Stack()}
 	}()
 	err = f()
-	normal = true
+	returned = true
 	return nil, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"runtime"
@@ -96,6 +97,25 @@ func TestOwnerErrorsAfterStopAreDropped(t *testing.T) {
 	o.Stop(errors.New("consumer done"))
 	assert.False(t, o.Fail(context.Canceled), "an error caused by a stop is not a failure")
 	assert.NoError(t, o.Close())
+}
+
+func TestOwnerGoexitIsNeverAConsequence(t *testing.T) {
+	goexit := fmt.Errorf("worker 1: %w", compendium.ErrGoexit)
+	o := newOwner(t, context.Background())
+	o.Stop(errors.New("stop"))
+	assert.True(t, o.Fail(goexit), "a Goexit after a stop is still a failure")
+	assert.Same(t, goexit, o.Close())
+
+	parent, cancel := context.WithCancel(context.Background())
+	o = newOwner(t, parent)
+	cancel()
+	assert.True(t, o.Fail(goexit), "a Goexit after the parent ended is still a failure")
+	assert.Same(t, goexit, o.Close())
+
+	o = newOwner(t, context.Background())
+	o.Fail(errBoom)
+	assert.False(t, o.Fail(goexit), "the first failure stays first")
+	assert.Same(t, errBoom, o.Close())
 }
 
 func TestOwnerFailureBeforeStopStays(t *testing.T) {

@@ -102,18 +102,29 @@ func (o *Owner) Join() { o.wg.Wait() }
 // An err arriving after the owner was cancelled is a consequence: after
 // [Owner.Stop] or Close it is dropped; after the parent context ended, the
 // parent's cause is recorded in its place (once), so that Result reports
-// why the work was cut short. A panic is never dropped: the first one is
-// kept whenever it comes.
+// why the work was cut short. Neither a panic nor a Goexit (an error
+// matching compendium.ErrGoexit) is ever a consequence: code that never
+// returned echoes no cancellation, so the first of them is kept whenever it
+// comes, if no failure came before it.
 func (o *Owner) Fail(err error) bool {
 	if err == nil {
 		return false
 	}
-	if p, ok := err.(*compendium.PanicError); ok {
+	p, panicked := err.(*compendium.PanicError)
+	if panicked {
 		o.panic.CompareAndSwap(nil, p)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.err != nil || o.stopped {
+	if o.err != nil {
+		return false
+	}
+	if panicked || errors.Is(err, compendium.ErrGoexit) {
+		o.err = err
+		o.cancel(err)
+		return true
+	}
+	if o.stopped {
 		return false
 	}
 	if o.ctx.Err() != nil {
