@@ -389,7 +389,7 @@ func TestRequestPathRoundTrip(t *testing.T) {
 		},
 		"aging": func() (scenario.Buffers, func()) {
 			a := pool.NewAgingRecycler(4, time.Minute, scenario.NewBuffer(bufSize))
-			return a, a.Close
+			return a, func() { assert.NoError(t, a.Close()) }
 		},
 		"syncpool": func() (scenario.Buffers, func()) { return scenario.NewSyncPoolBuffers(bufSize), func() {} },
 		"fresh":    func() (scenario.Buffers, func()) { return scenario.NewFreshBuffers(bufSize), func() {} },

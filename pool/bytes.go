@@ -1,10 +1,10 @@
 package pool
 
 import (
-	"fmt"
 	"math/bits"
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // The size classes of Bytes: the powers of two from 512 B to 4 MiB.
@@ -26,38 +26,65 @@ const (
 // [Recycler] hold: a slice must not be used after Put (nor any slice
 // sharing its array), and must be Put at most once per Get.
 //
-// Cost: a [Recycler] Get and Put on the slot fast path, as a Recycler of
-// pointers takes them (BenchmarkRecycle's impl=recycler: 15 to 18 ns per
-// Get+Put serially on 2 cores), plus a few nanoseconds to find the class;
-// no allocation when warm. A Recycler of []byte, on its channel path,
-// would cost about twice as much.
+// Cost: see pool.Recycle in bench/RESULTS.md (a Recycler's, plus finding
+// the class).
 type Bytes struct {
-	// Each class recycles the arrays as pointers to their first byte, not
-	// as []byte: a pointer takes the Recycler's slot fast path (about half
-	// the cost of a channel's) and the class gives the length
-	// back. The pointer keeps the whole array alive.
-	classes [numClasses]*Recycler[unsafe.Pointer]
+	classes [numClasses]sizeClass
 	// Operations that no class sees: Gets over the largest class, and
 	// Puts of nil or of capacities that are not a class size.
 	oversize, foreign atomic.Uint64
 }
 
+// sizeClass is one size class: a Recycler of arrays of the class's size.
+type sizeClass interface {
+	get(n int) []byte
+	put(buf []byte) // len(buf) is the class's size
+	stats() RecyclerStats
+}
+
+// arrayClass recycles *A, A being [size]byte: a pointer to an array is a
+// pointer, which a Recycler keeps in its slots, and it converts to and
+// from a []byte without package unsafe (which Bytes used to keep arrays
+// as unsafe.Pointer, for no measurable gain).
+type arrayClass[A any] struct {
+	r     *Recycler[A]
+	slice func(*A) []byte
+	array func([]byte) *A
+}
+
+func (c *arrayClass[A]) get(n int) []byte     { return c.slice(c.r.Get())[:n] }
+func (c *arrayClass[A]) put(buf []byte)       { c.r.Put(c.array(buf)) }
+func (c *arrayClass[A]) stats() RecyclerStats { return c.r.Stats() }
+
+func newClass[A any](idle int, slice func(*A) []byte, array func([]byte) *A) sizeClass {
+	return &arrayClass[A]{r: NewRecycler(idle, func() *A { return new(A) }), slice: slice, array: array}
+}
+
 // NewBytes returns a Bytes that keeps at most idle slices of each size
 // class (so at most idle * 8 MiB in all, if every class fills up).
 //
-// NewBytes panics if idle < 1.
+// NewBytes panics if idle < 1 or would allocate more than 1 GiB up front.
 func NewBytes(idle int) *Bytes {
-	if idle < 1 {
-		panic(fmt.Sprintf("pool: idle must be at least 1, got %d", idle))
-	}
-	b := &Bytes{}
-	for c := range b.classes {
-		size := 1 << (c + minClassShift)
-		b.classes[c] = NewRecycler(idle, func() unsafe.Pointer {
-			return unsafe.Pointer(unsafe.SliceData(make([]byte, size)))
-		})
-	}
-	return b
+	lifecycle.Min("pool", "NewBytes", "idle", idle, 1)
+	lifecycle.UpFront[[numClasses]*byte]("pool", "NewBytes", "idle", idle)
+	// One line per class: Go's generics cannot slice an array whose
+	// length is a type parameter, so each class says its own size.
+	return &Bytes{classes: [numClasses]sizeClass{
+		newClass(idle, func(p *[1 << 9]byte) []byte { return p[:] }, func(b []byte) *[1 << 9]byte { return (*[1 << 9]byte)(b) }),
+		newClass(idle, func(p *[1 << 10]byte) []byte { return p[:] }, func(b []byte) *[1 << 10]byte { return (*[1 << 10]byte)(b) }),
+		newClass(idle, func(p *[1 << 11]byte) []byte { return p[:] }, func(b []byte) *[1 << 11]byte { return (*[1 << 11]byte)(b) }),
+		newClass(idle, func(p *[1 << 12]byte) []byte { return p[:] }, func(b []byte) *[1 << 12]byte { return (*[1 << 12]byte)(b) }),
+		newClass(idle, func(p *[1 << 13]byte) []byte { return p[:] }, func(b []byte) *[1 << 13]byte { return (*[1 << 13]byte)(b) }),
+		newClass(idle, func(p *[1 << 14]byte) []byte { return p[:] }, func(b []byte) *[1 << 14]byte { return (*[1 << 14]byte)(b) }),
+		newClass(idle, func(p *[1 << 15]byte) []byte { return p[:] }, func(b []byte) *[1 << 15]byte { return (*[1 << 15]byte)(b) }),
+		newClass(idle, func(p *[1 << 16]byte) []byte { return p[:] }, func(b []byte) *[1 << 16]byte { return (*[1 << 16]byte)(b) }),
+		newClass(idle, func(p *[1 << 17]byte) []byte { return p[:] }, func(b []byte) *[1 << 17]byte { return (*[1 << 17]byte)(b) }),
+		newClass(idle, func(p *[1 << 18]byte) []byte { return p[:] }, func(b []byte) *[1 << 18]byte { return (*[1 << 18]byte)(b) }),
+		newClass(idle, func(p *[1 << 19]byte) []byte { return p[:] }, func(b []byte) *[1 << 19]byte { return (*[1 << 19]byte)(b) }),
+		newClass(idle, func(p *[1 << 20]byte) []byte { return p[:] }, func(b []byte) *[1 << 20]byte { return (*[1 << 20]byte)(b) }),
+		newClass(idle, func(p *[1 << 21]byte) []byte { return p[:] }, func(b []byte) *[1 << 21]byte { return (*[1 << 21]byte)(b) }),
+		newClass(idle, func(p *[1 << 22]byte) []byte { return p[:] }, func(b []byte) *[1 << 22]byte { return (*[1 << 22]byte)(b) }),
+	}}
 }
 
 // class returns the index of the smallest class that holds n bytes, or -1
@@ -79,22 +106,21 @@ func class(n int) int {
 // wrote: Get does not clear it. For n over 4 MiB, Get returns a new slice
 // of capacity n, counted as a miss, which Put will reject.
 //
-// Get panics if n < 0.
+// Get panics if n < 0 or n is over 1 GiB.
 func (b *Bytes) Get(n int) []byte {
-	if n < 0 {
-		panic(fmt.Sprintf("pool: Bytes.Get length must not be negative, got %d", n))
-	}
+	lifecycle.Min("pool", "Bytes.Get", "n", n, 0)
 	c := class(n)
 	if c < 0 {
+		lifecycle.UpFront[byte]("pool", "Bytes.Get", "n", n)
 		b.oversize.Add(1)
 		return make([]byte, n)
 	}
-	return unsafe.Slice((*byte)(b.classes[c].Get()), 1<<(c+minClassShift))[:n]
+	return b.classes[c].get(n)
 }
 
 // Put offers buf for reuse, filed by its capacity. It rejects nil and any
 // slice whose capacity is not exactly a class size (slices Get did not
-// return, or oversize ones), counting them in [RecyclerStats].Rejects,
+// return, or oversize ones), counting them in [RecyclerStats].Rejected,
 // and drops buf if its class already holds idle slices.
 func (b *Bytes) Put(buf []byte) {
 	c := cap(buf)
@@ -103,16 +129,16 @@ func (b *Bytes) Put(buf []byte) {
 		b.foreign.Add(1)
 		return
 	}
-	b.classes[k-minClassShift].Put(unsafe.Pointer(unsafe.SliceData(buf[:c])))
+	b.classes[k-minClassShift].put(buf[:c])
 }
 
 // Stats returns the counters of every class added up, plus the oversize
 // Gets (as misses) and the foreign Puts (as rejects).
 func (b *Bytes) Stats() RecyclerStats {
-	st := RecyclerStats{Misses: b.oversize.Load(), Rejects: b.foreign.Load()}
-	st.Gets, st.Puts = st.Misses, st.Rejects
-	for _, r := range b.classes {
-		st = st.add(r.Stats())
+	st := RecyclerStats{Misses: b.oversize.Load(), Rejected: b.foreign.Load()}
+	st.Gets, st.Puts = st.Misses, st.Rejected
+	for _, c := range b.classes {
+		st = st.add(c.stats())
 	}
 	return st
 }

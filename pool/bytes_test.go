@@ -77,7 +77,7 @@ func TestBytesPut(t *testing.T) {
 				got := bs.Get(cap(c.buf))
 				assert.Same(t, &c.buf[:1][0], &got[0], "Get returns the array Put")
 			} else {
-				assert.Equal(t, pool.RecyclerStats{Puts: 1, Rejects: 1}, st)
+				assert.Equal(t, pool.RecyclerStats{Puts: 1, Rejected: 1}, st)
 			}
 		})
 	}
@@ -90,8 +90,8 @@ func TestBytesBoundPerClass(t *testing.T) {
 		bs.Put(make([]byte, 1024))
 	}
 	st := bs.Stats()
-	assert.Equal(t, 4, st.Idle, "two per class")
-	assert.Equal(t, uint64(2), st.Drops)
+	assert.Equal(t, uint64(4), st.Idle, "two per class")
+	assert.Equal(t, uint64(2), st.Dropped)
 	checkStats(t, st)
 }
 
@@ -121,8 +121,8 @@ func FuzzBytesGet(f *testing.F) {
 		before := bs.Stats()
 		bs.Put(b)
 		after := bs.Stats()
-		if class != (after.Rejects == before.Rejects) {
-			t.Fatalf("Put(Get(%d)) with cap %d: rejects %d -> %d", n, c, before.Rejects, after.Rejects)
+		if class != (after.Rejected == before.Rejected) {
+			t.Fatalf("Put(Get(%d)) with cap %d: rejects %d -> %d", n, c, before.Rejected, after.Rejected)
 		}
 	})
 }

@@ -14,7 +14,7 @@ import (
 func Example_recycler() {
 	buffers := pool.NewRecycler(8,
 		func() *bytes.Buffer { return new(bytes.Buffer) },
-		pool.ResetWith(func(b *bytes.Buffer) *bytes.Buffer { b.Reset(); return b }),
+		pool.ResetWith(func(b *bytes.Buffer) { b.Reset() }),
 		pool.KeepIf(func(b *bytes.Buffer) bool { return b.Cap() <= 64<<10 }),
 	)
 
@@ -31,7 +31,7 @@ func Example_recycler() {
 
 	st := buffers.Stats()
 	fmt.Printf("gets %d: hits %d, misses %d; puts %d: kept %d, rejected %d\n",
-		st.Gets, st.Hits, st.Misses, st.Puts, st.Kept, st.Rejects)
+		st.Gets, st.Hits, st.Misses, st.Puts, st.Kept, st.Rejected)
 	// Output:
 	// 13
 	// 1048589
@@ -42,23 +42,24 @@ func Example_recycler() {
 // This example shows the leaky bound: a Recycler of size 2 keeps two values
 // and drops the third.
 func ExampleRecycler() {
-	r := pool.NewRecycler(2, func() []byte { return make([]byte, 0, 4096) })
+	r := pool.NewRecycler(2, func() *[4096]byte { return new([4096]byte) })
 	a, b, c := r.Get(), r.Get(), r.Get()
 	r.Put(a)
 	r.Put(b)
 	r.Put(c) // no room: dropped for the garbage collector
 	st := r.Stats()
-	fmt.Println("idle:", st.Idle, "drops:", st.Drops)
+	fmt.Println("idle:", st.Idle, "dropped:", st.Dropped)
 	// Output:
-	// idle: 2 drops: 1
+	// idle: 2 dropped: 1
 }
 
-// This example makes a Recycler of *[]byte (a pointer, so that the slice
-// header is not copied around) with a reset that empties each buffer.
+// This example makes a Recycler of *[]byte (a pointer, as every Recycler
+// holds: the slice header is not copied around) with a reset that empties
+// each buffer.
 func ExampleNewRecycler() {
 	r := pool.NewRecycler(16,
 		func() *[]byte { b := make([]byte, 0, 512); return &b },
-		pool.ResetWith(func(b *[]byte) *[]byte { *b = (*b)[:0]; return b }),
+		pool.ResetWith(func(b *[]byte) { *b = (*b)[:0] }),
 	)
 	b := r.Get()
 	*b = append(*b, "some data"...)
@@ -90,7 +91,7 @@ func ExampleRecycler_Put() {
 	r.Put(nil)
 	r.Put(new(int))
 	st := r.Stats()
-	fmt.Println("kept:", st.Kept, "rejected:", st.Rejects)
+	fmt.Println("kept:", st.Kept, "rejected:", st.Rejected)
 	// Output:
 	// kept: 1 rejected: 1
 }
@@ -101,13 +102,13 @@ func ExampleRecycler_Stats() {
 	for range 3 {
 		r.Put(r.Get())
 	}
-	r.Put(new(int)) // the one slot is taken: dropped
+	r.Put(new(int)) // the one place is taken: dropped
 	st := r.Stats()
-	fmt.Println(st.Gets == st.Hits+st.Misses, st.Puts == st.Kept+st.Drops+st.Rejects)
+	fmt.Println(st.Gets == st.Hits+st.Misses, st.Puts == st.Kept+st.Dropped+st.Rejected)
 	fmt.Printf("%+v\n", st)
 	// Output:
 	// true true
-	// {Gets:3 Hits:2 Misses:1 Puts:4 Kept:3 Drops:1 Rejects:0 Expired:0 Idle:1 IdleBytes:0 ExpiredBytes:0}
+	// {Gets:3 Hits:2 Misses:1 Puts:4 Kept:3 Dropped:1 Rejected:0 Expired:0 Idle:1 IdleBytes:0 ExpiredBytes:0}
 }
 
 // This example shows the counters shared by every recycler of the package.
@@ -117,7 +118,7 @@ func ExampleRecyclerStats() {
 	bs.Put(make([]byte, 100)) // capacity 100 is not a size class
 	fmt.Printf("%+v\n", bs.Stats())
 	// Output:
-	// {Gets:1 Hits:0 Misses:1 Puts:2 Kept:1 Drops:0 Rejects:1 Expired:0 Idle:1 IdleBytes:0 ExpiredBytes:0}
+	// {Gets:1 Hits:0 Misses:1 Puts:2 Kept:1 Dropped:0 Rejected:1 Expired:0 Idle:1 IdleBytes:0 ExpiredBytes:0}
 }
 
 // This example shows the aging recycler's LIFO order: the newest idle
@@ -138,26 +139,28 @@ func ExampleAgingRecycler() {
 // This example bounds an aging recycler by bytes as well as by count.
 func ExampleNewAgingRecycler() {
 	r := pool.NewAgingRecycler(100, 30*time.Second,
-		func() []byte { return make([]byte, 1<<20) },
-		pool.MaxIdleBytes(2<<20, func(b []byte) int { return cap(b) }),
+		func() *[]byte { b := make([]byte, 1<<20); return &b },
+		pool.MaxIdleBytes(2<<20, func(b *[]byte) int { return cap(*b) }),
 	)
 	defer r.Close()
 	for range 3 {
-		r.Put(make([]byte, 1<<20))
+		b := make([]byte, 1<<20)
+		r.Put(&b)
 	}
 	st := r.Stats()
-	fmt.Println("idle:", st.Idle, "bytes:", st.IdleBytes, "drops:", st.Drops)
+	fmt.Println("idle:", st.Idle, "bytes:", st.IdleBytes, "dropped:", st.Dropped)
 	// Output:
-	// idle: 2 bytes: 2097152 drops: 1
+	// idle: 2 bytes: 2097152 dropped: 1
 }
 
 // This example shows Get on an aging recycler: a hit while a value is idle,
 // a miss (a new value) otherwise.
 func ExampleAgingRecycler_Get() {
-	r := pool.NewAgingRecycler(8, time.Minute, func() string { return "new" })
+	r := pool.NewAgingRecycler(8, time.Minute, func() *string { s := "new"; return &s })
 	defer r.Close()
-	r.Put("recycled")
-	fmt.Println(r.Get(), r.Get())
+	recycled := "recycled"
+	r.Put(&recycled)
+	fmt.Println(*r.Get(), *r.Get())
 	// Output:
 	// recycled new
 }
@@ -167,10 +170,10 @@ func ExampleAgingRecycler_Put() {
 	r := pool.NewAgingRecycler(1, time.Minute, func() *int { return new(int) })
 	defer r.Close()
 	r.Put(new(int))
-	r.Put(new(int)) // the one slot is taken
+	r.Put(new(int)) // the one place is taken
 	r.Put(nil)      // never kept
 	st := r.Stats()
-	fmt.Println("kept:", st.Kept, "dropped:", st.Drops, "rejected:", st.Rejects)
+	fmt.Println("kept:", st.Kept, "dropped:", st.Dropped, "rejected:", st.Rejected)
 	// Output:
 	// kept: 1 dropped: 1 rejected: 1
 }
@@ -180,14 +183,16 @@ func ExampleAgingRecycler_Put() {
 func ExampleAgingRecycler_Close() {
 	r := pool.NewAgingRecycler(8, time.Minute, func() *int { return new(int) })
 	r.Put(new(int))
-	r.Close()
-	r.Close() // idempotent
+	fmt.Println(r.Close())
+	fmt.Println(r.Close()) // idempotent
 	v := r.Get()
 	r.Put(v)
 	st := r.Stats()
-	fmt.Println("expired:", st.Expired, "misses:", st.Misses, "drops:", st.Drops)
+	fmt.Println("expired:", st.Expired, "misses:", st.Misses, "dropped:", st.Dropped)
 	// Output:
-	// expired: 1 misses: 1 drops: 1
+	// <nil>
+	// <nil>
+	// expired: 1 misses: 1 dropped: 1
 }
 
 // This example reads an aging recycler's counters.
@@ -246,7 +251,7 @@ func ExampleBytes_Put() {
 	bs.Put(make([]byte, 1000))
 	bs.Put(make([]byte, 1024))
 	st := bs.Stats()
-	fmt.Println("kept:", st.Kept, "rejected:", st.Rejects)
+	fmt.Println("kept:", st.Kept, "rejected:", st.Rejected)
 	// Output:
 	// kept: 1 rejected: 1
 }
@@ -266,12 +271,13 @@ func ExampleBytes_Stats() {
 // This example resets slices on Put, so Get always returns an empty one.
 func ExampleResetWith() {
 	r := pool.NewRecycler(4,
-		func() []int { return make([]int, 0, 64) },
-		pool.ResetWith(func(s []int) []int { return s[:0] }),
+		func() *[]int { s := make([]int, 0, 64); return &s },
+		pool.ResetWith(func(s *[]int) { *s = (*s)[:0] }),
 	)
-	s := append(r.Get(), 1, 2, 3)
+	s := r.Get()
+	*s = append(*s, 1, 2, 3)
 	r.Put(s)
-	fmt.Println(len(r.Get()))
+	fmt.Println(len(*r.Get()))
 	// Output:
 	// 0
 }
@@ -279,13 +285,13 @@ func ExampleResetWith() {
 // This example keeps only buffers of at most 64 KiB, as package fmt does.
 func ExampleKeepIf() {
 	r := pool.NewRecycler(4,
-		func() []byte { return make([]byte, 0, 4096) },
-		pool.KeepIf(func(b []byte) bool { return cap(b) <= 64<<10 }),
+		func() *bytes.Buffer { return new(bytes.Buffer) },
+		pool.KeepIf(func(b *bytes.Buffer) bool { return b.Cap() <= 64<<10 }),
 	)
-	r.Put(make([]byte, 0, 1<<20))
-	r.Put(make([]byte, 0, 4096))
+	r.Put(bytes.NewBuffer(make([]byte, 0, 1<<20)))
+	r.Put(bytes.NewBuffer(make([]byte, 0, 4096)))
 	st := r.Stats()
-	fmt.Println("kept:", st.Kept, "rejected:", st.Rejects)
+	fmt.Println("kept:", st.Kept, "rejected:", st.Rejected)
 	// Output:
 	// kept: 1 rejected: 1
 }
@@ -293,12 +299,12 @@ func ExampleKeepIf() {
 // This example bounds an aging recycler's idle memory to 1 MiB.
 func ExampleMaxIdleBytes() {
 	r := pool.NewAgingRecycler(1000, time.Minute,
-		func() []byte { return make([]byte, 256<<10) },
-		pool.MaxIdleBytes(1<<20, func(b []byte) int { return cap(b) }),
+		func() *[256 << 10]byte { return new([256 << 10]byte) },
+		pool.MaxIdleBytes(1<<20, func(*[256 << 10]byte) int { return 256 << 10 }),
 	)
 	defer r.Close()
 	for range 5 {
-		r.Put(make([]byte, 256<<10))
+		r.Put(new([256 << 10]byte))
 	}
 	fmt.Println("idle:", r.Stats().Idle)
 	// Output:
@@ -309,12 +315,13 @@ func ExampleMaxIdleBytes() {
 // RecyclerOption also works with an AgingRecycler.
 func ExampleRecyclerOption() {
 	opts := []pool.RecyclerOption[[]byte]{
-		pool.ResetWith(func(b []byte) []byte { return b[:0] }),
-		pool.KeepIf(func(b []byte) bool { return cap(b) <= 1<<20 }),
+		pool.ResetWith(func(b *[]byte) { *b = (*b)[:0] }),
+		pool.KeepIf(func(b *[]byte) bool { return cap(*b) <= 1<<20 }),
 	}
-	r := pool.NewRecycler(4, func() []byte { return nil }, opts...)
-	r.Put(make([]byte, 10))
-	fmt.Println(len(r.Get()))
+	r := pool.NewRecycler(4, func() *[]byte { return new([]byte) }, opts...)
+	b := make([]byte, 10)
+	r.Put(&b)
+	fmt.Println(len(*r.Get()))
 	// Output:
 	// 0
 }
@@ -323,15 +330,16 @@ func ExampleRecyclerOption() {
 // AgingRecycler.
 func ExampleAgingOption() {
 	opts := []pool.AgingOption[[]byte]{
-		pool.KeepIf(func(b []byte) bool { return cap(b) > 0 }),
-		pool.MaxIdleBytes(1<<20, func(b []byte) int { return cap(b) }),
+		pool.KeepIf(func(b *[]byte) bool { return cap(*b) > 0 }),
+		pool.MaxIdleBytes(1<<20, func(b *[]byte) int { return cap(*b) }),
 	}
-	r := pool.NewAgingRecycler(4, time.Minute, func() []byte { return make([]byte, 512) }, opts...)
+	r := pool.NewAgingRecycler(4, time.Minute, func() *[]byte { b := make([]byte, 512); return &b }, opts...)
 	defer r.Close()
-	r.Put(make([]byte, 0))
-	r.Put(make([]byte, 512))
+	empty, full := make([]byte, 0), make([]byte, 512)
+	r.Put(&empty)
+	r.Put(&full)
 	st := r.Stats()
-	fmt.Println("kept:", st.Kept, "rejected:", st.Rejects, "bytes:", st.IdleBytes)
+	fmt.Println("kept:", st.Kept, "rejected:", st.Rejected, "bytes:", st.IdleBytes)
 	// Output:
 	// kept: 1 rejected: 1 bytes: 512
 }

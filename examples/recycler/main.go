@@ -10,13 +10,14 @@
 //   - sync.Pool: reuse within a burst and between close bursts, but the
 //     pool is emptied by garbage collections, so after an idle period the
 //     next burst allocates again.
-//   - pool.Recycler: a bounded free list on buffered channels. After the
-//     first burst nothing is allocated again, ever; the price is that its
-//     buffers stay in the heap while idle.
-//   - pool.AgingRecycler: the post's recycler goroutine with its bugs
-//     fixed (bounded, one timer, LIFO): buffers idle for -ttl are released,
-//     so an idle program gives its memory back, and a burst that comes
-//     sooner than -ttl finds its buffers.
+//   - pool.Recycler: a bounded free list. After the first burst nothing is
+//     allocated again, ever; the price is that its buffers stay in the heap
+//     while idle.
+//   - pool.AgingRecycler: the post's recycler with its bugs fixed
+//     (bounded, one timer, LIFO) and no goroutine to hand buffers through:
+//     buffers idle for -ttl (a quarter more at most) are released, so an
+//     idle program gives its memory back, and a burst that comes sooner
+//     than -ttl finds its buffers.
 //
 // Each step is a burst (-rounds times: get -buffers buffers of -size bytes,
 // write to them, give them back) followed by -idle of nothing. After each
@@ -99,28 +100,26 @@ func main() {
 	}
 }
 
-// source is where a burst gets its buffers and gives them back.
+// source is where a burst gets its buffers and gives them back. Buffers
+// travel as *[]byte, as a Recycler holds them (and as a sync.Pool should,
+// staticcheck SA6002), so that giving one back allocates nothing.
 type source struct {
 	name  string
-	get   func() []byte
-	put   func([]byte)
+	get   func() *[]byte
+	put   func(*[]byte)
 	close func()
 }
 
 // sources returns constructors for the four sources, each making its
 // buffers with newBuf. They are built one at a time, so that a source's
 // buffers are garbage once its turn is over.
-func sources(cfg config, newBuf func() []byte) []func() source {
+func sources(cfg config, newBuf func() *[]byte) []func() source {
 	return []func() source{
-		func() source { return source{"fresh", newBuf, func([]byte) {}, func() {}} },
+		func() source { return source{"fresh", newBuf, func(*[]byte) {}, func() {}} },
 		func() source {
-			// A sync.Pool should hold pointers (staticcheck SA6002): the
-			// slice header is boxed once per Put, 24 bytes against the
-			// buffer's megabyte.
-			sp := sync.Pool{New: func() any { b := newBuf(); return &b }}
-			get := func() []byte { return *sp.Get().(*[]byte) }
-			put := func(b []byte) { sp.Put(&b) }
-			return source{"sync.Pool", get, put, func() {}}
+			sp := sync.Pool{New: func() any { return newBuf() }}
+			get := func() *[]byte { return sp.Get().(*[]byte) }
+			return source{"sync.Pool", get, func(b *[]byte) { sp.Put(b) }, func() {}}
 		},
 		func() source {
 			r := pool.NewRecycler(cfg.buffers, newBuf)
@@ -128,7 +127,7 @@ func sources(cfg config, newBuf func() []byte) []func() source {
 		},
 		func() source {
 			a := pool.NewAgingRecycler(cfg.buffers, cfg.ttl, newBuf)
-			return source{"pool.AgingRecycler", a.Get, a.Put, a.Close}
+			return source{"pool.AgingRecycler", a.Get, a.Put, func() { _ = a.Close() }}
 		},
 	}
 }
@@ -147,9 +146,10 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	fmt.Fprint(tw, "source\tstep\tphase\tinuse\tidle\treleased\tmade\talloc\tGCs\n")
 
 	var made atomic.Int64
-	newBuf := func() []byte {
+	newBuf := func() *[]byte {
 		made.Add(1)
-		return make([]byte, cfg.size)
+		b := make([]byte, cfg.size)
+		return &b
 	}
 	for _, newSource := range sources(cfg, newBuf) {
 		made.Store(0)
@@ -173,13 +173,13 @@ type counters struct {
 // steps runs the bursts of one source, printing a row after each burst and
 // after each idle period.
 func steps(ctx context.Context, w io.Writer, cfg config, s source, c counters) error {
-	inUse := make([][]byte, cfg.buffers)
+	inUse := make([]*[]byte, cfg.buffers)
 	for step := 1; step <= cfg.bursts; step++ {
 		for range cfg.rounds {
 			for i := range inUse {
 				b := s.get()
-				for j := 0; j < len(b); j += 4096 {
-					b[j] = byte(step) // touch every page, as real work would
+				for j := 0; j < len(*b); j += 4096 {
+					(*b)[j] = byte(step) // touch every page, as real work would
 				}
 				inUse[i] = b
 			}

@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"container/list"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -41,7 +42,15 @@ var recyclerImpls = []recyclerImpl{
 	}},
 	{"aging", func(size int) (getPutter, func()) {
 		a := pool.NewAgingRecycler(recyclerIdle, time.Minute, newBuffer(size))
-		return a, a.Close
+		return a, func() { _ = a.Close() }
+	}},
+	{"talk", func(size int) (getPutter, func()) {
+		t := newTalkRecycler(newBuffer(size))
+		return t, t.close
+	}},
+	{"talk", func(size int) (getPutter, func()) {
+		t := newTalkRecycler(newBuffer(size))
+		return t, t.close
 	}},
 	{"syncpool", func(size int) (getPutter, func()) {
 		return &syncPool{p: sync.Pool{New: func() any { return newBuffer(size)() }}}, nil
@@ -113,6 +122,68 @@ func (m *mutexList) Put(b *[]byte) {
 	m.mu.Unlock()
 }
 
+// talkRecycler is the recycler goroutine of John Graham-Cumming's talk and
+// of the Cloudflare post "Recycling memory buffers in Go", as the post
+// writes it: an owner goroutine keeps a list of buffers, makes one when
+// the list is empty, serves Get and Put over two unbuffered channels, and
+// makes a timer on every loop to purge buffers idle for a minute. It is
+// here for the cost of that shape, two hand-offs to the owner per Get+Put
+// and a timer and a list element per loop; the slide's bugs (the list has
+// no bound, the purge never runs under steady traffic) are left in, since
+// a benchmark never reaches them. Only quit, to stop it, is added.
+type talkRecycler struct {
+	get, give chan *[]byte
+	quit      chan struct{}
+	done      chan struct{}
+}
+
+type queued struct {
+	when time.Time
+	buf  *[]byte
+}
+
+func newTalkRecycler(newFn func() *[]byte) *talkRecycler {
+	t := &talkRecycler{
+		get: make(chan *[]byte), give: make(chan *[]byte),
+		quit: make(chan struct{}), done: make(chan struct{}),
+	}
+	go func() {
+		defer close(t.done)
+		q := new(list.List)
+		for {
+			if q.Len() == 0 {
+				q.PushFront(queued{when: time.Now(), buf: newFn()})
+			}
+			e := q.Front()
+			timeout := time.NewTimer(time.Minute)
+			select {
+			case b := <-t.give:
+				timeout.Stop()
+				q.PushFront(queued{when: time.Now(), buf: b})
+			case t.get <- e.Value.(queued).buf:
+				timeout.Stop()
+				q.Remove(e)
+			case <-timeout.C:
+				for e := q.Front(); e != nil; {
+					n := e.Next()
+					if time.Since(e.Value.(queued).when) > time.Minute {
+						q.Remove(e)
+					}
+					e = n
+				}
+			case <-t.quit:
+				timeout.Stop()
+				return
+			}
+		}
+	}()
+	return t
+}
+
+func (t *talkRecycler) Get() *[]byte  { return <-t.get }
+func (t *talkRecycler) Put(b *[]byte) { t.give <- b }
+func (t *talkRecycler) close()        { close(t.quit); <-t.done }
+
 // allocator recycles nothing: every Get allocates.
 type allocator func() *[]byte
 
@@ -146,35 +217,88 @@ var recyclerSizes = []struct {
 	size int
 }{{"4KiB", 4 << 10}, {"64KiB", 64 << 10}}
 
-// PoolRecycle is pool's main comparison: Get, write, Put of one buffer, by
-// one goroutine and by b.RunParallel's GOMAXPROCS goroutines.
+// recycleModes are the ways PoolRecycle drives an implementation, each a
+// function running b.N Get, write, Put cycles:
+//
+//   - serial: one goroutine;
+//   - parallel: b.RunParallel's GOMAXPROCS goroutines, each putting back
+//     what it got, the best case of every per-processor or per-goroutine
+//     design;
+//   - parallel-Nx: the same with N times GOMAXPROCS goroutines, as in a
+//     server with many more requests in flight than processors;
+//   - cross: each of GOMAXPROCS goroutines gets a buffer, writes it and
+//     hands it over a channel (of 8) to a goroutine of its own that puts
+//     it back, so that no buffer is put back by the goroutine that got it.
+var recycleModes = []struct {
+	name string
+	run  func(b *testing.B, r getPutter)
+}{
+	{"serial", func(b *testing.B, r getPutter) {
+		for range b.N {
+			cycle(r)
+		}
+	}},
+	{"parallel", parallelCycles(1)},
+	{"parallel-8x", parallelCycles(8)},
+	{"parallel-64x", parallelCycles(64)},
+	{"parallel-256x", parallelCycles(256)},
+	{"cross", func(b *testing.B, r getPutter) {
+		b.RunParallel(func(pb *testing.PB) {
+			handed := make(chan *[]byte, 8)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for buf := range handed {
+					r.Put(buf)
+				}
+			}()
+			for pb.Next() {
+				buf := r.Get()
+				use(buf)
+				handed <- buf
+			}
+			close(handed)
+			<-done
+		})
+	}},
+}
+
+// parallelCycles returns a mode that runs cycles on n x GOMAXPROCS
+// goroutines.
+func parallelCycles(n int) func(b *testing.B, r getPutter) {
+	return func(b *testing.B, r getPutter) {
+		b.SetParallelism(n)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				cycle(r)
+			}
+		})
+	}
+}
+
+// PoolRecycle is pool's main comparison: Get, write, Put of one buffer in
+// every mode of recycleModes for 4 KiB buffers, and serially and in
+// parallel for 64 KiB ones.
 func PoolRecycle() Pattern {
 	p := Pattern{
 		Pkg:  "pool",
 		Name: "Recycle",
-		Doc:  "Get, write one byte, Put a buffer; serial, and parallel over GOMAXPROCS goroutines.",
+		Doc:  "Get, write one byte, Put a buffer; serial, parallel over 1, 8, 64, 256 x GOMAXPROCS goroutines, and cross (Put by another goroutine than Get's).",
 		Ours: []string{"recycler", "aging"},
 	}
 	for _, sz := range recyclerSizes {
-		for _, mode := range []string{"serial", "parallel"} {
+		for _, mode := range recycleModes {
+			if sz.size != 4<<10 && mode.name != "serial" && mode.name != "parallel" {
+				continue
+			}
 			for _, impl := range recyclerImpls {
 				p.Cases = append(p.Cases, Case{
-					Name: "size=" + sz.name + "/mode=" + mode + "/impl=" + impl.name,
+					Name: "size=" + sz.name + "/mode=" + mode.name + "/impl=" + impl.name,
 					F: func(b *testing.B) {
 						r := setUp(b, impl, sz.size)
 						b.ReportAllocs()
 						b.ResetTimer()
-						if mode == "serial" {
-							for range b.N {
-								cycle(r)
-							}
-							return
-						}
-						b.RunParallel(func(pb *testing.PB) {
-							for pb.Next() {
-								cycle(r)
-							}
-						})
+						mode.run(b, r)
 					},
 				})
 			}
@@ -197,7 +321,7 @@ func PoolRecycleGC() Pattern {
 	}
 	for _, impl := range recyclerImpls {
 		switch impl.name {
-		case "chanlist", "mutexlist":
+		case "chanlist", "mutexlist", "talk":
 			continue // they survive GC as ours do: nothing more to learn
 		}
 		p.Cases = append(p.Cases, Case{
@@ -264,8 +388,8 @@ func PoolBurst() Pattern {
 	}
 	for _, impl := range recyclerImpls {
 		switch impl.name {
-		case "chanlist", "mutexlist":
-			continue // they hold their buffers forever, as the recycler does
+		case "chanlist", "mutexlist", "talk":
+			continue // they hold their buffers, as the recycler does
 		}
 		mk := impl.make
 		if impl.name == "aging" {
@@ -273,7 +397,7 @@ func PoolBurst() Pattern {
 			// within the idle pause.
 			mk = func(int) (getPutter, func()) {
 				a := pool.NewAgingRecycler(burst, ttl, newBuffer(size))
-				return a, a.Close
+				return a, func() { _ = a.Close() }
 			}
 		}
 		p.Cases = append(p.Cases, Case{

@@ -247,7 +247,7 @@ func ScenarioRequestPath() Pattern {
 			// Nothing idles for a minute during a benchmark: the
 			// expiry costs nothing here but its timer.
 			a := pool.NewAgingRecycler(requestConcurrency, time.Minute, newBuf)
-			return a, a.Close
+			return a, func() { _ = a.Close() }
 		}},
 		{"syncpool", func() (scenario.Buffers, func()) { return scenario.NewSyncPoolBuffers(requestBufferSize), func() {} }},
 		{"fresh", func() (scenario.Buffers, func()) { return scenario.NewFreshBuffers(requestBufferSize), func() {} }},

@@ -69,7 +69,7 @@ func (FreshBuffers) Put(*[]byte) {}
 // A Proxy is safe for concurrent use.
 type Proxy struct {
 	bufs Buffers
-	zs   *pool.Recycler[*flate.Writer]
+	zs   *pool.Recycler[flate.Writer]
 }
 
 // NewProxy returns a Proxy whose buffers come from bufs, for up to
