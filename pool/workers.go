@@ -369,9 +369,8 @@ func (w *Workers) Shutdown(ctx context.Context) error {
 func (w *Workers) Close() error {
 	w.mu.Lock()
 	if w.state != closed {
-		if w.state == open {
-			close(w.drain)
-		}
+		// Submitters blocked for room wake when the context is
+		// cancelled: drain is Shutdown's, to wake them while it drains.
 		w.state = closed
 		w.own.Stop(w.own.ErrClosed())
 		// The parked workers wake, skip what is queued (the context is

@@ -137,18 +137,26 @@ func TestInsideOutcomes(t *testing.T) {
 }
 
 // TestInsideWhileDraining checks that a task draining under Shutdown may
-// still submit from inside, and those tasks run, while Go from outside is
-// refused.
+// still submit from inside, with its own context or one derived from it,
+// and those tasks run, while Go from outside is refused.
 func TestInsideWhileDraining(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := pool.NewWorkers(bg, 2)
 		g := newGate()
 		var children atomic.Int64
-		require.NoError(t, w.Go(bg, func(ctx context.Context) error {
+		child := func(context.Context) error { children.Add(1); return nil }
+		caller, cancel := context.WithCancel(bg)
+		defer cancel()
+		require.NoError(t, w.Go(caller, func(ctx context.Context) error {
 			<-g.ch
 			for range 5 {
-				require.NoError(t, w.Go(ctx, func(context.Context) error { children.Add(1); return nil }))
+				require.NoError(t, w.Go(ctx, child))
 			}
+			type key struct{}
+			derived := context.WithValue(ctx, key{}, 1)
+			require.NoError(t, w.Go(derived, child))
+			assert.True(t, w.TryGo(ctx, child), "TryGo from inside while draining")
+			assert.True(t, w.TryGo(derived, child), "TryGo from inside, derived context, while draining")
 			return nil
 		}))
 		shut := make(chan error)
@@ -159,7 +167,7 @@ func TestInsideWhileDraining(t *testing.T) {
 		assert.False(t, w.TryGo(bg, nop), "TryGo from outside while draining")
 		g.release()
 		assert.NoError(t, <-shut)
-		assert.Equal(t, int64(5), children.Load(), "children submitted while draining ran")
+		assert.Equal(t, int64(8), children.Load(), "children submitted while draining ran")
 		assertAccounted(t, w.Stats())
 	})
 }
@@ -182,6 +190,9 @@ func TestInsideAfterClose(t *testing.T) {
 		assert.NoError(t, w.Close())
 		assert.ErrorIs(t, <-got, compendium.ErrClosed)
 		assert.Len(t, got, 0)
+		st := w.Stats()
+		assert.Equal(t, uint64(2), st.Rejected, "the Go and the TryGo from inside")
+		assert.Equal(t, uint64(1), st.Submitted)
 	})
 }
 
@@ -502,6 +513,24 @@ func TestShutdownContextEnds(t *testing.T) {
 		assert.Equal(t, uint64(1), st.Completed)
 		assert.Equal(t, uint64(1), st.Failed, "the running task was cancelled")
 		assert.Equal(t, uint64(3), st.Canceled)
+	})
+}
+
+// TestShutdownContextEndsCleanly checks that a Shutdown cut short by its
+// ctx says so even when Close has nothing to report: the task it waited
+// for finished without error, and nothing was queued.
+func TestShutdownContextEndsCleanly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1)
+		require.NoError(t, w.Go(bg, func(context.Context) error {
+			time.Sleep(time.Second) // ignores its context, and succeeds
+			return nil
+		}))
+		ctx, cancel := context.WithTimeout(bg, time.Millisecond)
+		defer cancel()
+		err := w.Shutdown(ctx)
+		assert.Equal(t, context.DeadlineExceeded, err)
+		assert.NoError(t, w.Close(), "Close itself had nothing to report")
 	})
 }
 

@@ -66,6 +66,7 @@ type gate struct {
 	started chan struct{}
 	ch      chan struct{}
 	err     error
+	once    sync.Once
 }
 
 func newGate() *gate {
@@ -82,7 +83,7 @@ func (g *gate) task(ctx context.Context) error {
 	}
 }
 
-func (g *gate) release() { close(g.ch) }
+func (g *gate) release() { g.once.Do(func() { close(g.ch) }) }
 
 func TestWorkersBadInput(t *testing.T) {
 	w := pool.NewWorkers(bg, 1)
@@ -260,9 +261,10 @@ func TestGoBlockedThenStopped(t *testing.T) {
 	}{
 		{"closed", func(w *pool.Workers, g *gate) { _ = w.Close() }, compendium.ErrClosed},
 		{"shutdown", func(w *pool.Workers, g *gate) {
+			// The running task goes on, and Shutdown waits for it; the
+			// blocked Go is refused at once.
 			go func() { _ = w.Shutdown(bg) }()
 			synctest.Wait()
-			g.release()
 		}, compendium.ErrClosed},
 		{"task failed", func(w *pool.Workers, g *gate) { g.err = errTask; g.release() }, errTask},
 	}
@@ -279,6 +281,7 @@ func TestGoBlockedThenStopped(t *testing.T) {
 				c.stop(w, g)
 				assert.ErrorIs(t, <-returned, c.want, "the blocked Go")
 				assert.Equal(t, uint64(1), w.Stats().Rejected)
+				g.release()
 			})
 		})
 	}
