@@ -569,3 +569,129 @@ func TestWaitWhileSubmitting(t *testing.T) {
 		assert.NoError(t, <-waited, "Wait once the submitter stopped")
 	})
 }
+
+// TestShutdownIdleWithEndedContext checks that a Shutdown finding nothing
+// to drain reports nothing, even with a ctx that has already ended:
+// nothing was cut short.
+func TestShutdownIdleWithEndedContext(t *testing.T) {
+	w := pool.NewWorkers(bg, 1)
+	require.NoError(t, w.Go(bg, nop))
+	require.NoError(t, w.Wait())
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	assert.NoError(t, w.Shutdown(ctx))
+}
+
+// TestResizeUpStartsNothingIdle checks that growing a pool with nothing
+// queued starts no worker: workers start for tasks, not for the limit.
+func TestResizeUpStartsNothingIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1)
+		defer w.Close()
+		require.NoError(t, w.Go(bg, nop))
+		require.NoError(t, w.Wait())
+		synctest.Wait()
+		w.Resize(4)
+		synctest.Wait()
+		assert.Equal(t, uint64(1), w.Stats().Workers)
+	})
+}
+
+// TestResizeDownKeepsIdleClocks shrinks a pool of idle workers with an
+// IdleTimeout: the workers beyond the limit exit at once, and the others
+// are left parked, so they still exit when their own idle time is up
+// rather than a full IdleTimeout after the Resize.
+func TestResizeDownKeepsIdleClocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 4, pool.IdleTimeout(time.Second))
+		defer w.Close()
+		g := newGate()
+		for range 4 {
+			require.NoError(t, w.Go(bg, g.task))
+		}
+		synctest.Wait()
+		g.release()
+		require.NoError(t, w.Wait())
+		synctest.Wait() // all four parked, their idle clocks started
+		time.Sleep(500 * time.Millisecond)
+		w.Resize(3)
+		synctest.Wait()
+		assert.Equal(t, uint64(3), w.Stats().Workers, "one idle worker beyond the limit exited at once")
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		assert.Zero(t, w.Stats().Workers, "the others exited a second after they parked")
+	})
+}
+
+// TestTaskContextReleased checks that a task's context is released when
+// the task returns: cancelled, its TaskTimeout's timer stopped, and
+// nothing of it kept by the pool's context or the submitter's, so that a
+// long-lived pool serving a long-lived context holds nothing per task
+// done.
+func TestTaskContextReleased(t *testing.T) {
+	t.Run("deadline", func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1, pool.TaskTimeout(time.Hour))
+		defer w.Close()
+		var got context.Context
+		require.NoError(t, w.Go(bg, func(ctx context.Context) error { got = ctx; return nil }))
+		require.NoError(t, w.Wait())
+		assert.ErrorIs(t, got.Err(), context.Canceled, "released when the task returned, not at its deadline")
+	})
+	t.Run("retained", func(t *testing.T) {
+		tasks := 20_000
+		if raceEnabled {
+			tasks = 5_000
+		}
+		long, cancel := context.WithCancel(bg) // a server's base context
+		defer cancel()
+		w := pool.NewWorkers(bg, 2)
+		defer w.Close()
+		type key struct{}
+		child := func(context.Context) error { return nil }
+		parent := func(ctx context.Context) error {
+			// From inside, with a derived context: registered on the
+			// origin's context as well as the pool's.
+			return w.Go(context.WithValue(ctx, key{}, 1), child)
+		}
+		run := func(n int) {
+			for range n {
+				require.NoError(t, w.Go(long, parent))
+			}
+			require.NoError(t, w.Wait())
+		}
+		run(100) // warm up: workers, ring, the contexts' maps
+		heap := func() uint64 {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			return m.HeapAlloc
+		}
+		before := heap()
+		run(tasks / 2)
+		grown := int64(heap()) - int64(before)
+		assert.Less(t, grown, int64(tasks)*16, "bytes retained after %d tasks had returned", tasks)
+	})
+}
+
+// TestInsideDerivedFromBackground submits from inside, with a context
+// derived from the task's, in a line started with context.Background: the
+// child runs, sees the values, and is cancelled with the pool.
+func TestInsideDerivedFromBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1)
+		type key struct{}
+		got := make(chan context.Context, 1)
+		require.NoError(t, w.Go(bg, func(ctx context.Context) error {
+			return w.Go(context.WithValue(ctx, key{}, "v"), func(ctx context.Context) error {
+				got <- ctx
+				<-ctx.Done()
+				return nil
+			})
+		}))
+		ctx := <-got
+		assert.Equal(t, "v", ctx.Value(key{}))
+		assert.NoError(t, ctx.Err())
+		assert.NoError(t, w.Close())
+		assert.ErrorIs(t, context.Cause(ctx), compendium.ErrClosed)
+	})
+}
