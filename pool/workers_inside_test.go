@@ -629,14 +629,34 @@ func TestResizeDownKeepsIdleClocks(t *testing.T) {
 // long-lived pool serving a long-lived context holds nothing per task
 // done.
 func TestTaskContextReleased(t *testing.T) {
-	t.Run("deadline", func(t *testing.T) {
-		w := pool.NewWorkers(bg, 1, pool.TaskTimeout(time.Hour))
-		defer w.Close()
-		var got context.Context
-		require.NoError(t, w.Go(bg, func(ctx context.Context) error { got = ctx; return nil }))
-		require.NoError(t, w.Wait())
-		assert.ErrorIs(t, got.Err(), context.Canceled, "released when the task returned, not at its deadline")
-	})
+	// Each way a task can end: return, panic, Goexit; on a worker, and
+	// inline (caller-runs, n = 1 and no queue).
+	ends := []struct {
+		name string
+		end  func() error
+	}{
+		{"return", func() error { return nil }},
+		{"panic", func() error { panic("end") }},
+		{"goexit", func() error { runtime.Goexit(); return nil }},
+	}
+	for _, e := range ends {
+		for _, inline := range []bool{false, true} {
+			t.Run(fmt.Sprintf("deadline/%s/inline=%v", e.name, inline), func(t *testing.T) {
+				w := pool.NewWorkers(bg, 1, pool.QueueCapacity(0), pool.TaskTimeout(time.Hour))
+				defer func() { _ = catch(func() { _ = w.Close() }) }()
+				var got context.Context
+				task := func(ctx context.Context) error { got = ctx; return e.end() }
+				if inline {
+					require.NoError(t, w.Go(bg, func(ctx context.Context) error { return w.Go(ctx, task) }))
+				} else {
+					require.NoError(t, w.Go(bg, task))
+				}
+				_ = catch(func() { _ = w.Wait() })
+				require.NotNil(t, got)
+				assert.ErrorIs(t, got.Err(), context.Canceled, "released when the task ended, not at its deadline")
+			})
+		}
+	}
 	t.Run("retained", func(t *testing.T) {
 		tasks := 20_000
 		if raceEnabled {
