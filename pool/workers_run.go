@@ -142,10 +142,7 @@ func (w *Workers) work(me *worker) {
 		}
 		me.end()
 		w.mu.Lock()
-		w.stats.Running--
-		w.stats.Panicked++
-		w.own.Fail(p)
-		w.checkIdle()
+		w.finish(p, nil)
 	}
 }
 
@@ -190,21 +187,26 @@ func (w *Workers) loop(me *worker) {
 			me.end()
 		}
 		w.mu.Lock()
-		w.finish(err)
+		w.finish(nil, err)
 	}
 	w.workers--
 	w.spare = append(w.spare, me)
 	w.mu.Unlock()
 }
 
-// finish counts the end of a running task that returned err, with w.mu
-// held.
-func (w *Workers) finish(err error) {
+// finish counts the end of a running task that panicked with p or
+// returned err, with w.mu held. A panic fails the pool whatever its rule
+// for errors.
+func (w *Workers) finish(p *compendium.PanicError, err error) {
 	w.stats.Running--
-	if err != nil {
+	switch {
+	case p != nil:
+		w.stats.Panicked++
+		w.own.Fail(p)
+	case err != nil:
 		w.stats.Failed++
 		w.failed(err)
-	} else {
+	default:
 		w.stats.Completed++
 	}
 	w.checkIdle()
@@ -230,7 +232,7 @@ func (w *Workers) failed(err error) {
 func (w *Workers) exited(me *worker) {
 	me.end()
 	w.mu.Lock()
-	w.finish(compendium.ErrGoexit)
+	w.finish(nil, compendium.ErrGoexit)
 	w.workers--
 	if w.workers < w.n {
 		// Even when closed: the replacement skips what is still queued,
@@ -253,19 +255,12 @@ func (w *Workers) runInline(j job) {
 		// if that is a worker, its own hook counts its task next.
 		r.end()
 		w.mu.Lock()
-		w.finish(compendium.ErrGoexit)
+		w.finish(nil, compendium.ErrGoexit)
 		w.mu.Unlock()
 	})
 	r.end()
 	w.mu.Lock()
-	if p != nil {
-		w.stats.Running--
-		w.stats.Panicked++
-		w.own.Fail(p)
-		w.checkIdle()
-	} else {
-		w.finish(err)
-	}
+	w.finish(p, err)
 	w.mu.Unlock()
 }
 
