@@ -37,6 +37,7 @@ import (
 type Workers struct {
 	// Set by NewWorkers, read-only afterwards.
 	own           lifecycle.Owner // the pool's context, goroutines and first failure
+	ctx           context.Context // own.Context(), fetched once
 	done          <-chan struct{} // own.Done(), fetched once
 	taskCtx       context.Context // own's context with the marker: what most tasks get
 	mark          mark            // the marker in taskCtx
@@ -112,7 +113,7 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 		errs:          lifecycle.NewErrors(keptErrors),
 	}
 	w.own.Init(ctx, "pool", "Workers")
-	w.done = w.own.Done()
+	w.ctx, w.done = w.own.Context(), w.own.Done()
 	w.mark = mark{w: w}
 	w.taskCtx = context.WithValue(w.own.Context(), markKey{}, &w.mark)
 	w.mark.ctx = w.taskCtx
@@ -169,7 +170,7 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 		if err := ctx.Err(); err != nil {
 			return w.reject(err)
 		}
-		j.vals, j.origin = ctx, ctx
+		j.c = ctx
 		ctxDone = ctx.Done()
 	}
 	w.mu.Lock()
@@ -213,10 +214,13 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 // context.Background, the pool's task context itself); with one derived
 // from it, from that context's values and the line's origin.
 func (m *mark) job(ctx context.Context, task func(context.Context) error) job {
-	if ctx == m.ctx {
-		return job{f: task, vals: m.origin, origin: m.origin}
+	switch {
+	case ctx != m.ctx:
+		return job{f: task, c: &derived{vals: ctx, origin: m.origin}}
+	case m.origin != nil:
+		return job{f: task, c: m.origin}
 	}
-	return job{f: task, vals: ctx, origin: m.origin}
+	return job{f: task}
 }
 
 // goInside submits j from inside a task: a free worker, else the queue,
@@ -263,7 +267,7 @@ func (w *Workers) TryGo(ctx context.Context, task func(context.Context) error) b
 			w.reject(nil)
 			return false
 		} else {
-			j.vals, j.origin = ctx, ctx
+			j.c = ctx
 		}
 	}
 	w.mu.Lock()
@@ -306,13 +310,10 @@ func (w *Workers) refusal(least state) error {
 // stopped reports whether the pool's context has ended. It checks the
 // context itself, not a flag set later by another goroutine, so that once
 // the context ends each worker starts at most the task it has in hand.
+// (ctx.Err is an atomic load since Go 1.26; a non-blocking receive from
+// Done does more, checking the channel's synctest bubble among others.)
 func (w *Workers) stopped() bool {
-	select {
-	case <-w.done:
-		return true
-	default:
-		return false
-	}
+	return w.ctx.Err() != nil
 }
 
 // Wait waits until nothing is queued or running, including the tasks that

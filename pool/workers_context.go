@@ -36,15 +36,37 @@ func never(ctx context.Context) bool {
 	return ctx == context.Background() || ctx == context.TODO()
 }
 
-// job is a queued task with what its context is made from: vals gives the
-// context's values and origin its cancellation (besides the pool's).
-// Both are nil for a task that simply gets the pool's task context; they
-// are the same context for a task submitted from outside; they differ for
-// a task submitted from inside with a context derived from the task's.
+// job is a queued task with what its context is made from, c:
+//   - nil for a task that simply gets the pool's task context;
+//   - a context.Context, the submitter's, that gives the task's context
+//     its values and (with the pool's) its cancellation;
+//   - a *derived, for a task submitted from inside with a context derived
+//     from the submitter's: that one gives the values, origin the
+//     cancellation.
+//
+// Three words, not five (a func and two contexts): the ring stores a job
+// per slot, and the compiler copies a struct of more than four words
+// with pointers into the heap by a call to runtime.wbMove, which
+// BenchmarkWorkers' tiny tasks showed as a large share of their cost.
 type job struct {
-	f      func(context.Context) error
-	vals   context.Context
-	origin context.Context
+	f func(context.Context) error
+	c any
+}
+
+// derived is job.c for a task submitted from inside with a context
+// derived from the task's.
+type derived struct{ vals, origin context.Context }
+
+// contexts returns the contexts a job's task context is made from (see
+// job), with vals nil if the task gets the pool's task context.
+func (j job) contexts() (vals, origin context.Context) {
+	switch c := j.c.(type) {
+	case context.Context:
+		return c, c
+	case *derived:
+		return c.vals, c.origin
+	}
+	return nil, nil
 }
 
 // run is the state of one running task that must be released however the
@@ -62,8 +84,8 @@ type run struct {
 // itself: no allocation, nothing to release.
 func (r *run) start(w *Workers, j job) context.Context {
 	ctx := w.taskCtx
-	if j.vals != nil {
-		r.merged = w.merge(j.vals, j.origin)
+	if vals, origin := j.contexts(); vals != nil {
+		r.merged = w.merge(vals, origin)
 		ctx = r.merged.ctx
 	}
 	if w.timeout > 0 {

@@ -179,7 +179,7 @@ func (w *Workers) loop(me *worker) {
 		// no deadline or trace, needs neither start nor end: two calls
 		// fewer per task.
 		ctx := w.taskCtx
-		if j.vals != nil || w.timeout > 0 || trace.IsEnabled() {
+		if j.c != nil || w.timeout > 0 || trace.IsEnabled() {
 			ctx = me.start(w, j)
 		}
 		err := j.f(ctx)
