@@ -1029,3 +1029,40 @@ func fuzzWorkers(t *testing.T, ops []byte) {
 		assert.Zero(t, w.Stats().Workers, "workers after Close")
 	})
 }
+
+// TestOrder checks that one worker takes tasks in the order they were
+// submitted, also after the pool shrank to it.
+func TestOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 3)
+		defer w.Close()
+		g := newGate()
+		for range 3 {
+			require.NoError(t, w.Go(bg, g.task))
+		}
+		synctest.Wait()
+		w.Resize(1)
+		var order []int
+		for i := range 10 {
+			require.NoError(t, w.Go(bg, func(context.Context) error { order = append(order, i); return nil }))
+		}
+		g.release()
+		require.NoError(t, w.Wait())
+		assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, order)
+	})
+}
+
+// TestLaterOptionWins checks that of two options of the same kind, the
+// later one applies.
+func TestLaterOptionWins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1, pool.QueueCapacity(0), pool.QueueCapacity(1))
+		defer w.Close()
+		g := newGate()
+		assert.True(t, w.TryGo(bg, g.task), "for the worker")
+		assert.True(t, w.TryGo(bg, g.task), "for a queue of 1")
+		assert.False(t, w.TryGo(bg, g.task), "beyond it")
+		g.release()
+		require.NoError(t, w.Wait())
+	})
+}
