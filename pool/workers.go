@@ -38,7 +38,6 @@ type Workers struct {
 	// Set by NewWorkers, read-only afterwards.
 	own           lifecycle.Owner // the pool's context, goroutines and first failure
 	ctx           context.Context // own.Context(), fetched once
-	done          <-chan struct{} // own.Done(), fetched once
 	taskCtx       context.Context // own's context with the marker: what most tasks get
 	mark          mark            // the marker in taskCtx
 	q             uint64          // the queue's capacity
@@ -47,7 +46,7 @@ type Workers struct {
 	timeoutCause  error           // the cause a task's context ends with at its TaskTimeout
 	cancelOnError bool            // CancelOnError
 	room          chan struct{}   // a doorbell (capacity 1) for submitters waiting for room
-	drain         chan struct{}   // closed when Shutdown starts, to refuse blocked submitters
+	stopWake      func() bool     // unregisters wakeBlocked from the pool's context
 	hookExpired   func()          // tests only: runs when a worker's idle timer has fired
 
 	// mu guards everything below. One short critical section per task on
@@ -108,12 +107,14 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 		timeout:       cfg.timeout,
 		cancelOnError: cfg.cancelOnError,
 		room:          make(chan struct{}, 1),
-		drain:         make(chan struct{}),
 		n:             n,
 		errs:          lifecycle.NewErrors(keptErrors),
 	}
 	w.own.Init(ctx, "pool", "Workers")
-	w.ctx, w.done = w.own.Context(), w.own.Done()
+	w.ctx = w.own.Context()
+	// However the pool's context ends (its parent, a panic, CancelOnError),
+	// submitters blocked for room must hear of it.
+	w.stopWake = context.AfterFunc(w.ctx, w.wakeBlocked)
 	w.mark = mark{w: w}
 	w.taskCtx = context.WithValue(w.own.Context(), markKey{}, &w.mark)
 	w.mark.ctx = w.taskCtx
@@ -177,6 +178,7 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 	for {
 		if err := w.refusal(open); err != nil {
 			w.stats.Rejected++
+			w.passOn() // the submitters still waiting are refused too
 			w.mu.Unlock()
 			return err
 		}
@@ -186,17 +188,22 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 		}
 		w.blocked++
 		w.mu.Unlock()
-		// The pool's done and drain channels wake a blocked submitter
-		// when Close, Shutdown or a failure stop the pool; nothing here
-		// closes a channel that others send on, so a Go racing Close
-		// cannot panic.
+		// The doorbell alone, not a select over it and the pool's Done
+		// channel: a select locks and queues on every channel it waits
+		// on, and with a hand-off queue a submitter waits once per task.
+		// Stopping the pool rings the bell too (see wakeBlocked), and
+		// each refused submitter passes the ring on. Nothing here closes
+		// a channel that others send on, so a Go racing Close cannot
+		// panic.
 		var err error
-		select {
-		case <-w.room:
-		case <-ctxDone:
-			err = ctx.Err()
-		case <-w.done:
-		case <-w.drain:
+		if ctxDone == nil {
+			<-w.room
+		} else {
+			select {
+			case <-w.room:
+			case <-ctxDone:
+				err = ctx.Err()
+			}
 		}
 		w.mu.Lock()
 		w.blocked--
@@ -307,6 +314,26 @@ func (w *Workers) refusal(least state) error {
 	return nil
 }
 
+// passOn rings the doorbell, with w.mu held, if a submitter waits for
+// room: a refused submitter passes the ring on, so that one ring wakes
+// them all, one after the other.
+func (w *Workers) passOn() {
+	if w.blocked > 0 {
+		select {
+		case w.room <- struct{}{}:
+		default: // already rung
+		}
+	}
+}
+
+// wakeBlocked wakes the submitters waiting for room once the pool's
+// context has ended: they are refused.
+func (w *Workers) wakeBlocked() {
+	w.mu.Lock()
+	w.passOn()
+	w.mu.Unlock()
+}
+
 // stopped reports whether the pool's context has ended. It checks the
 // context itself, not a flag set later by another goroutine, so that once
 // the context ends each worker starts at most the task it has in hand.
@@ -347,7 +374,7 @@ func (w *Workers) Shutdown(ctx context.Context) error {
 	w.mu.Lock()
 	if w.state == open {
 		w.state = draining
-		close(w.drain)
+		w.passOn() // refuse the submitters waiting for room
 	}
 	w.mu.Unlock()
 	if !w.waitIdle(ctx.Done()) {
@@ -370,9 +397,11 @@ func (w *Workers) Shutdown(ctx context.Context) error {
 func (w *Workers) Close() error {
 	w.mu.Lock()
 	if w.state != closed {
-		// Submitters blocked for room wake when the context is
-		// cancelled: drain is Shutdown's, to wake them while it drains.
 		w.state = closed
+		// Close wakes the blocked submitters itself, so that no
+		// goroutine of the context's runs wakeBlocked after Close.
+		w.stopWake()
+		w.passOn()
 		w.own.Stop(w.own.ErrClosed())
 		// The parked workers wake, skip what is queued (the context is
 		// cancelled) and exit; the busy ones do the same when their

@@ -116,9 +116,17 @@ func (w *Workers) wake(s *worker) {
 // ringRoom wakes a submitter waiting for room, with w.mu held, once the
 // queue is down to half its capacity, and reports whether it did. Waking
 // at half rather than at every free slot lets a producer faster than the
-// workers refill q/2 slots per wake-up instead of one.
+// workers refill q/2 slots per wake-up instead of one. It rings only if
+// admit would take a task (a worker is idle or can start, or the queue has
+// room), so that with a queue of 0 a pop does not wake a submitter that
+// would find the worker busy with the task it just took.
 func (w *Workers) ringRoom() bool {
-	if w.blocked > 0 && w.stats.Queued <= w.q/2+uint64(w.coming) {
+	if w.blocked == 0 {
+		return false
+	}
+	room := len(w.sleepers) > 0 || w.workers < w.n ||
+		w.stats.Queued < w.q+uint64(w.coming) && w.stats.Queued <= w.q/2+uint64(w.coming)
+	if room {
 		select {
 		case w.room <- struct{}{}:
 			return true
