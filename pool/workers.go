@@ -41,6 +41,7 @@ type Workers struct {
 	taskCtx       context.Context // own's context with the marker: what most tasks get
 	mark          mark            // the marker in taskCtx
 	q             uint64          // the queue's capacity
+	wakeAt        uint64          // q/2+1, or 0 if q is: a blocked Go wakes when Queued is below it (see ringRoom)
 	idleFor       time.Duration   // IdleTimeout, or 0
 	timeout       time.Duration   // TaskTimeout, or 0
 	timeoutCause  error           // the cause a task's context ends with at its TaskTimeout
@@ -103,6 +104,7 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 	applyOptions("NewWorkers", &cfg, opts)
 	w := &Workers{
 		q:             uint64(cfg.queue),
+		wakeAt:        uint64(cfg.queue/2 + min(cfg.queue, 1)),
 		idleFor:       cfg.idle,
 		timeout:       cfg.timeout,
 		cancelOnError: cfg.cancelOnError,

@@ -124,9 +124,7 @@ func (w *Workers) ringRoom() bool {
 	if w.blocked == 0 {
 		return false
 	}
-	room := len(w.sleepers) > 0 || w.workers < w.n ||
-		w.stats.Queued < w.q+uint64(w.coming) && w.stats.Queued <= w.q/2+uint64(w.coming)
-	if room {
+	if len(w.sleepers) > 0 || w.workers < w.n || w.stats.Queued < w.wakeAt+uint64(w.coming) {
 		select {
 		case w.room <- struct{}{}:
 			return true

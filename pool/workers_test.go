@@ -1066,3 +1066,30 @@ func TestLaterOptionWins(t *testing.T) {
 		require.NoError(t, w.Wait())
 	})
 }
+
+// TestHandOff checks a queue of 0: a Go waits until the busy worker is
+// idle again, and then hands its task over.
+func TestHandOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1, pool.QueueCapacity(0))
+		defer w.Close()
+		g := newGate()
+		require.NoError(t, w.Go(bg, g.task))
+		synctest.Wait()
+		returned := make(chan error)
+		go func() { returned <- w.Go(bg, nop) }()
+		synctest.Wait()
+		select {
+		case <-returned:
+			t.Fatal("Go handed a task to a busy worker")
+		default:
+		}
+		g.release()
+		assert.NoError(t, <-returned)
+		require.NoError(t, w.Wait())
+		st := w.Stats()
+		assertAccounted(t, st)
+		assert.Equal(t, uint64(2), st.Completed)
+		assert.Equal(t, uint64(1), st.Workers)
+	})
+}
