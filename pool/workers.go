@@ -49,6 +49,7 @@ type Workers struct {
 	room          chan struct{}   // a doorbell (capacity 1) for submitters waiting for room
 	stopWake      func() bool     // unregisters wakeBlocked from the pool's context
 	hookExpired   func()          // tests only: runs when a worker's idle timer has fired
+	hookBlocked   func()          // tests only: runs when a Go is about to wait for room
 
 	// mu guards everything below. One short critical section per task on
 	// each side (admit; finish-and-pop) makes Stats an exact snapshot; a
@@ -197,6 +198,9 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 		// each refused submitter passes the ring on. Nothing here closes
 		// a channel that others send on, so a Go racing Close cannot
 		// panic.
+		if w.hookBlocked != nil {
+			w.hookBlocked()
+		}
 		var err error
 		if ctxDone == nil {
 			<-w.room

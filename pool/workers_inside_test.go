@@ -225,34 +225,41 @@ func TestOutsideWithPoolContext(t *testing.T) {
 // submitter returns, and is cancelled when the outside caller's context
 // ends.
 func TestInsideDerivedContext(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := pool.NewWorkers(bg, 1)
-		defer w.Close()
-		type key struct{}
-		caller, cancel := context.WithCancelCause(context.WithValue(bg, key{}, "request"))
-		why := errors.New("client went away")
-		childCtx := make(chan context.Context, 1)
-		release := make(chan struct{})
-		require.NoError(t, w.Go(caller, func(ctx context.Context) error {
-			derived := context.WithValue(ctx, key{}, "derived")
-			// The worker is busy with this task: the child is queued,
-			// and runs after this task returns.
-			return w.Go(derived, func(ctx context.Context) error {
-				childCtx <- ctx
-				<-release
-				return context.Cause(ctx)
+	for _, derive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("derived=%v", derive), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := pool.NewWorkers(bg, 1)
+				defer w.Close()
+				type key struct{}
+				caller, cancel := context.WithCancelCause(context.WithValue(bg, key{}, "request"))
+				why := errors.New("client went away")
+				childCtx := make(chan context.Context, 1)
+				release := make(chan struct{})
+				want := "request"
+				require.NoError(t, w.Go(caller, func(ctx context.Context) error {
+					if derive {
+						ctx, want = context.WithValue(ctx, key{}, "derived"), "derived"
+					}
+					// The worker is busy with this task: the child is
+					// queued, and runs after this task returns.
+					return w.Go(ctx, func(ctx context.Context) error {
+						childCtx <- ctx
+						<-release
+						return context.Cause(ctx)
+					})
+				}))
+				ctx := <-childCtx
+				assert.Equal(t, want, ctx.Value(key{}), "the child sees the values of the context it was submitted with")
+				assert.NoError(t, ctx.Err(), "the child is not cancelled because its submitter returned")
+				cancel(why)
+				<-ctx.Done()
+				assert.Same(t, why, context.Cause(ctx), "the outside caller's cause reaches the child")
+				close(release)
+				err := w.Wait()
+				assert.ErrorIs(t, err, why)
 			})
-		}))
-		ctx := <-childCtx
-		assert.Equal(t, "derived", ctx.Value(key{}), "the child sees the values of the context it was submitted with")
-		assert.NoError(t, ctx.Err(), "the child is not cancelled because its submitter returned")
-		cancel(why)
-		<-ctx.Done()
-		assert.Same(t, why, context.Cause(ctx), "the outside caller's cause reaches the child")
-		close(release)
-		err := w.Wait()
-		assert.ErrorIs(t, err, why)
-	})
+		})
+	}
 }
 
 // TestCallerContextReachesTask checks that the ctx given to Go reaches the

@@ -250,9 +250,36 @@ func TestGoWakesAtHalf(t *testing.T) {
 	})
 }
 
-// TestGoBlockedThenStopped checks that a Go blocked on a full queue
-// returns when the pool stops taking tasks: the closed error after Close
-// or Shutdown, and the first error when a task fails with CancelOnError.
+// TestRingBeforeListening makes a worker ring for a blocked Go in the
+// moment after the Go counted itself as waiting and before it listens,
+// with nothing to ring again afterwards (the worker is then busy with a
+// task that waits): the ring must be kept for it.
+func TestRingBeforeListening(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1, pool.QueueCapacity(1))
+		defer w.Close()
+		first, second := newGate(), newGate()
+		var once atomic.Bool
+		pool.SetBlockedHook(w, func() {
+			if once.CompareAndSwap(false, true) {
+				first.release()
+				synctest.Wait() // the worker took second's task, rang, and waits in it
+			}
+		})
+		require.NoError(t, w.Go(bg, first.task))  // on the worker
+		require.NoError(t, w.Go(bg, second.task)) // in the queue
+		synctest.Wait()
+		assert.NoError(t, w.Go(bg, nop), "the Go that found the queue full")
+		second.release()
+		require.NoError(t, w.Wait())
+		assertAccounted(t, w.Stats())
+	})
+}
+
+// TestGoBlockedThenStopped checks that Gos blocked on a full queue return
+// when the pool stops taking tasks: the closed error after Close or
+// Shutdown, and the first error when a task fails with CancelOnError.
+// Three wait, so that each refused one must wake the next.
 func TestGoBlockedThenStopped(t *testing.T) {
 	cases := []struct {
 		name string
@@ -275,12 +302,17 @@ func TestGoBlockedThenStopped(t *testing.T) {
 				defer w.Close()
 				g := newGate()
 				require.NoError(t, w.Go(bg, g.task))
+				const blocked = 3
 				returned := make(chan error)
-				go func() { returned <- w.Go(bg, nop) }()
+				for range blocked {
+					go func() { returned <- w.Go(bg, nop) }()
+				}
 				synctest.Wait()
 				c.stop(w, g)
-				assert.ErrorIs(t, <-returned, c.want, "the blocked Go")
-				assert.Equal(t, uint64(1), w.Stats().Rejected)
+				for i := range blocked {
+					assert.ErrorIs(t, <-returned, c.want, "blocked Go #%d", i)
+				}
+				assert.Equal(t, uint64(blocked), w.Stats().Rejected)
 				g.release()
 			})
 		})
