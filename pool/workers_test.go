@@ -1125,3 +1125,48 @@ func TestHandOff(t *testing.T) {
 		assert.Equal(t, uint64(1), st.Workers)
 	})
 }
+
+// TestGoBlockedWhileBusy cancels the pool's parent while its only worker
+// runs a task that ignores the cancellation: no worker will pop or park
+// to ring the doorbell, yet the blocked Go returns at once with the
+// parent's error.
+func TestGoBlockedWhileBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parent, cancel := context.WithCancel(bg)
+		w := pool.NewWorkers(parent, 1, pool.QueueCapacity(0))
+		release := make(chan struct{})
+		require.NoError(t, w.Go(bg, func(context.Context) error { <-release; return nil }))
+		returned := make(chan error)
+		go func() { returned <- w.Go(bg, nop) }()
+		synctest.Wait()
+		cancel()
+		assert.ErrorIs(t, <-returned, context.Canceled, "the blocked Go, while the task still runs")
+		close(release)
+		assert.NoError(t, w.Close())
+	})
+}
+
+// TestCloseWithRingPending closes the pool while a ring for a blocked Go
+// is on its way (rung, not yet heard): Close must not wait to ring again,
+// and the Go is refused.
+func TestCloseWithRingPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1, pool.QueueCapacity(1))
+		first, second := newGate(), newGate()
+		closed := make(chan error, 1)
+		var once atomic.Bool
+		pool.SetBlockedHook(w, func() {
+			if once.CompareAndSwap(false, true) {
+				first.release()
+				synctest.Wait() // the worker took second's task and rang
+				go func() { closed <- w.Close() }()
+				synctest.Wait() // Close waits for the worker
+			}
+		})
+		require.NoError(t, w.Go(bg, first.task))
+		require.NoError(t, w.Go(bg, second.task))
+		synctest.Wait()
+		assert.ErrorIs(t, w.Go(bg, nop), compendium.ErrClosed, "the Go that heard the ring after Close")
+		assert.ErrorIs(t, <-closed, context.Canceled, "Close reports the task it cancelled")
+	})
+}
