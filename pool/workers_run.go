@@ -14,7 +14,8 @@ import (
 // worker is one worker goroutine: its identity, its parking place, and the
 // task it runs. A worker that exits (idle, or the pool shrank) is kept in
 // Workers.spare and reused, index and labels included, by the next one to
-// start, so that the labels a profile shows stay within [0, limit).
+// start, so that the labels a profile shows stay below the largest limit
+// the pool has had.
 type worker struct {
 	index  int
 	labels lifecycle.Labels // compendium=pool type=Workers worker=<index>
