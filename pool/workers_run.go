@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"runtime"
 	"runtime/trace"
 	"slices"
 	"strconv"
@@ -115,24 +114,28 @@ func (w *Workers) wake(s *worker) {
 }
 
 // ringRoom wakes a submitter waiting for room, with w.mu held, once the
-// queue is down to half its capacity, and reports whether it did. Waking
-// at half rather than at every free slot lets a producer faster than the
-// workers refill q/2 slots per wake-up instead of one. It rings only if
+// queue is down to half its capacity. Waking at half rather than at every
+// free slot lets a producer faster than the workers refill q/2 slots per
+// wake-up instead of one: waking at every free slot was slower in
+// BenchmarkWorkers' tiny-task rows at every GOMAXPROCS from 1 to 8. It
+// rings only if
 // admit would take a task (a worker is idle or can start, or the queue has
 // room), so that with a queue of 0 a pop does not wake a submitter that
 // would find the worker busy with the task it just took.
-func (w *Workers) ringRoom() bool {
+//
+// The worker that rings does not yield to the submitter it woke: a
+// runtime.Gosched here, meant to let the submitter refill before the
+// queue ran dry, showed no gain at GOMAXPROCS 1 to 8.
+func (w *Workers) ringRoom() {
 	if w.blocked == 0 {
-		return false
+		return
 	}
 	if len(w.sleepers) > 0 || w.workers < w.n || w.stats.Queued < w.wakeAt+uint64(w.coming) {
 		select {
 		case w.room <- struct{}{}:
-			return true
 		default: // already rung; the woken submitter rings on (see admit)
 		}
 	}
-	return false
 }
 
 // work is one worker goroutine. Its tasks run inside one lifecycle.Call
@@ -165,7 +168,7 @@ func (w *Workers) loop(me *worker) {
 			continue
 		}
 		j := w.pop()
-		rang := w.ringRoom()
+		w.ringRoom()
 		if w.stopped() {
 			w.stats.Canceled++
 			w.cut = true
@@ -174,14 +177,6 @@ func (w *Workers) loop(me *worker) {
 		}
 		w.stats.Running++
 		w.mu.Unlock()
-		if rang {
-			// The submitter just woken is queued to run on this
-			// worker's P, after this goroutine; with CPU-bound tasks
-			// that would be once the queue is empty and a worker parks,
-			// leaving the workers idle while it refills. One yield per
-			// wake-up (once per q/2 tasks) lets it refill at once.
-			runtime.Gosched()
-		}
 		// The common case, a task submitted with context.Background and
 		// no deadline or trace, needs neither start nor end: two calls
 		// fewer per task.
