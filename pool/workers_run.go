@@ -118,10 +118,9 @@ func (w *Workers) wake(s *worker) {
 // free slot lets a producer faster than the workers refill q/2 slots per
 // wake-up instead of one: waking at every free slot was slower in
 // BenchmarkWorkers' tiny-task rows at every GOMAXPROCS from 1 to 8. It
-// rings only if
-// admit would take a task (a worker is idle or can start, or the queue has
-// room), so that with a queue of 0 a pop does not wake a submitter that
-// would find the worker busy with the task it just took.
+// rings only if admit would take a task (a worker is idle or can start, or
+// the queue has room), so that with a queue of 0 a pop does not wake a
+// submitter that would find the worker busy with the task it just took.
 //
 // The worker that rings does not yield to the submitter it woke: a
 // runtime.Gosched here, meant to let the submitter refill before the
