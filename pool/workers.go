@@ -135,7 +135,9 @@ func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
 //
 // The task runs with a context that carries ctx's values and ends when ctx
 // or the pool's context ends, whichever is first. With context.Background
-// (or TODO) the task simply gets the pool's context, at no cost.
+// (or TODO) the task simply gets the pool's context, at no cost; any other
+// ctx costs a context made and released per task (the workers-ctx row of
+// pool.Workers in bench/RESULTS.md).
 //
 // From outside the pool, Go blocks while the queue is full, until there is
 // room or ctx ends; it is woken when the queue is half empty rather than at

@@ -97,7 +97,9 @@ func (d taskTimeout) apply(c *workersConfig) { c.timeout = time.Duration(d) }
 // its function runs on; inside a pool that would free the slot early.)
 //
 // The clock starts when the task starts, not when it is submitted: time in
-// the queue is bounded by the ctx given to [Workers.Go].
+// the queue is bounded by the ctx given to [Workers.Go]. A deadline costs
+// a context and a timer per task (the workers-deadline row of pool.Workers
+// in bench/RESULTS.md): small beside a task that needs one.
 //
 // TaskTimeout panics if d is not positive.
 func TaskTimeout(d time.Duration) WorkersOption {
