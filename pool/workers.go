@@ -4,195 +4,214 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"runtime"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/go-compendium/compendium/internal/panics"
+	"github.com/go-compendium/compendium"
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
-// ErrClosed is the error [Workers.Go] returns after [Workers.Close] has
-// been called, and the cause of the pool's context once Close cancels it.
-var ErrClosed = errors.New("pool: closed")
-
-// PanicError is a panic recovered from a task run by [Workers]: the value
-// the task passed to panic and the stack of the worker goroutine where it
-// happened. [Workers.Wait] (or [Workers.Close]) re-panics with it on the
-// caller's goroutine, so a recover there gets the *PanicError back, and
-// [errors.As] finds it in an error. If the panic value was an error,
-// Unwrap returns it. A panic(nil) arrives as a [*runtime.PanicNilError].
-type PanicError = panics.Error
-
-// errFull is push's answer when the queue has no room; it never leaves the
-// package.
-var errFull = errors.New("pool: queue full")
-
-// Workers is a bounded worker pool: at most n long-lived goroutines run the
-// tasks taken from one bounded queue, the worker pool of the talk's load
-// balancer, with backpressure, cancellation, errors and panics handled the
-// way [golang.org/x/sync/errgroup] handles them.
+// Workers is a bounded worker pool: at most n long-lived goroutines run
+// tasks taken, in order, from one bounded queue, with backpressure on
+// submitters. It serves a long-lived pool in a server as well as a batch
+// job: the ctx given to [Workers.Go] reaches the task, a task's error is
+// reported by [Workers.Wait] and cancels nothing (with [CancelOnError], the
+// first one cancels the pool, as in errgroup), and a panic is re-raised by
+// every Wait and Close.
 //
-// A task is a func(ctx context.Context) error. It runs with the pool's
-// context, which is derived from the context given to [NewWorkers] and is
-// cancelled by the first task that fails or panics (with [JoinErrors], only
-// by a panic), when that parent context ends, and by [Workers.Close]. A task
-// still queued when the pool's context is cancelled never runs: it is
-// counted as cancelled in [Workers.Stats], and Wait reports why.
+// A task may submit more tasks to its own pool, with the ctx it received:
+// such a submission never blocks, so work that discovers work (a crawl, a
+// tree walk) cannot deadlock the pool, and Wait returns once that work too
+// is done. Workers start on demand, and with [IdleTimeout] exit when idle;
+// [Workers.Resize] changes the limit of a running pool.
 //
-// Workers start on demand: a task that arrives when no worker is idle
-// starts one, until there are n; they then run until Close (or until
-// [IdleTimeout] retires them). A task goes to the idle worker that parked
-// last, so under a light load the same few stay warm. The queue is a ring
-// of q+n slots, allocated once: a pool's memory does not grow with the
-// number of tasks.
+// Create one with [NewWorkers]; the zero value is not usable, and a Workers
+// must not be copied. All methods are safe for concurrent use. Wait,
+// Shutdown and Close wait for every task, so a task must not call them.
 //
-// The zero value is not usable: create a Workers with [NewWorkers], and
-// call [Workers.Close] when done with it. A Workers must not be copied;
-// use the pointer NewWorkers returns.
+// A Go or TryGo that accepts a task synchronizes before the task starts,
+// and the return of every task synchronizes before the return of the Wait,
+// Shutdown or Close that waits for it.
 //
-// All methods are safe for concurrent use, except that [Workers.Wait] and
-// [Workers.Close] must not be called from inside a task, since they wait for
-// every task, the calling one included. The pool is reusable after Wait:
-// tasks submitted after Wait returns are waited for by the next Wait. A pool
-// whose context was cancelled stays cancelled and refuses new tasks (Go
-// returns the cause); start a new one for a fresh start.
-//
-// Happens-before: a call to [Workers.Go] or [Workers.TryGo] that accepts a
-// task synchronizes before the task starts, and the return of every task
-// synchronizes before the return of a Wait or Close that waits for it.
-//
-// Cost: on the 2-core reference machine, with 4 workers, an atomic add as
-// the task, and 1,000 tasks submitted then waited for, a task costs 43 to
-// 52 ns from Go to the end of Wait, with no allocation (semaphore.Group
-// 250-310 ns, errgroup.SetLimit 330-360 ns, a goroutine per task 200-230
-// ns, each with an allocation per task). See BenchmarkWorkers, and the
-// package documentation for when that matters.
+// Cost: see pool.Workers in bench/RESULTS.md.
 type Workers struct {
 	// Set by NewWorkers, read-only afterwards.
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	ctxDone <-chan struct{} // ctx.Done(), fetched once
-	n       int             // the most workers
-	q       int             // the queue's capacity
-	idleFor time.Duration   // IdleTimeout, or 0
-	join    bool            // JoinErrors
-	room    chan struct{}   // a doorbell (capacity 1) for submitters waiting for room
-
-	// goroutines counts the worker goroutines, for Close to join.
-	goroutines sync.WaitGroup
+	own           lifecycle.Owner // the pool's context, goroutines and first failure
+	ctx           context.Context // own.Context(), fetched once
+	taskCtx       context.Context // own's context with the marker: what most tasks get
+	mark          mark            // the marker in taskCtx
+	q             uint64          // the queue's capacity
+	wakeAt        uint64          // q/2+1, or 0 if q is: a blocked Go wakes when Queued is below it (see ringRoom)
+	idleFor       time.Duration   // IdleTimeout, or 0
+	timeout       time.Duration   // TaskTimeout, or 0
+	timeoutCause  error           // the cause a task's context ends with at its TaskTimeout
+	cancelOnError bool            // CancelOnError
+	room          chan struct{}   // a doorbell (capacity 1) for submitters waiting for room
+	stopWake      func() bool     // unregisters wakeBlocked from the pool's context
+	hookExpired   func()          // tests only: runs when a worker's idle timer has fired
+	hookBlocked   func()          // tests only: runs when a Go is about to wait for room
 
 	// mu guards everything below. One short critical section per task on
-	// each side (push; finish-and-pop) was measured faster than the first
-	// version of this type, a buffered channel as the queue with atomic
-	// counters beside it (44 against 64 ns per tiny task with a deep
-	// queue, 160 against 250 ns with hand-off), and it makes Stats a
-	// consistent snapshot. A contended mutex is not durably
-	// blocking in a synctest bubble, but nothing waits while holding it:
-	// every wait (for room, for a task, for idleness) is on a channel.
+	// each side (admit; finish-and-pop) makes Stats an exact snapshot; a
+	// channel as the queue, with atomic counters beside it, measured
+	// slower. Nothing waits while holding mu: every wait (for room, for a
+	// task, for idleness) is on a channel, which a synctest bubble sees.
 	mu       sync.Mutex
-	ring     []func(context.Context) error // the queue: ring buffer of q+n slots
-	head     int                           // index of the oldest queued task
-	sleepers []*worker                     // parked workers, last parked last
-	coming   int                           // workers woken or started, not yet back at the queue
-	blocked  int                           // submitters waiting on room
-	closed   bool
-	idle     chan struct{} // closed when nothing is queued or running; nil unless Wait waits
-	stats    WorkersStats  // Queued, Running and Workers included, kept current
-	errs     []error       // the task errors no Wait has returned yet, with JoinErrors
-	panic    *PanicError   // the first panic
-	raised   bool          // whether Wait or Close has re-panicked with panic
+	n        int       // the limit: the most workers (Resize changes it)
+	ring     []job     // the queue, a ring buffer grown as needed
+	head     int       // index of the oldest queued task
+	sleepers []*worker // parked workers, last parked last
+	spare    []*worker // the workers that exited, reused with their index
+	made     int       // the workers ever made: the next one's index
+	workers  int       // worker goroutines running
+	coming   int       // workers woken or started, not yet back at the queue
+	blocked  int       // submitters waiting on room
+	state    state
+	idle     chan struct{} // closed when nothing is queued or running; nil unless someone waits
+	stats    compendium.TaskStats
+	errs     lifecycle.Errors // task errors for the next Wait (without CancelOnError)
+	cut      bool             // work was cut short by the end of the pool's context
+	closed   bool             // closeErr is set: the result every later Wait and Close returns
+	closeErr error
 }
 
-// worker is one worker goroutine's parking place.
-type worker struct {
-	wake  chan struct{} // capacity 1: the one token that ends a park
-	timer *time.Timer   // the idle timer, made on first use with IdleTimeout
-}
+// state is how much work a pool takes.
+type state uint8
+
+const (
+	open     state = iota
+	draining       // Shutdown started: tasks from inside only
+	closed         // Close started: nothing
+)
+
+// keptErrors is how many task errors a Wait returns whole; the rest are
+// only counted ("and 12 more errors, not kept", and Stats.Failed). Enough
+// to see whether failures share a cause, few enough that a long-lived pool
+// whose tasks fail by the million holds a few errors, not all of them, and
+// that Wait's error reads in one log line.
+const keptErrors = 8
 
 // NewWorkers returns a pool of at most n workers, whose context is derived
-// from ctx. The queue holds 64 tasks unless [QueueCapacity] says otherwise.
-// No goroutine starts until a task is submitted.
+// from ctx. The queue holds 64 tasks unless [QueueCapacity] says
+// otherwise. No goroutine starts and no memory is set aside for n or the
+// queue until tasks arrive, so a large n (a pool bounded only by its
+// queue) costs nothing up front.
 //
-// NewWorkers panics if n is less than 1 (a pool of no workers would accept
-// tasks and never run them, and silently using 1 instead would hide the bug
-// that computed n), or if an option is nil.
+// NewWorkers panics if ctx or an option is nil, or if n is less than 1.
 func NewWorkers(ctx context.Context, n int, opts ...WorkersOption) *Workers {
-	if n < 1 {
-		panic(fmt.Sprintf("pool: workers must be at least 1, got %d", n))
-	}
+	lifecycle.Context("pool", "NewWorkers", ctx)
+	lifecycle.Min("pool", "NewWorkers", "n", n, 1)
 	cfg := workersConfig{queue: defaultQueue}
 	applyOptions("NewWorkers", &cfg, opts)
-	if cfg.queue > math.MaxInt-n {
-		// The ring has q+n slots; an overflow would reach make as a
-		// negative length and panic with the runtime's message instead.
-		panic(fmt.Sprintf("pool: queue capacity plus workers must fit in an int, got %d + %d", cfg.queue, n))
+	w := &Workers{
+		q:             uint64(cfg.queue),
+		wakeAt:        uint64(cfg.queue/2 + min(cfg.queue, 1)),
+		idleFor:       cfg.idle,
+		timeout:       cfg.timeout,
+		cancelOnError: cfg.cancelOnError,
+		room:          make(chan struct{}, 1),
+		n:             n,
+		errs:          lifecycle.NewErrors(keptErrors),
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	return &Workers{
-		ctx:      ctx,
-		cancel:   cancel,
-		ctxDone:  ctx.Done(),
-		n:        n,
-		q:        cfg.queue,
-		idleFor:  cfg.idle,
-		join:     cfg.join,
-		room:     make(chan struct{}, 1),
-		ring:     make([]func(context.Context) error, cfg.queue+n),
-		sleepers: make([]*worker, 0, n),
+	w.own.Init(ctx, "pool", "Workers")
+	w.ctx = w.own.Context()
+	// However the pool's context ends (its parent, a panic, CancelOnError),
+	// submitters blocked for room must hear of it.
+	w.stopWake = context.AfterFunc(w.ctx, w.wakeBlocked)
+	w.mark = mark{w: w}
+	w.taskCtx = context.WithValue(w.own.Context(), markKey{}, &w.mark)
+	w.mark.ctx = w.taskCtx
+	if w.timeout > 0 {
+		w.timeoutCause = fmt.Errorf("pool: Workers task ran past its TaskTimeout of %v: %w", w.timeout, context.DeadlineExceeded)
 	}
+	return w
 }
 
-// Go submits task, blocking while the queue is full. It returns nil once
-// the task is queued or a worker has it. If the task cannot be accepted, Go
-// returns an error, the task never runs, and it is counted as rejected:
+// Go submits task. It returns nil once the task is queued or a worker has
+// it; otherwise the task never runs, is counted as rejected, and Go
+// returns why: ctx's error, the pool's closed error (matching
+// [compendium.ErrClosed]) after Shutdown or Close, or the cause of the
+// pool's context once it has ended.
 //
-//   - ctx.Err() if ctx ends first (Go never blocks forever);
-//   - [ErrClosed] after [Workers.Close];
-//   - the cause of the pool's cancellation (a task's error, a
-//     [*PanicError], or the parent context's cause) once the pool's
-//     context is cancelled, since the task would only be skipped.
+// The task runs with a context that carries ctx's values and ends when ctx
+// or the pool's context ends, whichever is first. With context.Background
+// (or TODO) the task simply gets the pool's context, at no cost; any other
+// ctx costs a context made and released per task (the workers-ctx row of
+// pool.Workers in bench/RESULTS.md).
 //
-// A Go that had to wait is woken when the queue is half empty rather than
-// at every free slot, so that a producer faster than the workers parks once
-// per q/2 tasks instead of once per task.
+// From outside the pool, Go blocks while the queue is full, until there is
+// room or ctx ends; it is woken when the queue is half empty rather than at
+// every free slot, so that a producer faster than the workers parks once
+// per half queue instead of once per task.
 //
-// A task may submit more tasks to its own pool, but with TryGo or with a
-// ctx that can end: a task blocked in Go holds a worker, and if every
-// worker did, nothing would ever make room.
+// From inside, that is with the ctx a task of this pool received (or one
+// derived from it), Go never blocks: it gives the task to an idle or new
+// worker if the limit allows, else queues it if the queue has room, else
+// runs it at once on the calling goroutine, in the worker the caller
+// holds, and returns when it has run. So no more than n tasks ever run at
+// once, no submission waits for a worker that waits for it, and nothing
+// is lost. Work submitted from inside outlives its submitter: it ends
+// with the pool or with the ctx of the outside Go that started the line
+// of submissions, never because its submitter returned. Use such a ctx
+// only on the task's own goroutine: elsewhere, running a task inline
+// would run it beside the n.
 //
-// Go panics if task is nil.
+// Go panics if ctx or task is nil.
 func (w *Workers) Go(ctx context.Context, task func(context.Context) error) error {
-	if task == nil {
-		panic("pool: Workers.Go needs a task, got nil")
+	if ctx == nil || task == nil {
+		badSubmit("Workers.Go", ctx, task)
 	}
-	// Check ctx first, as x/sync's semaphore does: a caller whose context
-	// has ended should not get a task in just because there was room.
-	// (ctx.Err, an atomic load since Go 1.26, measured about 8 ns per
-	// task cheaper than a non-blocking receive from ctx.Done, checked
-	// here and twice per task for the pool's own context.)
-	if err := ctx.Err(); err != nil {
-		return w.reject(err)
+	j := job{f: task}
+	var ctxDone <-chan struct{}
+	switch {
+	case ctx == w.taskCtx:
+		return w.goInside(j)
+	case never(ctx):
+	default:
+		if m := markOf(ctx); m != nil && m.w == w {
+			return w.goInside(m.job(ctx, task))
+		}
+		// Checked first, as x/sync's semaphore does: a caller whose
+		// context has ended gets no task in just because there was room.
+		if err := ctx.Err(); err != nil {
+			return w.reject(err)
+		}
+		j.c = ctx
+		ctxDone = ctx.Done()
 	}
 	w.mu.Lock()
 	for {
-		if err := w.push(task); err != errFull {
+		if err := w.refusal(open); err != nil {
+			w.stats.Rejected++
+			w.passOn() // the submitters still waiting are refused too
 			w.mu.Unlock()
 			return err
 		}
+		if w.admit(j) {
+			w.mu.Unlock()
+			return nil
+		}
 		w.blocked++
 		w.mu.Unlock()
-		// The pool's ctxDone is here because Close cancels the pool's
-		// context: that is what wakes submitters blocked when it is
-		// called. Nothing here ever closes a channel that others send
-		// on, so a Go racing Close cannot panic.
+		// The doorbell alone, not a select over it and the pool's Done
+		// channel: a select locks and queues on every channel it waits
+		// on, and with a hand-off queue a submitter waits once per task.
+		// Stopping the pool rings the bell too (see wakeBlocked), and
+		// each refused submitter passes the ring on. Nothing here closes
+		// a channel that others send on, so a Go racing Close cannot
+		// panic.
+		if w.hookBlocked != nil {
+			w.hookBlocked()
+		}
 		var err error
-		select {
-		case <-w.room:
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-w.ctxDone:
+		if ctxDone == nil {
+			<-w.room
+		} else {
+			select {
+			case <-w.room:
+			case <-ctxDone:
+				err = ctx.Err()
+			}
 		}
 		w.mu.Lock()
 		w.blocked--
@@ -204,24 +223,82 @@ func (w *Workers) Go(ctx context.Context, task func(context.Context) error) erro
 	}
 }
 
-// TryGo submits task if there is room for it without blocking: in the
-// queue, or, with a queue capacity of 0, an idle worker. It reports whether
-// the task was accepted. It returns false, counting the task as rejected,
-// when there is no room, after [Workers.Close], and once the pool's context
-// is cancelled.
+// job returns the job for task submitted from inside with ctx, which
+// carries m: with the very context the submitting task received, the new
+// task's context is made like the submitter's (for a line started with
+// context.Background, the pool's task context itself); with one derived
+// from it, from that context's values and the line's origin.
+func (m *mark) job(ctx context.Context, task func(context.Context) error) job {
+	switch {
+	case ctx != m.ctx:
+		return job{f: task, c: &derived{vals: ctx, origin: m.origin}}
+	case m.origin != nil:
+		return job{f: task, c: m.origin}
+	}
+	return job{f: task}
+}
+
+// goInside submits j from inside a task: a free worker, else the queue,
+// else the calling goroutine (see Go). It never waits for room.
+func (w *Workers) goInside(j job) error {
+	w.mu.Lock()
+	if err := w.refusal(draining); err != nil {
+		w.stats.Rejected++
+		w.mu.Unlock()
+		return err
+	}
+	if w.admit(j) {
+		w.mu.Unlock()
+		return nil
+	}
+	w.stats.Submitted++
+	w.stats.Running++
+	w.mu.Unlock()
+	w.runInline(j)
+	return nil
+}
+
+// TryGo submits task if there is room for it without blocking: an idle or
+// new worker, or room in the queue. It reports whether the task was
+// accepted; if not, the task never runs and is counted as rejected (no
+// room, ctx ended, the pool closed or its context ended). The task's
+// context is made as for [Workers.Go]; from inside, TryGo never runs the
+// task itself.
 //
-// TryGo panics if task is nil.
-func (w *Workers) TryGo(task func(context.Context) error) bool {
-	if task == nil {
-		panic("pool: Workers.TryGo needs a task, got nil")
+// TryGo panics if ctx or task is nil.
+func (w *Workers) TryGo(ctx context.Context, task func(context.Context) error) bool {
+	if ctx == nil || task == nil {
+		badSubmit("Workers.TryGo", ctx, task)
+	}
+	j, least := job{f: task}, open
+	switch {
+	case ctx == w.taskCtx:
+		least = draining
+	case never(ctx):
+	default:
+		if m := markOf(ctx); m != nil && m.w == w {
+			j, least = m.job(ctx, task), draining
+		} else if ctx.Err() != nil {
+			w.reject(nil)
+			return false
+		} else {
+			j.c = ctx
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.push(task)
-	if err == errFull {
-		w.stats.Rejected++
+	if w.refusal(least) == nil && w.admit(j) {
+		return true
 	}
-	return err == nil
+	w.stats.Rejected++
+	return false
+}
+
+// badSubmit panics for Go or TryGo (fn) called with a nil ctx or task. It
+// is apart from them to keep their fast path short.
+func badSubmit(fn string, ctx context.Context, task func(context.Context) error) {
+	lifecycle.Context("pool", fn, ctx)
+	lifecycle.NotNil("pool", fn, "task", task == nil)
 }
 
 // reject counts a refused submission and returns err.
@@ -232,225 +309,202 @@ func (w *Workers) reject(err error) error {
 	return err
 }
 
-// push queues task if there is room, with w.mu held. It returns nil,
-// errFull (not counted: the caller decides whether to wait), or the refusal
-// of a closed or cancelled pool (counted).
-func (w *Workers) push(task func(context.Context) error) error {
-	if w.closed {
-		w.stats.Rejected++
-		return ErrClosed
+// refusal returns why the pool refuses a task, with w.mu held: its closed
+// error if it is past the state least (open for a task from outside,
+// draining for one from inside), the cause of its context's end, or nil.
+func (w *Workers) refusal(least state) error {
+	if w.state > least {
+		return w.own.ErrClosed()
 	}
-	if w.ctx.Err() != nil {
-		w.stats.Rejected++
-		return context.Cause(w.ctx)
+	if w.stopped() {
+		return context.Cause(w.own.Context())
 	}
-	// The tasks accepted beyond q are at most the workers coming for them
-	// (see below), so the ring's q+n slots cannot overflow; the check
-	// costs nothing and keeps a logic error from overwriting a task.
-	if w.stats.Queued == len(w.ring) {
-		return errFull
-	}
-	switch {
-	case len(w.sleepers) > 0:
-		// Wake the worker that parked last: its stack and caches are
-		// the warmest, and the ones parked longest can time out.
-		last := len(w.sleepers) - 1
-		w.wake(w.sleepers[last])
-		w.sleepers = w.sleepers[:last]
-	case w.stats.Workers < w.n:
-		w.spawn(&worker{wake: make(chan struct{}, 1)})
-	case w.stats.Queued >= w.q+w.coming:
-		// The tasks that workers on their way will take do not count
-		// against q: with q = 0, a task is accepted only if a worker is
-		// there for it.
-		return errFull
-	}
-	tail := w.head + w.stats.Queued
-	if tail >= len(w.ring) {
-		tail -= len(w.ring) // a compare, not %: a division costs more than the rest of push
-	}
-	w.ring[tail] = task
-	w.stats.Queued++
-	w.stats.Submitted++
-	// Pass the doorbell on: it holds one ring, and other submitters may
-	// still be waiting for the room left.
-	w.ringRoom()
 	return nil
 }
 
-// spawn starts a worker goroutine, with w.mu held.
-func (w *Workers) spawn(me *worker) {
-	w.stats.Workers++
-	w.coming++
-	w.goroutines.Add(1)
-	go w.work(me)
-}
-
-// wake ends a parked worker's park, with w.mu held; the caller has taken
-// it off the sleepers stack.
-func (w *Workers) wake(s *worker) {
-	w.coming++
-	s.wake <- struct{}{} // capacity 1, and one token per park: never blocks
-}
-
-// ringRoom wakes a submitter waiting for room, with w.mu held, once the
-// queue is down to half its capacity, and reports whether it did. Waking at
-// half rather than at every free slot lets a producer faster than the
-// workers refill q/2 slots per wake-up instead of one: in BenchmarkWorkers
-// (tiny task, 4 workers, queue 64) it parks once per 36 tasks, and a task
-// costs 48 ns instead of 58.
-func (w *Workers) ringRoom() bool {
-	if w.blocked > 0 && w.stats.Queued-w.coming <= w.q/2 {
+// passOn rings the doorbell, with w.mu held, if a submitter waits for
+// room: a refused submitter passes the ring on, so that one ring wakes
+// them all, one after the other.
+func (w *Workers) passOn() {
+	if w.blocked > 0 {
 		select {
 		case w.room <- struct{}{}:
-			return true
-		default: // already rung; the woken submitter rings on (see push)
+		default: // already rung
 		}
 	}
-	return false
 }
 
-// work is one worker goroutine: it runs queued tasks until the pool is
-// closed and the queue is empty, or until it has been idle for IdleTimeout.
-func (w *Workers) work(me *worker) {
-	defer w.goroutines.Done()
+// wakeBlocked wakes the submitters waiting for room once the pool's
+// context has ended: they are refused.
+func (w *Workers) wakeBlocked() {
 	w.mu.Lock()
-	w.coming--
-	for {
-		if w.stats.Queued == 0 {
-			if w.closed || !w.park(me) {
-				w.stats.Workers--
-				w.mu.Unlock()
-				return
-			}
-			continue
-		}
-		task := w.ring[w.head]
-		w.ring[w.head] = nil // let the task's closure be collected
-		if w.head++; w.head == len(w.ring) {
-			w.head = 0
-		}
-		w.stats.Queued--
-		rang := w.ringRoom()
-		if w.ctx.Err() != nil {
-			w.stats.Cancelled++
-			w.checkIdle()
-			continue
-		}
-		w.stats.Running++
-		w.mu.Unlock()
-		if rang {
-			// The submitter just woken is queued to run on this
-			// worker's P, after this goroutine; with CPU-bound tasks
-			// that would be once the queue is empty and a worker
-			// parks, leaving the workers idle while it refills. One
-			// yield per wake-up (once per q/2 tasks) lets it refill at
-			// once: BenchmarkWorkers, ~1µs task, 4 workers, 730 ns per
-			// task instead of 920, level with an unbounded queue.
-			runtime.Gosched()
-		}
-		w.run(me, task)
-		// run returns with w.mu held.
-	}
-}
-
-// park waits, with w.mu held on entry and on return, until a submitter or
-// Close wakes the worker. It reports false if the worker has been idle for
-// IdleTimeout instead, and should exit.
-func (w *Workers) park(me *worker) bool {
-	w.sleepers = append(w.sleepers, me)
-	// With a queue capacity of 0, an idle worker is what a waiting
-	// submitter waits for.
-	w.ringRoom()
+	w.passOn()
 	w.mu.Unlock()
-	if w.idleFor == 0 {
-		<-me.wake
-		w.mu.Lock()
-		w.coming--
-		return true
-	}
-	if me.timer == nil {
-		me.timer = time.NewTimer(w.idleFor)
-	} else {
-		me.timer.Reset(w.idleFor)
-	}
-	select {
-	case <-me.wake:
-		me.timer.Stop()
-		w.mu.Lock()
-		w.coming--
-		return true
-	case <-me.timer.C:
-	}
+}
+
+// stopped reports whether the pool's context has ended. It checks the
+// context itself, not a flag set later by another goroutine, so that once
+// the context ends each worker starts at most the task it has in hand.
+// (ctx.Err is an atomic load since Go 1.26; a non-blocking receive from
+// Done does more, checking the channel's synctest bubble among others.)
+func (w *Workers) stopped() bool {
+	return w.ctx.Err() != nil
+}
+
+// Wait waits until nothing is queued or running, including the tasks that
+// tasks submitted, and returns what went wrong since the last Wait: the
+// errors tasks returned (the first 8, then a count), joined, and, if work
+// was cut short because the pool's context ended, its cause. With
+// [CancelOnError] it returns the first failure on every call. If a task
+// panicked, every Wait re-panics on the caller's goroutine with the same
+// *[compendium.PanicError].
+//
+// Wait does not stop submissions: the pool is reusable after it, and while
+// other goroutines keep submitting it returns only once the pool is idle,
+// which may be never. To wait for a fixed set of tasks while others keep
+// coming, use [Workers.Shutdown], which refuses new work first, or count
+// the set with a [sync.WaitGroup].
+func (w *Workers) Wait() error {
+	w.waitIdle(nil)
+	return w.result()
+}
+
+// Shutdown stops the pool gracefully: Go and TryGo from outside are
+// refused from now on, the queue is drained (tasks submitted from inside
+// by the tasks draining are still taken and run), and then Shutdown
+// returns [Workers.Close]'s result. If ctx ends first, Shutdown closes the
+// pool at once, cancelling what runs and skipping what is queued, and
+// returns ctx's error joined with Close's result.
+//
+// Shutdown panics if ctx is nil.
+func (w *Workers) Shutdown(ctx context.Context) error {
+	lifecycle.Context("pool", "Workers.Shutdown", ctx)
 	w.mu.Lock()
-	if i := slices.Index(w.sleepers, me); i >= 0 {
-		w.sleepers = slices.Delete(w.sleepers, i, i+1)
-		return false
+	if w.state == open {
+		w.state = draining
+		w.passOn() // refuse the submitters waiting for room
 	}
-	// A submitter took this worker off the stack, under w.mu, just as
-	// the timer fired: its token is already in wake.
-	<-me.wake
-	w.coming--
+	w.mu.Unlock()
+	if !w.waitIdle(ctx.Done()) {
+		return join(ctx.Err(), w.Close())
+	}
+	return w.Close()
+}
+
+// Close stops the pool at once: Go and TryGo refuse tasks from now on, the
+// pool's context is cancelled (with the pool's closed error as its cause,
+// matching [compendium.ErrClosed]), the tasks still queued are skipped and
+// counted as canceled, and Close returns once the running tasks have
+// returned and every worker goroutine has exited. To finish the queued
+// work first, call [Workers.Shutdown] (or Wait, then Close).
+//
+// Close returns what Wait would, fixed at the first Close: the errors no
+// Wait has returned and, if work was cut short, the cause; and it
+// re-panics with a task's panic. Every call, and every Wait after it,
+// returns the same.
+func (w *Workers) Close() error {
+	w.mu.Lock()
+	if w.state != closed {
+		w.state = closed
+		// Close wakes the blocked submitters itself, so that no
+		// goroutine of the context's runs wakeBlocked after Close.
+		w.stopWake()
+		w.passOn()
+		w.own.Stop(w.own.ErrClosed())
+		// The parked workers wake, skip what is queued (the context is
+		// cancelled) and exit; the busy ones do the same when their
+		// task returns.
+		for _, s := range w.sleepers {
+			w.wake(s)
+		}
+		w.sleepers = w.sleepers[:0]
+	}
+	w.mu.Unlock()
+	return w.result() // which joins the workers first
+}
+
+// result is what Wait and Close return, or the panic they re-raise. Once
+// the pool is closed it is fixed: Close's result, taken once every worker
+// has exited, so that a Wait racing Close cannot take the errors that
+// Close is to report.
+func (w *Workers) result() error {
+	w.mu.Lock()
+	if w.state == closed && !w.closed {
+		w.mu.Unlock()
+		w.own.Join()
+		w.mu.Lock()
+		if !w.closed {
+			w.closed, w.closeErr = true, w.take()
+		}
+	}
+	err := w.closeErr
+	if !w.closed {
+		err = w.take()
+	}
+	w.mu.Unlock()
+	if p := w.own.Panicked(); p != nil {
+		panic(p)
+	}
+	return err
+}
+
+// take returns what went wrong since the last Wait, with w.mu held, and
+// forgets the errors it returns.
+func (w *Workers) take() error {
+	var err error
+	if w.cancelOnError {
+		err = w.own.Err()
+	} else {
+		err = w.errs.Take()
+	}
+	if w.cut {
+		// Tasks were skipped: say why, unless the errors already do (a
+		// task that returned the parent context's error, say).
+		if cause := context.Cause(w.own.Context()); !errors.Is(err, cause) {
+			err = join(err, cause)
+		}
+	}
+	return err
+}
+
+// join is errors.Join for two errors, but returns either one alone if the
+// other is nil, so that a lone error is returned as itself.
+func join(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return errors.Join(a, b)
+}
+
+// waitIdle returns true once nothing is queued or running, or false if stop
+// is closed first.
+func (w *Workers) waitIdle(stop <-chan struct{}) bool {
+	w.mu.Lock()
+	for w.stats.Queued > 0 || w.stats.Running > 0 {
+		if w.idle == nil {
+			// One channel per idle moment, closed by checkIdle: a
+			// channel rather than a sync.Cond, because a select on it can
+			// also watch stop, and blocking on it is durable in a
+			// synctest bubble.
+			w.idle = make(chan struct{})
+		}
+		idle := w.idle
+		w.mu.Unlock()
+		select {
+		case <-idle:
+		case <-stop:
+			return false
+		}
+		w.mu.Lock()
+	}
+	w.mu.Unlock()
 	return true
 }
 
-// run runs task on the worker me with w.mu released, and returns with w.mu
-// held, having counted the task's outcome.
-func (w *Workers) run(me *worker, task func(context.Context) error) {
-	exited := true
-	defer func() {
-		if !exited {
-			return
-		}
-		// The task called runtime.Goexit, which is taking this
-		// goroutine down. Count the task as completed, as errgroup and
-		// semaphore.Group do: Goexit comes from t.FailNow or t.SkipNow
-		// in a test, whose framework reports it, and a skip is no
-		// error. Start a replacement in the same place (the count of
-		// workers is unchanged), or the pool would lose a worker per
-		// Goexit and Close would wait for one that is gone.
-		w.mu.Lock()
-		w.stats.Running--
-		w.stats.Completed++
-		w.checkIdle()
-		w.stats.Workers--
-		w.spawn(me)
-		w.mu.Unlock()
-	}()
-	var err error
-	p := panics.Try(func() { err = task(w.ctx) })
-	exited = false
-	w.mu.Lock()
-	w.stats.Running--
-	switch {
-	case p != nil:
-		w.stats.Panicked++
-		if w.panic == nil {
-			w.panic = p
-		}
-		w.cancel(p)
-	case err != nil:
-		w.stats.Failed++
-		w.fail(err)
-	default:
-		w.stats.Completed++
-	}
-	w.checkIdle()
-}
-
-// fail records a task's error, with w.mu held: the first cancels the pool
-// and becomes the cause of its cancellation (which a cancellation from
-// elsewhere may have beaten it to), unless JoinErrors keeps every error and
-// the pool running.
-func (w *Workers) fail(err error) {
-	if w.join {
-		w.errs = append(w.errs, err)
-		return
-	}
-	w.cancel(err) // a no-op but for the first
-}
-
-// checkIdle wakes the waiters of Wait and Close if nothing is queued or
+// checkIdle wakes the waiters of Wait and Shutdown if nothing is queued or
 // running, with w.mu held.
 func (w *Workers) checkIdle() {
 	if w.idle != nil && w.stats.Queued == 0 && w.stats.Running == 0 {
@@ -459,149 +513,66 @@ func (w *Workers) checkIdle() {
 	}
 }
 
-// waitIdle returns once nothing is queued or running.
-func (w *Workers) waitIdle() {
-	w.mu.Lock()
-	for w.stats.Queued > 0 || w.stats.Running > 0 {
-		if w.idle == nil {
-			// One channel per idle moment, closed by checkIdle: a
-			// channel rather than a sync.Cond because blocking on it
-			// is durable in a synctest bubble.
-			w.idle = make(chan struct{})
-		}
-		idle := w.idle
-		w.mu.Unlock()
-		<-idle
-		w.mu.Lock()
-	}
-	w.mu.Unlock()
-}
-
-// Wait waits until every task submitted so far has finished or been
-// skipped, and returns the first error a task returned (with [JoinErrors],
-// every error that no earlier Wait or Close returned, joined). If no task
-// failed but some never ran because the pool's context was cancelled, Wait
-// returns the cause of that cancellation ([ErrClosed] after Close, or the
-// parent context's cause): tasks are never dropped in silence.
+// Resize sets the most workers to n. Growing starts workers at once for
+// the tasks already queued, up to the new limit. Shrinking interrupts
+// nothing: idle workers beyond n exit at once, busy ones when their task
+// returns, and until then up to the old limit may still run; queued tasks
+// keep their order and run on the workers that remain. Resize on a closed
+// pool only records n.
 //
-// If a task panicked, the first Wait (or Close) to see it re-panics on the
-// caller's goroutine with a [*PanicError] holding the panic value and the
-// worker's stack; after that, Wait returns the *PanicError as its error.
-//
-// Tasks submitted while Wait runs may or may not be waited for; the pool can
-// be used again after Wait returns. A Wait that has to block allocates one
-// channel, which the last task to finish closes.
-func (w *Workers) Wait() error {
-	w.waitIdle()
-	return w.result()
-}
-
-// Close stops the pool: Go and TryGo refuse tasks from now on, the pool's
-// context is cancelled with cause [ErrClosed], the tasks still queued are
-// skipped and counted as cancelled, and Close returns once the running
-// tasks have returned and every worker goroutine has exited. To finish the
-// queued work first, call [Workers.Wait] before Close.
-//
-// Close returns what Wait would: the first task error, or ErrClosed if
-// queued tasks were skipped, or nil; and it re-panics with a task's
-// [*PanicError] if no Wait has done so yet. Close is idempotent and safe to
-// call from several goroutines: every call returns after the workers have
-// exited.
-func (w *Workers) Close() error {
+// Resize panics if n is less than 1.
+func (w *Workers) Resize(n int) {
+	lifecycle.Min("pool", "Workers.Resize", "n", n, 1)
 	w.mu.Lock()
-	if !w.closed {
-		w.closed = true
-		w.cancel(ErrClosed)
-		// The parked workers wake, drain the queue (skipping every
-		// task, as the context is cancelled) and exit; the busy ones do
-		// the same when their task returns.
-		for _, s := range w.sleepers {
-			w.wake(s)
-		}
-		w.sleepers = w.sleepers[:0]
+	defer w.mu.Unlock()
+	w.n = n
+	if w.state == closed {
+		return
 	}
-	w.mu.Unlock()
-	w.goroutines.Wait()
-	return w.result()
+	for w.workers < w.n && w.stats.Queued > uint64(w.coming) {
+		w.spawn(w.newWorker())
+	}
+	// A sleeper woken here finds the pool over its limit and exits; the
+	// loop checks that on its own, so a busy worker does the same later.
+	for excess := w.workers - w.n; excess > 0 && len(w.sleepers) > 0; excess-- {
+		last := len(w.sleepers) - 1
+		w.wake(w.sleepers[last])
+		w.sleepers = w.sleepers[:last]
+	}
+	w.ringRoom() // workers on their way make room in the queue
 }
 
-// result is what Wait and Close return, or the panic they re-raise.
-func (w *Workers) result() error {
-	w.mu.Lock()
-	p, raise := w.panic, w.panic != nil && !w.raised
-	w.raised = w.raised || raise
-	var err error
-	switch {
-	case p != nil:
-		err = p
-	case w.join:
-		// Each error is handed over once, so that a long-lived pool
-		// does not keep every error it ever saw and report it again at
-		// every Wait.
-		err = errors.Join(w.errs...)
-		clear(w.errs)
-		w.errs = w.errs[:0]
-		if w.stats.Cancelled > 0 {
-			err = errors.Join(err, context.Cause(w.ctx))
-		}
-	case w.stats.Failed > 0 || w.stats.Cancelled > 0:
-		// Something went wrong, so the pool's context is cancelled, and
-		// its cause is what went wrong first: the first task error, the
-		// parent context's cause, or ErrClosed. The errors that tasks
-		// return after that (typically ctx.Err()) are consequences.
-		err = context.Cause(w.ctx)
-	}
-	w.mu.Unlock()
-	if raise {
-		panic(p)
-	}
-	return err
-}
-
-// Context returns the pool's context, the one every task receives: it is
-// done once a task fails or panics (with [JoinErrors], only panics), the
-// parent context ends, or [Workers.Close] is called, and [context.Cause]
-// reports why. A producer can select on its Done channel to stop producing
-// for a pool that will refuse its tasks.
+// Context returns the pool's context: it ends when the parent context
+// ends, when [Workers.Close] is called (or Shutdown closes), when a task
+// panics, or, with [CancelOnError], when a task fails; [context.Cause]
+// says why. A producer can select on its Done channel to stop producing
+// for a pool that will refuse its tasks. It carries no marker: a Go with
+// it is a submission from outside.
 func (w *Workers) Context() context.Context {
-	return w.ctx
+	return w.own.Context()
 }
 
-// WorkersStats counts what a [Workers] has done since it was created. It is
-// a consistent snapshot: at any moment,
+// WorkersStats counts what a [Workers] has done since it was created, in
+// the vocabulary of [compendium.TaskStats], whose identity
 //
-//	Submitted = Queued + Running + Completed + Failed + Panicked + Cancelled
+//	Submitted = Queued + Running + Completed + Failed + Panicked + Canceled
 //
-// and Panicked is counted apart from Failed.
+// holds in every snapshot: Stats takes it under the lock that every
+// submission and every task's start and end take. A task that called
+// runtime.Goexit counts as failed. Running counts a task whose submission
+// from inside runs another in its place (see [Workers.Go]) as well as that
+// other one, so it can exceed the limit by such tasks.
 type WorkersStats struct {
-	// Submitted counts the tasks Go and TryGo accepted.
-	Submitted int64
-	// Queued is the number of accepted tasks waiting for a worker.
-	Queued int
-	// Running is the number of tasks running now.
-	Running int
-	// Completed counts the tasks that returned nil or called
-	// runtime.Goexit.
-	Completed int64
-	// Failed counts the tasks that returned an error.
-	Failed int64
-	// Panicked counts the tasks that panicked.
-	Panicked int64
-	// Cancelled counts the accepted tasks that never ran because the
-	// pool's context was cancelled while they were queued.
-	Cancelled int64
-	// Rejected counts the submissions Go and TryGo refused: no room for
-	// TryGo, ctx ended for Go, pool closed or cancelled for both.
-	Rejected int64
-	// Workers is the number of worker goroutines now running, at most n.
-	Workers int
+	compendium.TaskStats
+	// Workers is the number of worker goroutines running now: at most the
+	// limit, except after Resize shrinks it, until the busy ones return.
+	Workers uint64
 }
 
-// Stats returns the pool's counters. It never blocks for long (it takes the
-// lock that each submission and each task holds briefly) and can be called
-// at any time, also after Close.
+// Stats returns the pool's counters. It takes the pool's lock briefly, and
+// can be called at any time, also after Close.
 func (w *Workers) Stats() WorkersStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.stats
+	return WorkersStats{TaskStats: w.stats, Workers: uint64(w.workers)}
 }

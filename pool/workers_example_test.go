@@ -1,12 +1,17 @@
 package pool_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pool"
 )
 
@@ -42,7 +47,8 @@ func Example_workers() {
 // start only when tasks arrive.
 func ExampleNewWorkers() {
 	w := pool.NewWorkers(context.Background(), 4,
-		pool.QueueCapacity(16), pool.JoinErrors(), pool.IdleTimeout(time.Minute))
+		pool.QueueCapacity(16), pool.CancelOnError(),
+		pool.IdleTimeout(time.Minute), pool.TaskTimeout(time.Second))
 	defer w.Close()
 	fmt.Println("workers before any task:", w.Stats().Workers)
 	for range 4 {
@@ -103,16 +109,76 @@ func ExampleWorkers_Go() {
 	// Wait: <nil>
 }
 
+// This example walks a tree with tasks that submit their children to
+// their own pool, with the ctx they received: at a limit of 2 with no
+// queue at all, nothing deadlocks (a submission from inside that finds no
+// worker runs on the submitter's goroutine), and Wait returns once the
+// whole tree is done.
+func ExampleWorkers_Go_recursive() {
+	tree := map[string][]string{
+		"/":    {"/a", "/b"},
+		"/a":   {"/a/1", "/a/2", "/a/3"},
+		"/b":   {"/b/1"},
+		"/b/1": {"/b/1/x"},
+		"/a/2": {"/a/2/y", "/a/2/z"},
+	}
+	w := pool.NewWorkers(context.Background(), 2, pool.QueueCapacity(0))
+	defer w.Close()
+	var mu sync.Mutex
+	var visited []string
+	var visit func(path string) func(context.Context) error
+	visit = func(path string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			mu.Lock()
+			visited = append(visited, path)
+			mu.Unlock()
+			for _, child := range tree[path] {
+				if err := w.Go(ctx, visit(child)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	_ = w.Go(context.Background(), visit("/"))
+	fmt.Println("Wait:", w.Wait())
+	slices.Sort(visited)
+	fmt.Println(visited)
+	// Output:
+	// Wait: <nil>
+	// [/ /a /a/1 /a/2 /a/2/y /a/2/z /a/3 /b /b/1 /b/1/x]
+}
+
+// This example shows that the ctx given to Go reaches the task: a request's
+// context, cancelled by its client, cancels the task, with its cause.
+func ExampleWorkers_Go_requestContext() {
+	w := pool.NewWorkers(context.Background(), 1)
+	defer w.Close()
+	request, hangUp := context.WithCancelCause(context.Background())
+	started := make(chan struct{})
+	_ = w.Go(request, func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		return context.Cause(ctx)
+	})
+	<-started
+	hangUp(errors.New("client went away"))
+	fmt.Println("Wait:", w.Wait())
+	// Output:
+	// Wait: client went away
+}
+
 // This example shows TryGo refusing a task, without blocking, when the
 // pool has no room for it.
 func ExampleWorkers_TryGo() {
-	w := pool.NewWorkers(context.Background(), 1, pool.QueueCapacity(1))
+	ctx := context.Background()
+	w := pool.NewWorkers(ctx, 1, pool.QueueCapacity(1))
 	defer w.Close()
 	release := make(chan struct{})
 	block := func(context.Context) error { <-release; return nil }
-	fmt.Println("for the worker:", w.TryGo(block))
-	fmt.Println("for the queue: ", w.TryGo(block))
-	fmt.Println("no room:       ", w.TryGo(block))
+	fmt.Println("for the worker:", w.TryGo(ctx, block))
+	fmt.Println("for the queue: ", w.TryGo(ctx, block))
+	fmt.Println("no room:       ", w.TryGo(ctx, block))
 	close(release)
 	_ = w.Wait()
 	fmt.Printf("%+v\n", w.Stats())
@@ -120,27 +186,29 @@ func ExampleWorkers_TryGo() {
 	// for the worker: true
 	// for the queue:  true
 	// no room:        false
-	// {Submitted:2 Queued:0 Running:0 Completed:2 Failed:0 Panicked:0 Cancelled:0 Rejected:1 Workers:1}
+	// {TaskStats:{Submitted:2 Rejected:1 Queued:0 Running:0 Completed:2 Failed:0 Panicked:0 Canceled:0} Workers:1}
 }
 
-// This example shows errgroup's semantics: the first error cancels the
-// pool's context, which the other tasks see, and Wait returns that error.
+// This example uses a pool as a long-lived server pool does: a task's
+// error cancels nothing, and each Wait returns the errors of the tasks it
+// waited for.
 func ExampleWorkers_Wait() {
-	w := pool.NewWorkers(context.Background(), 2)
+	w := pool.NewWorkers(context.Background(), 1)
 	defer w.Close()
-	started := make(chan struct{})
-	_ = w.Go(context.Background(), func(ctx context.Context) error {
-		close(started)
-		<-ctx.Done() // cancelled by the other task's failure
-		return ctx.Err()
-	})
-	<-started
-	_ = w.Go(context.Background(), func(context.Context) error {
-		return errors.New("disk full")
-	})
-	fmt.Println("Wait:", w.Wait())
+	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
+		_ = w.Go(context.Background(), func(context.Context) error {
+			if name == "b.txt" {
+				return nil
+			}
+			return fmt.Errorf("%s: not found", name)
+		})
+	}
+	fmt.Println(w.Wait())
+	fmt.Println("next Wait:", w.Wait())
 	// Output:
-	// Wait: disk full
+	// a.txt: not found
+	// c.txt: not found
+	// next Wait: <nil>
 }
 
 // This example closes a pool that still has queued tasks: they are skipped
@@ -158,18 +226,71 @@ func ExampleWorkers_Close() {
 		_ = w.Go(context.Background(), func(context.Context) error { return nil })
 	}
 	fmt.Println("Close:", w.Close())
-	fmt.Println("cancelled:", w.Stats().Cancelled)
-	fmt.Println("Go after Close:", w.Go(context.Background(), func(context.Context) error { return nil }))
+	fmt.Println("canceled:", w.Stats().Canceled)
+	err := w.Go(context.Background(), func(context.Context) error { return nil })
+	fmt.Println("Go after Close:", err, errors.Is(err, compendium.ErrClosed))
 	// Output:
-	// Close: pool: closed
-	// cancelled: 3
-	// Go after Close: pool: closed
+	// Close: pool: Workers is closed
+	// canceled: 3
+	// Go after Close: pool: Workers is closed true
+}
+
+// This example shuts a pool down gracefully: the queued tasks run, new
+// ones are refused, and Shutdown returns once all is done.
+func ExampleWorkers_Shutdown() {
+	w := pool.NewWorkers(context.Background(), 1)
+	var mu sync.Mutex
+	done := 0
+	for range 5 {
+		_ = w.Go(context.Background(), func(context.Context) error {
+			mu.Lock()
+			done++
+			mu.Unlock()
+			return nil
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fmt.Println("Shutdown:", w.Shutdown(ctx))
+	fmt.Println("tasks done:", done)
+	fmt.Println("canceled:", w.Stats().Canceled)
+	// Output:
+	// Shutdown: <nil>
+	// tasks done: 5
+	// canceled: 0
+}
+
+// This example widens a running pool: the queued tasks start at once on
+// the new workers.
+func ExampleWorkers_Resize() {
+	w := pool.NewWorkers(context.Background(), 1)
+	defer w.Close()
+	release := make(chan struct{})
+	started := make(chan struct{}, 3)
+	for range 3 {
+		_ = w.Go(context.Background(), func(context.Context) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		})
+	}
+	<-started
+	fmt.Println("running at limit 1:", len(started)+1)
+	w.Resize(3)
+	<-started
+	<-started
+	fmt.Println("running at limit 3: 3")
+	close(release)
+	_ = w.Wait()
+	// Output:
+	// running at limit 1: 1
+	// running at limit 3: 3
 }
 
 // This example stops a producer when the pool fails: the producer selects
 // on the pool's context, whose cause is the first error.
 func ExampleWorkers_Context() {
-	w := pool.NewWorkers(context.Background(), 2)
+	w := pool.NewWorkers(context.Background(), 2, pool.CancelOnError())
 	defer w.Close()
 	produced := 0
 	for i := range 1_000_000 {
@@ -201,7 +322,7 @@ func ExampleWorkers_Context() {
 // This example reads the counters after a run, where they satisfy the
 // identity that WorkersStats documents.
 func ExampleWorkers_Stats() {
-	w := pool.NewWorkers(context.Background(), 4, pool.JoinErrors())
+	w := pool.NewWorkers(context.Background(), 4)
 	defer w.Close()
 	for i := range 10 {
 		_ = w.Go(context.Background(), func(context.Context) error {
@@ -214,7 +335,7 @@ func ExampleWorkers_Stats() {
 	_ = w.Wait()
 	st := w.Stats()
 	fmt.Println("submitted:", st.Submitted, "completed:", st.Completed, "failed:", st.Failed)
-	fmt.Println("identity holds:", st.Submitted == st.Completed+st.Failed+st.Panicked+st.Cancelled)
+	fmt.Println("identity holds:", st.Submitted == st.Queued+st.Running+st.Completed+st.Failed+st.Panicked+st.Canceled)
 	// Output:
 	// submitted: 10 completed: 8 failed: 2
 	// identity holds: true
@@ -238,21 +359,23 @@ func ExampleWorkersStats() {
 	}
 	cancel()
 	fmt.Println("Wait:", w.Wait())
-	fmt.Printf("%+v\n", w.Stats())
+	st := w.Stats()
+	fmt.Printf("%+v workers=%d\n", st.TaskStats, st.Workers)
 	// Output:
 	// Wait: context canceled
-	// {Submitted:5 Queued:0 Running:0 Completed:0 Failed:1 Panicked:0 Cancelled:4 Rejected:0 Workers:1}
+	// {Submitted:5 Rejected:0 Queued:0 Running:0 Completed:0 Failed:1 Panicked:0 Canceled:4} workers=1
 }
 
 // This example uses a queue capacity of 0, hand-off: a task is accepted
 // only if a worker can take it at once.
 func ExampleQueueCapacity() {
-	w := pool.NewWorkers(context.Background(), 2, pool.QueueCapacity(0))
+	ctx := context.Background()
+	w := pool.NewWorkers(ctx, 2, pool.QueueCapacity(0))
 	defer w.Close()
 	release := make(chan struct{})
 	block := func(context.Context) error { <-release; return nil }
 	for i := range 3 {
-		fmt.Printf("task %d accepted: %v\n", i, w.TryGo(block))
+		fmt.Printf("task %d accepted: %v\n", i, w.TryGo(ctx, block))
 	}
 	close(release)
 	_ = w.Wait()
@@ -262,22 +385,24 @@ func ExampleQueueCapacity() {
 	// task 2 accepted: false
 }
 
-// This example keeps the pool running after errors and gets them all.
-func ExampleJoinErrors() {
-	w := pool.NewWorkers(context.Background(), 1, pool.JoinErrors())
+// This example uses errgroup's rule: the first error cancels the pool's
+// context, which the other tasks see, and Wait returns that error.
+func ExampleCancelOnError() {
+	w := pool.NewWorkers(context.Background(), 2, pool.CancelOnError())
 	defer w.Close()
-	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
-		_ = w.Go(context.Background(), func(context.Context) error {
-			if name == "b.txt" {
-				return nil
-			}
-			return fmt.Errorf("%s: not found", name)
-		})
-	}
-	fmt.Println(w.Wait())
+	started := make(chan struct{})
+	_ = w.Go(context.Background(), func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done() // cancelled by the other task's failure
+		return ctx.Err()
+	})
+	<-started
+	_ = w.Go(context.Background(), func(context.Context) error {
+		return errors.New("disk full")
+	})
+	fmt.Println("Wait:", w.Wait())
 	// Output:
-	// a.txt: not found
-	// c.txt: not found
+	// Wait: disk full
 }
 
 // This example shows the light load IdleTimeout is for: workers start only
@@ -300,51 +425,79 @@ func ExampleIdleTimeout() {
 	// workers after 5 tasks one at a time: 1
 }
 
-// This example tells a refusal by a closed pool apart with errors.Is.
-func ExampleErrClosed() {
-	w := pool.NewWorkers(context.Background(), 1)
-	_ = w.Close()
-	err := w.Go(context.Background(), func(context.Context) error { return nil })
-	fmt.Println(errors.Is(err, pool.ErrClosed))
-	// Output:
-	// true
-}
-
-// This example recovers a task's panic from Wait, which re-panics with a
-// *PanicError on the caller's goroutine.
-func ExamplePanicError() {
-	w := pool.NewWorkers(context.Background(), 1)
+// This example gives each task a deadline that keeps its worker: a task
+// that ignores its context still holds its worker until it returns, so the
+// limit holds.
+func ExampleTaskTimeout() {
+	w := pool.NewWorkers(context.Background(), 1, pool.TaskTimeout(10*time.Millisecond))
 	defer w.Close()
-	_ = w.Go(context.Background(), func(context.Context) error {
-		panic("bad record 7")
+	_ = w.Go(context.Background(), func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
 	})
-	func() {
-		defer func() {
-			p := recover().(*pool.PanicError)
-			fmt.Println("recovered:", p.Value)
-			fmt.Println("with the worker's stack:", len(p.Stack) > 0)
-		}()
-		_ = w.Wait()
-	}()
+	fmt.Println("Wait:", w.Wait())
 	// Output:
-	// recovered: bad record 7
-	// with the worker's stack: true
+	// Wait: context deadline exceeded
 }
 
 // This example builds the options from configuration: WorkersOption values
 // are ordinary values, and NewWorkers applies them in any order.
 func ExampleWorkersOption() {
-	strict := false
+	strict := true
 	opts := []pool.WorkersOption{pool.QueueCapacity(8)}
-	if !strict {
-		opts = append(opts, pool.JoinErrors())
+	if strict {
+		opts = append(opts, pool.CancelOnError())
 	}
-	w := pool.NewWorkers(context.Background(), 2, opts...)
+	w := pool.NewWorkers(context.Background(), 1, opts...)
 	defer w.Close()
 	_ = w.Go(context.Background(), func(context.Context) error { return errors.New("one") })
 	_ = w.Go(context.Background(), func(context.Context) error { return errors.New("two") })
-	err := w.Wait()
-	fmt.Println("errors kept:", len(err.(interface{ Unwrap() []error }).Unwrap()))
+	fmt.Println("Wait:", w.Wait())
 	// Output:
-	// errors kept: 2
+	// Wait: one
+}
+
+// This example recovers a task's panic from Wait, which re-panics with the
+// same *compendium.PanicError on every call.
+func ExampleWorkers_panic() {
+	w := pool.NewWorkers(context.Background(), 1)
+	_ = w.Go(context.Background(), func(context.Context) error {
+		panic("bad record 7")
+	})
+	recovered := func(f func() error) {
+		defer func() {
+			p := recover().(*compendium.PanicError)
+			fmt.Println("recovered:", p.Value, "with the worker's stack:", len(p.Stack) > 0)
+		}()
+		_ = f()
+	}
+	recovered(w.Wait)
+	recovered(w.Close)
+	// Output:
+	// recovered: bad record 7 with the worker's stack: true
+	// recovered: bad record 7 with the worker's stack: true
+}
+
+// This example finds a pool's workers in a goroutine profile by their
+// labels: compendium=pool, type=Workers and worker=<index>, on top of the
+// labels of the context the pool was made with.
+func ExampleWorkers_labels() {
+	var ctx context.Context
+	pprof.Do(context.Background(), pprof.Labels("service", "resizer"), func(c context.Context) { ctx = c })
+	w := pool.NewWorkers(ctx, 1)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	_ = w.Go(context.Background(), func(context.Context) error {
+		close(started)
+		<-release // stuck, as far as the profile can tell
+		return nil
+	})
+	<-started
+	var profile bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&profile, 1)
+	close(release)
+	_ = w.Close()
+	fmt.Println(regexp.MustCompile(`# labels: \{.*"service":"resizer".*\}`).FindString(profile.String()))
+	// Output:
+	// # labels: {"compendium":"pool", "service":"resizer", "type":"Workers", "worker":"0"}
 }

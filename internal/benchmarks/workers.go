@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -23,20 +25,29 @@ const workersBatch = 1000
 // queue), semaphore.Group and errgroup.SetLimit (a goroutine per task,
 // started once a semaphore slot is free: Mills' "acquire before go"), a
 // goroutine per task with a WaitGroup (no bound at all), and workers
-// pulling from a mutex-guarded slice.
+// pulling from a mutex-guarded queue (no bound, no context, no counters:
+// the floor).
 //
 // One op submits 1,000 tasks and waits for them, reusing one pool across
-// ops; ns/task and allocs/task divide by the 1,000. task=tiny is an atomic
-// add, where the per-task overhead is everything; task=cpu1us spins for
-// about a microsecond, where the workers compete for the CPUs.
+// ops; ns/task and allocs/task divide by the 1,000. Every implementation
+// runs the same task, a func returning an error that it checks. task=tiny
+// is an atomic add, where the per-task overhead is everything; task=cpu1us
+// spins for about a microsecond, where the workers compete for the CPUs.
 // impl=goroutines has no bound, so the workers= level does not apply to
 // it: it runs once, beside the 4-worker cases.
+//
+// Beside the 4-worker cases, pool.Workers also runs as its features are
+// used, each against plain impl=workers: workers-ctx passes a cancellable
+// ctx to Go (the task's context is merged with the pool's), workers-deadline
+// has a TaskTimeout (a timer per task), workers-inside submits 990 of the
+// 1,000 tasks from inside 10 tasks (recursive submission), and
+// workers-q0/q16/q1024 set the queue's capacity around the default of 64.
 func PoolWorkers() Pattern {
 	p := Pattern{
 		Pkg:  "pool",
 		Name: "Workers",
 		Doc:  "1,000 tasks submitted then waited for, per op: ns and allocs per task, by implementation and worker count",
-		Ours: []string{"workers"},
+		Ours: []string{"workers", "workers-ctx", "workers-deadline", "workers-inside", "workers-q0", "workers-q16", "workers-q1024"},
 	}
 	tasks := []struct {
 		name string
@@ -45,19 +56,32 @@ func PoolWorkers() Pattern {
 		{"tiny", func(n *atomic.Int64) { n.Add(1) }},
 		{"cpu1us", func(n *atomic.Int64) { n.Add(workersSpin(workersSpinRounds)) }},
 	}
-	impls := []struct {
+	type impl struct {
 		name string
-		run  func(workers int, body func()) workersImpl
-	}{
-		{"workers", newWorkersOurs},
+		run  func(workers int, task func() error) workersImpl
+	}
+	impls := []impl{
+		{"workers", newWorkersOurs()},
 		{"group", newWorkersGroup},
 		{"errgroup", newWorkersErrgroup},
 		{"goroutines", newWorkersGoroutines},
 		{"mutexqueue", newWorkersMutexQueue},
 	}
+	variants := []impl{
+		{"workers-ctx", newWorkersCtx},
+		{"workers-deadline", newWorkersOurs(pool.TaskTimeout(time.Minute))},
+		{"workers-inside", newWorkersInside},
+		{"workers-q0", newWorkersOurs(pool.QueueCapacity(0))},
+		{"workers-q16", newWorkersOurs(pool.QueueCapacity(16))},
+		{"workers-q1024", newWorkersOurs(pool.QueueCapacity(1024))},
+	}
 	for _, task := range tasks {
 		for _, workers := range []int{2, 4, 8} {
-			for _, impl := range impls {
+			all := impls
+			if workers == 4 && task.name == "tiny" {
+				all = slices.Concat(impls[:1], variants, impls[1:])
+			}
+			for _, impl := range all {
 				if impl.name == "goroutines" && workers != 4 {
 					continue
 				}
@@ -65,8 +89,8 @@ func PoolWorkers() Pattern {
 					Name: fmt.Sprintf("task=%s/workers=%d/impl=%s", task.name, workers, impl.name),
 					F: func(b *testing.B) {
 						var n atomic.Int64
-						body := func() { task.body(&n) }
-						benchWorkers(b, impl.run(workers, body))
+						task := func() error { task.body(&n); return nil }
+						benchWorkers(b, impl.run(workers, task))
 					},
 				})
 			}
@@ -122,21 +146,35 @@ func benchWorkers(b *testing.B, r workersImpl) {
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/tasks, "allocs/task")
 }
 
-// workersOurs is compendium's pool.Workers.
+// workersOurs is compendium's pool.Workers; ctx is what Go is given.
 type workersOurs struct {
-	w    *pool.Workers
-	task func(context.Context) error
+	w      *pool.Workers
+	ctx    context.Context
+	cancel context.CancelFunc
+	task   func(context.Context) error
 }
 
-func newWorkersOurs(workers int, body func()) workersImpl {
-	return &workersOurs{
-		w:    pool.NewWorkers(context.Background(), workers),
-		task: func(context.Context) error { body(); return nil },
+// newWorkersOurs returns the constructor of a pool.Workers with opts.
+func newWorkersOurs(opts ...pool.WorkersOption) func(int, func() error) workersImpl {
+	return func(workers int, task func() error) workersImpl {
+		return &workersOurs{
+			w:    pool.NewWorkers(context.Background(), workers, opts...),
+			ctx:  context.Background(),
+			task: func(context.Context) error { return task() },
+		}
 	}
 }
 
+// newWorkersCtx is pool.Workers given a cancellable ctx, as a server passes
+// a request's: each task's context is merged with the pool's.
+func newWorkersCtx(workers int, task func() error) workersImpl {
+	r := newWorkersOurs()(workers, task).(*workersOurs)
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r
+}
+
 func (r *workersOurs) submit() {
-	if err := r.w.Go(context.Background(), r.task); err != nil {
+	if err := r.w.Go(r.ctx, r.task); err != nil {
 		panic(err)
 	}
 }
@@ -145,7 +183,55 @@ func (r *workersOurs) wait() {
 		panic(err)
 	}
 }
-func (r *workersOurs) close() { _ = r.w.Close() }
+func (r *workersOurs) close() {
+	_ = r.w.Close()
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// workersInside submits 1 task in workersFan from outside, and each of
+// those submits the next workersFan-1 from inside, with its own ctx:
+// recursive submission, at the same 1,000 tasks per op.
+type workersInside struct {
+	w      *pool.Workers
+	task   func(context.Context) error
+	parent func(context.Context) error
+	i      int
+}
+
+const workersFan = 100
+
+func newWorkersInside(workers int, task func() error) workersImpl {
+	r := &workersInside{w: pool.NewWorkers(context.Background(), workers)}
+	r.task = func(context.Context) error { return task() }
+	r.parent = func(ctx context.Context) error {
+		for range workersFan - 1 {
+			if err := r.w.Go(ctx, r.task); err != nil {
+				return err
+			}
+		}
+		return task()
+	}
+	return r
+}
+
+func (r *workersInside) submit() {
+	// Only every workersFan-th call submits: the parent submits the rest.
+	if r.i++; r.i < workersFan {
+		return
+	}
+	r.i = 0
+	if err := r.w.Go(context.Background(), r.parent); err != nil {
+		panic(err)
+	}
+}
+func (r *workersInside) wait() {
+	if err := r.w.Wait(); err != nil {
+		panic(err)
+	}
+}
+func (r *workersInside) close() { _ = r.w.Close() }
 
 // workersGroup is compendium's semaphore.Group. Its Wait joins without
 // closing it, so one Group serves every op.
@@ -154,10 +240,10 @@ type workersGroup struct {
 	task func(context.Context) error
 }
 
-func newWorkersGroup(workers int, body func()) workersImpl {
+func newWorkersGroup(workers int, task func() error) workersImpl {
 	return &workersGroup{
 		g:    semaphore.NewGroup(context.Background(), workers),
-		task: func(context.Context) error { body(); return nil },
+		task: func(context.Context) error { return task() },
 	}
 }
 
@@ -180,8 +266,8 @@ type workersErrgroup struct {
 	task func() error
 }
 
-func newWorkersErrgroup(workers int, body func()) workersImpl {
-	r := &workersErrgroup{task: func() error { body(); return nil }}
+func newWorkersErrgroup(workers int, task func() error) workersImpl {
+	r := &workersErrgroup{task: task}
 	r.g.SetLimit(workers)
 	return r
 }
@@ -194,42 +280,67 @@ func (r *workersErrgroup) wait() {
 }
 func (r *workersErrgroup) close() {}
 
+// firstError keeps the first error of a batch, as the others do, for the
+// implementations that have no error handling of their own.
+type firstError struct {
+	once sync.Once
+	err  error
+}
+
+func (f *firstError) set(err error) {
+	if err != nil {
+		f.once.Do(func() { f.err = err })
+	}
+}
+
+func (f *firstError) check() {
+	if f.err != nil {
+		panic(f.err)
+	}
+}
+
 // workersGoroutines starts a goroutine per task, with no bound, and waits
 // with a WaitGroup.
 type workersGoroutines struct {
 	wg   sync.WaitGroup
-	body func()
+	task func() error
+	firstError
 }
 
-func newWorkersGoroutines(_ int, body func()) workersImpl { return &workersGoroutines{body: body} }
+func newWorkersGoroutines(_ int, task func() error) workersImpl {
+	return &workersGoroutines{task: task}
+}
 
 func (r *workersGoroutines) submit() {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.body()
+		r.set(r.task())
 	}()
 }
-func (r *workersGoroutines) wait()  { r.wg.Wait() }
+func (r *workersGoroutines) wait()  { r.wg.Wait(); r.check() }
 func (r *workersGoroutines) close() {}
 
 // workersMutexQueue is a fixed set of workers pulling tasks from a slice
 // guarded by a mutex, parked on a sync.Cond while it is empty: the worker
-// pool without channels. The slice is a stack, since order does not matter
-// here and popping from the end keeps its backing array for reuse.
+// pool without channels. It is a FIFO, as pool.Workers is, but unbounded:
+// a batch never waits for room, where pool.Workers' default queue of 64
+// makes the submitter wait (workers-q1024 is the like-for-like row).
 type workersMutexQueue struct {
-	body    func()
+	task    func() error
 	mu      sync.Mutex
 	ready   sync.Cond // signalled when a task is pushed or on close
-	queue   []func()
+	queue   []func() error
+	head    int
 	idle    int // workers waiting on ready
 	closed  bool
 	tasks   sync.WaitGroup
 	workers sync.WaitGroup
+	firstError
 }
 
-func newWorkersMutexQueue(workers int, body func()) workersImpl {
-	r := &workersMutexQueue{body: body, queue: make([]func(), 0, workersBatch)}
+func newWorkersMutexQueue(workers int, task func() error) workersImpl {
+	r := &workersMutexQueue{task: task, queue: make([]func() error, 0, workersBatch)}
 	r.ready.L = &r.mu
 	r.workers.Add(workers)
 	for range workers {
@@ -242,7 +353,7 @@ func (r *workersMutexQueue) work() {
 	defer r.workers.Done()
 	r.mu.Lock()
 	for {
-		for len(r.queue) == 0 && !r.closed {
+		for r.head == len(r.queue) && !r.closed {
 			r.idle++
 			r.ready.Wait()
 			r.idle--
@@ -251,19 +362,22 @@ func (r *workersMutexQueue) work() {
 			r.mu.Unlock()
 			return
 		}
-		task := r.queue[len(r.queue)-1]
-		r.queue = r.queue[:len(r.queue)-1]
+		task := r.queue[r.head]
+		if r.head++; r.head == len(r.queue) {
+			r.head, r.queue = 0, r.queue[:0] // empty: reuse the array from the start
+		}
 		r.mu.Unlock()
-		task()
-		r.tasks.Done()
+		err := task()
 		r.mu.Lock()
+		r.set(err)
+		r.tasks.Done()
 	}
 }
 
 func (r *workersMutexQueue) submit() {
 	r.tasks.Add(1)
 	r.mu.Lock()
-	r.queue = append(r.queue, r.body)
+	r.queue = append(r.queue, r.task)
 	wake := r.idle > 0
 	r.mu.Unlock()
 	// Signal only when a worker sleeps: a signal per task would cost the
@@ -273,7 +387,7 @@ func (r *workersMutexQueue) submit() {
 	}
 }
 
-func (r *workersMutexQueue) wait() { r.tasks.Wait() }
+func (r *workersMutexQueue) wait() { r.tasks.Wait(); r.check() }
 
 func (r *workersMutexQueue) close() {
 	r.mu.Lock()

@@ -1,0 +1,14 @@
+package pool
+
+// SetIdleExpiredHook makes f run on a worker of w whose idle timer has just
+// fired, before it takes the pool's lock to retire: the one moment where a
+// submission, a Resize or a Close can take the worker off the idle stack
+// while it is not receiving, which no test can reach by timing alone. Call
+// it before submitting anything.
+func SetIdleExpiredHook(w *Workers, f func()) { w.hookExpired = f }
+
+// SetBlockedHook makes f run in a Go that found no room, after it has
+// counted itself as waiting and released the pool's lock, before it waits
+// on the doorbell: the moment where a worker may ring for it before it
+// listens. Call it before submitting anything.
+func SetBlockedHook(w *Workers, f func()) { w.hookBlocked = f }
