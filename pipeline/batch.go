@@ -2,8 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // Batch returns a stream of slices of the items of in, in order: a slice
@@ -17,16 +18,15 @@ import (
 // batching between stages needs no Batch stage (see the package
 // documentation).
 func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
-	if size < 1 {
-		panic(fmt.Sprintf("pipeline: Batch needs a size of at least 1, got %v", size))
-	}
-	if maxWait < 0 {
-		panic(fmt.Sprintf("pipeline: Batch needs a maxWait of at least 0, got %v", maxWait))
-	}
+	checkStream("Batch", in)
+	lifecycle.Min(pkg, "Batch", "size", size, 1)
+	lifecycle.UpFront[T](pkg, "Batch", "size", size)
+	lifecycle.NonNegative(pkg, "Batch", "maxWait", maxWait)
 	in.take("Batch")
 	s := in.s
+	_, labels := s.stage("Batch")
 	out := newStream[[]T](s)
-	s.spawn(func(quit <-chan struct{}) error {
+	s.spawn(labels, 1, func(quit <-chan struct{}) error {
 		defer close(out.ch)
 		e := newEmitter(out, quit)
 		cur := make([]T, 0, size)
@@ -109,6 +109,7 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 // Unbatch returns a stream of the items of the slices of in, in order: the
 // inverse of [Batch].
 func Unbatch[T any](in *Stream[[]T]) *Stream[T] {
+	checkStream("Unbatch", in)
 	return run(in, "Unbatch", 1, func(_ context.Context, items [][]T, e *emitter[T]) error {
 		for _, v := range items {
 			if e.canceled() || !e.addAll(v) {
@@ -125,13 +126,14 @@ func Unbatch[T any](in *Stream[[]T]) *Stream[T] {
 // then it waits. Stages need no buffer to run at full speed; Buffer is for
 // smoothing a bursty consumer. It panics if n < 1.
 func Buffer[T any](in *Stream[T], n int) *Stream[T] {
-	if n < 1 {
-		panic(fmt.Sprintf("pipeline: Buffer needs room for at least 1 item, got %v", n))
-	}
+	checkStream("Buffer", in)
+	lifecycle.Min(pkg, "Buffer", "n", n, 1)
+	lifecycle.UpFront[T](pkg, "Buffer", "n", n)
 	in.take("Buffer")
 	s := in.s
+	_, labels := s.stage("Buffer")
 	out := newStream[T](s)
-	s.spawn(func(done <-chan struct{}) error {
+	s.spawn(labels, 1, func(done <-chan struct{}) error {
 		defer close(out.ch)
 		var queue [][]T // batches of out's size; all full but the last
 		held := 0

@@ -28,7 +28,7 @@
 // first error (from a stage function, a generator, or a sink function) or
 // panic cancels the scope, as in errgroup: every stage stops at its next
 // item, or when its input closes, and Wait returns that error, or re-panics
-// with a [PanicError] on the caller's goroutine.
+// with a *[compendium.PanicError] on the caller's goroutine.
 //
 // A stage waiting for input needs no cancellation case: the sources stop on
 // cancellation and close their streams, and each stage that sees its input
@@ -39,7 +39,7 @@
 // # Sinks
 //
 // A pipeline ends in a sink that runs on the caller's goroutine: [All] for a
-// range loop, or [ForEach], [Collect], [Reduce], [First] and [Drain], which
+// range loop, or [ForEach], [Collect], [Reduce], [Head] and [Drain], which
 // consume their stream and then call [Scope.Wait] themselves, so their
 // error is the pipeline's. Since Wait joins every stage, those five must be
 // the last sink a goroutine runs on the scope: a stream left unread keeps
@@ -49,7 +49,7 @@
 //
 // # Cancel, not drain
 //
-// When a consumer stops early (a break out of [All], [First] once it has its
+// When a consumer stops early (a break out of [All], [Head] once it has its
 // item, an error), the stages upstream are cancelled, not drained: they stop
 // at their next item instead of computing the rest of their input for
 // nobody, and no goroutine outlives Wait. Peers get this half right: rill

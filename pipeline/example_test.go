@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pipeline"
 )
 
@@ -116,24 +117,25 @@ func ExampleScope() {
 }
 
 // A panic in a stage cancels the pipeline and comes back out of Wait as a
-// *PanicError holding the original value and the stack where it happened.
-func ExamplePanicError() {
+// *compendium.PanicError holding the original value and the stack where it
+// happened.
+func Example_panic() {
 	p := pipeline.New(context.Background())
 	out := pipeline.Map(pipeline.FromSlice(p, []int{0}), 1, func(_ context.Context, v int) (int, error) {
 		return 1 / v, nil // integer divide by zero
 	})
 	defer func() {
-		pe := recover().(*pipeline.PanicError)
+		pe := recover().(*compendium.PanicError)
 		fmt.Println(pe.Value)
 	}()
 	_ = pipeline.Drain(out)
 	// Output: runtime error: integer divide by zero
 }
 
-// ErrEmpty is what First returns when there was nothing to take.
+// ErrEmpty is what Head returns when there was nothing to take.
 func ExampleErrEmpty() {
 	p := pipeline.New(context.Background())
-	_, err := pipeline.First(pipeline.FromSlice[int](p, nil))
+	_, err := pipeline.Head(pipeline.FromSlice[int](p, nil))
 	fmt.Println(errors.Is(err, pipeline.ErrEmpty))
 	// Output: true
 }
@@ -337,10 +339,10 @@ func ExampleReduce() {
 	// Output: channel
 }
 
-// First takes one item and stops the rest of the pipeline.
-func ExampleFirst() {
+// Head takes one item and stops the rest of the pipeline.
+func ExampleHead() {
 	p := pipeline.New(context.Background())
-	v, err := pipeline.First(pipeline.Filter(pipeline.FromSlice(p, []int{1, 3, 4, 5, 6}), 1, func(_ context.Context, v int) (bool, error) {
+	v, err := pipeline.Head(pipeline.Filter(pipeline.FromSlice(p, []int{1, 3, 4, 5, 6}), 1, func(_ context.Context, v int) (bool, error) {
 		return v%2 == 0, nil
 	}))
 	fmt.Println(v, err)

@@ -25,13 +25,15 @@ const windowPerWorker = 4
 // items), and then wait, so memory stays bounded. With one worker,
 // OrderedMap is Map with one worker.
 func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T) (U, error)) *Stream[U] {
+	checkStream("OrderedMap", in)
 	checkWorkers("OrderedMap", workers)
-	checkFunc("OrderedMap", f == nil)
+	checkFunc("OrderedMap", "f", f == nil)
 	if workers == 1 {
 		return Map(in, 1, f)
 	}
 	in.take("OrderedMap")
 	s := in.s
+	_, labels := s.stage("OrderedMap")
 	ctx := s.ctx
 	out := newStream[U](s)
 	jobs := make(chan piece[T, U])
@@ -43,7 +45,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 	results := newStream[U](s) // only its free list is used: the workers' result batches
 
 	// The dispatcher.
-	s.spawn(func(done <-chan struct{}) error {
+	s.spawn(labels.With("role", "dispatch"), 0, func(done <-chan struct{}) error {
 		defer close(order)
 		defer close(jobs)
 		for {
@@ -82,8 +84,8 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 	})
 
 	// The workers.
-	for range workers {
-		s.spawn(func(done <-chan struct{}) error {
+	for i := range workers {
+		s.spawn(labels, i+1, func(done <-chan struct{}) error {
 			for {
 				var pc piece[T, U]
 				var ok bool
@@ -113,7 +115,7 @@ func OrderedMap[T, U any](in *Stream[T], workers int, f func(context.Context, T)
 	}
 
 	// The collector.
-	s.spawn(func(done <-chan struct{}) error {
+	s.spawn(labels.With("role", "collect"), 0, func(done <-chan struct{}) error {
 		defer close(out.ch)
 		e := newEmitter(out, done)
 		for {

@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pipeline"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -224,10 +225,10 @@ func TestSinks(t *testing.T) {
 		require.NoError(t, pipeline.Drain(counted))
 		assert.Equal(t, int64(len(xs)), seen.Load())
 	})
-	t.Run("First", func(t *testing.T) {
+	t.Run("Head", func(t *testing.T) {
 		p := pipeline.New(t.Context())
-		v, err := pipeline.First(pipeline.FromSeq(p, func(yield func(int) bool) {
-			for i := 7; ; i++ { // endless: First must stop it
+		v, err := pipeline.Head(pipeline.FromSeq(p, func(yield func(int) bool) {
+			for i := 7; ; i++ { // endless: Head must stop it
 				if !yield(i) {
 					return
 				}
@@ -236,9 +237,9 @@ func TestSinks(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 7, v)
 	})
-	t.Run("First/empty", func(t *testing.T) {
+	t.Run("Head/empty", func(t *testing.T) {
 		p := pipeline.New(t.Context())
-		_, err := pipeline.First(pipeline.FromSlice[int](p, nil))
+		_, err := pipeline.Head(pipeline.FromSlice[int](p, nil))
 		assert.ErrorIs(t, err, pipeline.ErrEmpty)
 	})
 	t.Run("All", func(t *testing.T) {
@@ -268,22 +269,22 @@ func TestBadArguments(t *testing.T) {
 		f    func()
 		want string
 	}{
-		{"Map workers=0", func() { pipeline.Map(stream(), 0, square) }, "pipeline: Map needs at least 1 worker, got 0"},
-		{"OrderedMap workers=-1", func() { pipeline.OrderedMap(stream(), -1, square) }, "pipeline: OrderedMap needs at least 1 worker, got -1"},
+		{"Map workers=0", func() { pipeline.Map(stream(), 0, square) }, "pipeline: Map: workers must be at least 1, got 0"},
+		{"OrderedMap workers=-1", func() { pipeline.OrderedMap(stream(), -1, square) }, "pipeline: OrderedMap: workers must be at least 1, got -1"},
 		{"Filter workers=0", func() {
 			pipeline.Filter(stream(), 0, func(context.Context, int) (bool, error) { return true, nil })
-		}, "pipeline: Filter needs at least 1 worker, got 0"},
-		{"Batch size=0", func() { pipeline.Batch(stream(), 0, time.Second) }, "pipeline: Batch needs a size of at least 1, got 0"},
-		{"Batch maxWait<0", func() { pipeline.Batch(stream(), 1, -time.Second) }, "pipeline: Batch needs a maxWait of at least 0, got -1s"},
-		{"Buffer n=0", func() { pipeline.Buffer(stream(), 0) }, "pipeline: Buffer needs room for at least 1 item, got 0"},
-		{"Map nil f", func() { pipeline.Map[int, int](stream(), 1, nil) }, "pipeline: Map with a nil function"},
-		{"nil stream", func() { pipeline.Map(nil, 1, square) }, "pipeline: Map of a nil stream"},
-		{"nil scope", func() { pipeline.FromSlice[int](nil, nil) }, "pipeline: FromSlice with a nil scope"},
+		}, "pipeline: Filter: workers must be at least 1, got 0"},
+		{"Batch size=0", func() { pipeline.Batch(stream(), 0, time.Second) }, "pipeline: Batch: size must be at least 1, got 0"},
+		{"Batch maxWait<0", func() { pipeline.Batch(stream(), 1, -time.Second) }, "pipeline: Batch: maxWait must not be negative, got -1s"},
+		{"Buffer n=0", func() { pipeline.Buffer(stream(), 0) }, "pipeline: Buffer: n must be at least 1, got 0"},
+		{"Map nil f", func() { pipeline.Map[int, int](stream(), 1, nil) }, "pipeline: Map: f must not be nil, got nil"},
+		{"nil stream", func() { pipeline.Map(nil, 1, square) }, "pipeline: Map: in must not be nil, got nil"},
+		{"nil scope", func() { pipeline.FromSlice[int](nil, nil) }, "pipeline: FromSlice: s must not be nil, got nil"},
 		{"consumed twice", func() {
 			s := stream()
 			pipeline.Map(s, 1, square)
-			pipeline.Map(s, 1, square)
-		}, "pipeline: Map of a stream that already has a consumer"},
+			pipeline.Collect(s)
+		}, "pipeline: Collect: in already has a consumer (Map), got a second one"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -714,9 +715,9 @@ func TestStageErrors(t *testing.T) {
 				}
 				return nil
 			})
-			var pe *pipeline.PanicError
+			var pe *compendium.PanicError
 			func() {
-				defer func() { pe, _ = recover().(*pipeline.PanicError) }()
+				defer func() { pe, _ = recover().(*compendium.PanicError) }()
 				_ = pipeline.Drain(out)
 			}()
 			require.NotNil(t, pe, "Drain did not re-panic")
@@ -737,8 +738,8 @@ func TestPanic(t *testing.T) {
 	})
 	defer func() {
 		r := recover()
-		pe, ok := r.(*pipeline.PanicError)
-		require.True(t, ok, "recovered %T, want *pipeline.PanicError", r)
+		pe, ok := r.(*compendium.PanicError)
+		require.True(t, ok, "recovered %T, want *compendium.PanicError", r)
 		assert.Equal(t, errBoom, pe.Value)
 		assert.ErrorIs(t, pe, errBoom)
 		assert.Contains(t, string(pe.Stack), "TestPanic")
@@ -769,7 +770,7 @@ func TestGoexit(t *testing.T) {
 		return v, nil
 	})
 	_, err := pipeline.Collect(out)
-	assert.ErrorContains(t, err, "Goexit")
+	assert.ErrorIs(t, err, compendium.ErrGoexit)
 }
 
 // TestGenerateError: an error from a generator fails the scope.

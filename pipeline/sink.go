@@ -58,6 +58,7 @@ func (st *Stream[T]) consume(f func([]T) bool) error {
 // Until it is ranged, the stages feeding it wait (so does Wait), unless the
 // scope is cancelled.
 func All[T any](in *Stream[T]) iter.Seq[T] {
+	checkStream("All", in)
 	in.take("All")
 	var ranged atomic.Bool
 	return func(yield func(T) bool) {
@@ -87,7 +88,8 @@ func All[T any](in *Stream[T]) iter.Seq[T] {
 // goroutines at once, use [Map] or [Tap] with workers and then [Drain].
 // It panics if f is nil.
 func ForEach[T any](in *Stream[T], f func(context.Context, T) error) error {
-	checkFunc("ForEach", f == nil)
+	checkStream("ForEach", in)
+	checkFunc("ForEach", "f", f == nil)
 	in.take("ForEach")
 	ctx := in.s.ctx
 	return in.consume(func(b []T) bool {
@@ -104,6 +106,7 @@ func ForEach[T any](in *Stream[T], f func(context.Context, T) error) error {
 // Collect returns every item of in, in order, and [Scope.Wait]'s result.
 // On an error the slice holds the items received before the failure.
 func Collect[T any](in *Stream[T]) ([]T, error) {
+	checkStream("Collect", in)
 	in.take("Collect")
 	var xs []T
 	err := in.consume(func(b []T) bool {
@@ -117,7 +120,8 @@ func Collect[T any](in *Stream[T]) ([]T, error) {
 // in order, on the caller's goroutine, and returns it with [Scope.Wait]'s
 // result. It panics if f is nil.
 func Reduce[T, A any](in *Stream[T], init A, f func(acc A, v T) A) (A, error) {
-	checkFunc("Reduce", f == nil)
+	checkStream("Reduce", in)
+	checkFunc("Reduce", "f", f == nil)
 	in.take("Reduce")
 	acc := init
 	err := in.consume(func(b []T) bool {
@@ -129,12 +133,13 @@ func Reduce[T, A any](in *Stream[T], init A, f func(acc A, v T) A) (A, error) {
 	return acc, err
 }
 
-// First returns the first item of in, then cancels the rest of the pipeline
+// Head returns the first item of in, then cancels the rest of the pipeline
 // and waits for it to stop (the stop is not an error). If the stream ends
 // without an item, it returns [ErrEmpty]; if the pipeline failed first, the
 // failure.
-func First[T any](in *Stream[T]) (T, error) {
-	in.take("First")
+func Head[T any](in *Stream[T]) (T, error) {
+	checkStream("Head", in)
+	in.take("Head")
 	var first T
 	found := false
 	err := in.consume(func(b []T) bool {
@@ -154,6 +159,7 @@ func First[T any](in *Stream[T]) (T, error) {
 // Drain receives and discards every item of in, then returns
 // [Scope.Wait]'s result: the sink for a pipeline run for its side effects.
 func Drain[T any](in *Stream[T]) error {
+	checkStream("Drain", in)
 	in.take("Drain")
 	return in.consume(func([]T) bool { return true })
 }

@@ -5,25 +5,19 @@ import (
 	"iter"
 )
 
-// checkScope panics if a source was given no scope.
-func checkScope(op string, s *Scope) {
-	if s == nil {
-		panic("pipeline: " + op + " with a nil scope")
-	}
-}
-
 // source starts a goroutine in s that feeds a new stream through produce,
 // and returns the stream. The goroutine closes the stream when it returns.
 // If held, the consumer may take the batch the producer holds back (see
 // heldBatch), and produce must hold held.mu while it touches e.
-func source[T any](s *Scope, held bool, produce func(e *emitter[T]) error) *Stream[T] {
+func source[T any](s *Scope, typ string, held bool, produce func(e *emitter[T]) error) *Stream[T] {
 	out := newStream[T](s)
 	var h *heldBatch[T]
 	if held {
 		h = &heldBatch[T]{}
 		out.held = h
 	}
-	s.spawn(func(quit <-chan struct{}) error {
+	_, labels := s.stage(typ)
+	s.spawn(labels, 1, func(quit <-chan struct{}) error {
 		defer close(out.ch)
 		if s.ctx.Err() != nil {
 			return errCanceled // already cancelled: produce nothing
@@ -59,7 +53,7 @@ func source[T any](s *Scope, held bool, produce func(e *emitter[T]) error) *Stre
 // the stream has been consumed. An empty xs gives a stream that ends at once.
 func FromSlice[T any](s *Scope, xs []T) *Stream[T] {
 	checkScope("FromSlice", s)
-	return source(s, false, func(e *emitter[T]) error {
+	return source(s, "FromSlice", false, func(e *emitter[T]) error {
 		for _, v := range xs {
 			if s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
@@ -80,8 +74,8 @@ func FromSlice[T any](s *Scope, xs []T) *Stream[T] {
 // before it yields the next (TestGenerateFeedback).
 func FromSeq[T any](s *Scope, seq iter.Seq[T]) *Stream[T] {
 	checkScope("FromSeq", s)
-	checkFunc("FromSeq", seq == nil)
-	return Generate(s, func(_ context.Context, yield func(T) bool) error {
+	checkFunc("FromSeq", "seq", seq == nil)
+	return generate(s, "FromSeq", func(_ context.Context, yield func(T) bool) error {
 		seq(yield)
 		return nil
 	})
@@ -95,8 +89,13 @@ func FromSeq[T any](s *Scope, seq iter.Seq[T]) *Stream[T] {
 // panics if gen is nil.
 func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool) error) *Stream[T] {
 	checkScope("Generate", s)
-	checkFunc("Generate", gen == nil)
-	return source(s, true, func(e *emitter[T]) error {
+	checkFunc("Generate", "gen", gen == nil)
+	return generate(s, "Generate", gen)
+}
+
+// generate is Generate, for the source typ.
+func generate[T any](s *Scope, typ string, gen func(ctx context.Context, yield func(T) bool) error) *Stream[T] {
+	return source(s, typ, true, func(e *emitter[T]) error {
 		h := e.st.held
 		stopped := false
 		err := gen(s.ctx, func(v T) bool {
@@ -142,7 +141,7 @@ func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool)
 // open, without items, until the scope is cancelled.
 func FromChan[T any](s *Scope, ch <-chan T) *Stream[T] {
 	checkScope("FromChan", s)
-	return source(s, false, func(e *emitter[T]) error {
+	return source(s, "FromChan", false, func(e *emitter[T]) error {
 		for {
 			select {
 			case v, ok := <-ch:

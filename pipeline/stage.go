@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -14,26 +13,11 @@ import (
 // beyond the caller's function.
 type step[T, U any] func(ctx context.Context, items []T, e *emitter[U]) error
 
-// checkWorkers panics unless n is a usable worker count.
-func checkWorkers(op string, n int) {
-	if n < 1 {
-		panic(fmt.Sprintf("pipeline: %s needs at least 1 worker, got %v", op, n))
-	}
-}
-
-// checkFunc panics if a stage was given a nil function: better at the call
-// that built the pipeline than as a nil dereference inside a stage.
-func checkFunc(op string, isNil bool) {
-	if isNil {
-		panic("pipeline: " + op + " with a nil function")
-	}
-}
-
 // run starts the workers of a stage that calls f on every item of in, and
 // returns the stream they feed. The last worker to exit closes it.
 func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[U] {
-	checkWorkers(op, workers)
 	in.take(op)
+	_, labels := in.s.stage(op)
 	out := newStream[U](in.s)
 	var c *crew[T]
 	if workers > 1 {
@@ -41,8 +25,8 @@ func run[T, U any](in *Stream[T], op string, workers int, f step[T, U]) *Stream[
 	}
 	var live atomic.Int32
 	live.Store(int32(workers))
-	for range workers {
-		in.s.spawn(func(quit <-chan struct{}) error {
+	for i := range workers {
+		in.s.spawn(labels, i+1, func(quit <-chan struct{}) error {
 			// Closing on every exit, failure included, is the Go blog's rule
 			// (a stage closes its outbound channel when its sends are done),
 			// so that a receiver is never left waiting on a stage that is gone.

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // maxBatch is the most items one hand-over between stages carries. At full
@@ -46,9 +48,9 @@ type Stream[T any] struct {
 	// slot costs two atomics (BenchmarkFirstItem: 0.65 to 0.75 µs, was
 	// 0.72 to 0.79; BenchmarkSoak 73 to 88 ns an item, was 87 to 97).
 	spare atomic.Pointer[T]
-	max   int  // items per batch at most
-	clear bool // T holds pointers: clear recycled batches
-	taken atomic.Bool
+	max   int                    // items per batch at most
+	clear bool                   // T holds pointers: clear recycled batches
+	taken atomic.Pointer[string] // the stage or sink consuming st
 
 	// waiting counts the consumers in a receive on ch that no batch has
 	// been handed to yet, so that add can skip its non-blocking send when
@@ -159,13 +161,17 @@ func newStream[T any](s *Scope) *Stream[T] {
 	}
 }
 
-// take marks st consumed by the stage or sink named op.
-func (st *Stream[T]) take(op string) {
-	if st == nil {
-		panic("pipeline: " + op + " of a nil stream")
-	}
-	if st.taken.Swap(true) {
-		panic("pipeline: " + op + " of a stream that already has a consumer")
+// checkStream panics if the stage or sink fn was given no stream.
+func checkStream[T any](fn string, st *Stream[T]) {
+	lifecycle.NotNil(pkg, fn, "in", st == nil)
+}
+
+// take marks st consumed by the stage or sink fn, or panics if it already
+// has a consumer. Constructors call it after their other checks, so that a
+// call that panics leaves st free.
+func (st *Stream[T]) take(fn string) {
+	if !st.taken.CompareAndSwap(nil, &fn) {
+		lifecycle.Panicf(pkg, fn, "in already has a consumer (%s), got a second one", *st.taken.Load())
 	}
 }
 

@@ -26,7 +26,9 @@ import "context"
 // (TestMapShareBatch). Measured cost: about 5 ns an item with one worker
 // and a trivial f (BenchmarkThreeStage).
 func Map[T, U any](in *Stream[T], workers int, f func(context.Context, T) (U, error)) *Stream[U] {
-	checkFunc("Map", f == nil)
+	checkStream("Map", in)
+	checkWorkers("Map", workers)
+	checkFunc("Map", "f", f == nil)
 	return run(in, "Map", workers, func(ctx context.Context, items []T, e *emitter[U]) error {
 		for _, v := range items {
 			if e.canceled() {
@@ -49,7 +51,9 @@ func Map[T, U any](in *Stream[T], workers int, f func(context.Context, T) (U, er
 // only, as for [Map]). It panics if workers < 1 or keep is nil. An error
 // from keep fails the scope, as for Map.
 func Filter[T any](in *Stream[T], workers int, keep func(context.Context, T) (bool, error)) *Stream[T] {
-	checkFunc("Filter", keep == nil)
+	checkStream("Filter", in)
+	checkWorkers("Filter", workers)
+	checkFunc("Filter", "keep", keep == nil)
 	return run(in, "Filter", workers, func(ctx context.Context, items []T, e *emitter[T]) error {
 		for _, v := range items {
 			if e.canceled() {
@@ -74,7 +78,9 @@ func Filter[T any](in *Stream[T], workers int, keep func(context.Context, T) (bo
 // scope, as for Map. The stage copies the items out, so f may reuse its
 // slice's array.
 func FlatMap[T, U any](in *Stream[T], workers int, f func(context.Context, T) ([]U, error)) *Stream[U] {
-	checkFunc("FlatMap", f == nil)
+	checkStream("FlatMap", in)
+	checkWorkers("FlatMap", workers)
+	checkFunc("FlatMap", "f", f == nil)
 	return run(in, "FlatMap", workers, func(ctx context.Context, items []T, e *emitter[U]) error {
 		for _, v := range items {
 			if e.canceled() {
@@ -99,7 +105,8 @@ func FlatMap[T, U any](in *Stream[T], workers int, f func(context.Context, T) ([
 // The items are passed on as they are: if T holds pointers, f sees the same
 // values that the next stage receives, and must not modify them.
 func Tap[T any](in *Stream[T], f func(context.Context, T) error) *Stream[T] {
-	checkFunc("Tap", f == nil)
+	checkStream("Tap", in)
+	checkFunc("Tap", "f", f == nil)
 	return run(in, "Tap", 1, func(ctx context.Context, items []T, e *emitter[T]) error {
 		for _, v := range items {
 			if e.canceled() {
