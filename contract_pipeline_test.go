@@ -34,7 +34,7 @@ func init() {
 			double := func(_ context.Context, v int) (int, error) { return 2 * v, nil }
 			out := pipeline.Map(endless, 2, double)
 			out = pipeline.OrderedMap(out, 2, double)
-			out = pipeline.Buffer(out, 10)
+			out = pipeline.Buffer(out, 10, pipeline.Block)
 			_ = pipeline.All(out) // an iterator never ranged: the stream stays unread
 			return p.Close
 		},

@@ -286,7 +286,7 @@ func ExampleUnbatch() {
 // Buffer lets the upstream run ahead of a bursty consumer.
 func ExampleBuffer() {
 	p := pipeline.New(context.Background())
-	got, _ := pipeline.Collect(pipeline.Buffer(pipeline.FromSlice(p, []int{1, 2, 3}), 100))
+	got, _ := pipeline.Collect(pipeline.Buffer(pipeline.FromSlice(p, []int{1, 2, 3}), 100, pipeline.Block))
 	fmt.Println(got)
 	// Output: [1 2 3]
 }

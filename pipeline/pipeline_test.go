@@ -92,7 +92,7 @@ func stageCases() []stageCase {
 			return pipeline.Unbatch(pipeline.Batch(in, 7, time.Hour))
 		}, same, true},
 		stageCase{"Buffer", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
-			return pipeline.Buffer(in, 100)
+			return pipeline.Buffer(in, 100, pipeline.Block)
 		}, same, true},
 	)
 	return cases
@@ -276,7 +276,7 @@ func TestBadArguments(t *testing.T) {
 		}, "pipeline: Filter: workers must be at least 1, got 0"},
 		{"Batch size=0", func() { pipeline.Batch(stream(), 0, time.Second) }, "pipeline: Batch: size must be at least 1, got 0"},
 		{"Batch maxWait<0", func() { pipeline.Batch(stream(), 1, -time.Second) }, "pipeline: Batch: maxWait must not be negative, got -1s"},
-		{"Buffer n=0", func() { pipeline.Buffer(stream(), 0) }, "pipeline: Buffer: n must be at least 1, got 0"},
+		{"Buffer n=0", func() { pipeline.Buffer(stream(), 0, pipeline.Block) }, "pipeline: Buffer: n must be at least 1, got 0"},
 		{"Map nil f", func() { pipeline.Map[int, int](stream(), 1, nil) }, "pipeline: Map: f must not be nil, got nil"},
 		{"nil stream", func() { pipeline.Map(nil, 1, square) }, "pipeline: Map: in must not be nil, got nil"},
 		{"nil scope", func() { pipeline.FromSlice[int](nil, nil) }, "pipeline: FromSlice: s must not be nil, got nil"},
@@ -317,7 +317,7 @@ func TestEmptyInputClosesEverything(t *testing.T) {
 		s := pipeline.FromSlice[int](p, nil)
 		s = pipeline.Map(s, 3, square)
 		s = pipeline.OrderedMap(s, 3, square)
-		s = pipeline.Buffer(s, 10)
+		s = pipeline.Buffer(s, 10, pipeline.Block)
 		start := time.Now()
 		got, err := pipeline.Collect(pipeline.Batch(s, 10, time.Hour))
 		require.NoError(t, err)
@@ -617,7 +617,7 @@ func TestBackpressure(t *testing.T) {
 				}
 			}
 		})
-		_ = pipeline.All(pipeline.Buffer(pipeline.Map(src, 1, square), 1000)) // never ranged
+		_ = pipeline.All(pipeline.Buffer(pipeline.Map(src, 1, square), 1000, pipeline.Block)) // never ranged
 		synctest.Wait()
 		// The source's full batch, Map's input and output batches, the
 		// buffer (1000 plus a batch), one batch offered downstream.
@@ -791,7 +791,7 @@ func TestAllRangedTwice(t *testing.T) {
 	for range seq {
 	}
 	require.NoError(t, p.Wait())
-	assert.PanicsWithValue(t, "pipeline: All's iterator ranged twice", func() {
+	assert.PanicsWithValue(t, "pipeline: All: the iterator must be ranged once, got a second range", func() {
 		for range seq {
 		}
 	})
@@ -1054,7 +1054,7 @@ func TestGenerateRequestResponse(t *testing.T) {
 			return pipeline.Map(pipeline.Unbatch(pipeline.Batch(in, 1, 0)), 1, double)
 		}},
 		{"Buffer", func(in *pipeline.Stream[int]) *pipeline.Stream[int] {
-			return pipeline.Map(pipeline.Buffer(in, 4), 1, double)
+			return pipeline.Map(pipeline.Buffer(in, 4, pipeline.Block), 1, double)
 		}},
 	}
 	for _, c := range cases {

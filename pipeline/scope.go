@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/go-compendium/compendium"
@@ -44,16 +43,8 @@ type Scope struct {
 	o      lifecycle.Owner
 	parent context.Context // the ctx given to New: stage labels build on its labels
 	ctx    context.Context // o.Context(), fetched once
+	done   <-chan struct{} // ctx.Done(), fetched once
 	stages atomic.Int32    // stages started so far, to number them in labels
-
-	// dead is set once ctx is done. Stages check it before every item.
-	dead      atomic.Bool
-	stopDeath func() bool   // unregisters the AfterFunc that sets dead
-	deathDone chan struct{} // closed when that AfterFunc has run
-
-	mu      sync.Mutex
-	quits   []chan struct{} // one per stage goroutine and sink, closed on cancellation
-	quitted bool            // quits are closed
 }
 
 // New returns a Scope whose stages run until their input ends, a stage
@@ -61,15 +52,11 @@ type Scope struct {
 // already done, no stage processes anything and Wait returns ctx's cause.
 // It panics if ctx is nil.
 func New(ctx context.Context) *Scope {
-	lifecycle.Context("pipeline", "New", ctx)
-	s := &Scope{parent: ctx, deathDone: make(chan struct{})}
-	s.o.Init(ctx, "pipeline", "Scope")
+	lifecycle.Context(pkg, "New", ctx)
+	s := &Scope{parent: ctx}
+	s.o.Init(ctx, pkg, "Scope")
 	s.ctx = s.o.Context()
-	s.stopDeath = context.AfterFunc(s.ctx, func() {
-		defer close(s.deathDone)
-		s.dead.Store(true)
-		s.closeQuits()
-	})
+	s.done = s.o.Done()
 	return s
 }
 
@@ -94,7 +81,6 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // a Scope runs one pipeline.
 func (s *Scope) Wait() error {
 	s.o.Join()
-	s.release()
 	s.o.Stop(s.o.ErrClosed())
 	return s.o.Result()
 }
@@ -103,54 +89,10 @@ func (s *Scope) Wait() error {
 // and returns what Wait would: the first failure, nil if there was none
 // (the cancellation by Close is not one), or a re-raised panic. Streams
 // left unread cannot make it hang. It is idempotent: every call returns
-// the same result.
-func (s *Scope) Close() error {
-	s.o.Stop(s.o.ErrClosed())
-	s.dead.Store(true)
-	s.closeQuits()
-	return s.Wait()
-}
-
-// release stops the AfterFunc that sets dead, or, if it has started, joins
-// it, so that nothing outlives Wait. The Wait that stops it closes
-// deathDone in its place: stopDeath reports true only once.
-func (s *Scope) release() {
-	if s.stopDeath() {
-		close(s.deathDone)
-	}
-	<-s.deathDone
-}
-
-// newQuit returns a channel that is closed when the scope is cancelled, for
-// one goroutine's selects. Each goroutine gets its own rather than sharing
-// ctx.Done(): a select locks every channel it waits on, and one channel
-// shared by every stage's every select made its lock the contended spot
-// of an idle pipeline.
-func (s *Scope) newQuit() <-chan struct{} {
-	q := make(chan struct{})
-	s.mu.Lock()
-	if s.quitted {
-		close(q)
-	} else {
-		s.quits = append(s.quits, q)
-	}
-	s.mu.Unlock()
-	return q
-}
-
-// closeQuits closes every quit channel, once.
-func (s *Scope) closeQuits() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.quitted {
-		return
-	}
-	s.quitted = true
-	for _, q := range s.quits {
-		close(q)
-	}
-	s.quits = nil
-}
+// the same result. A sink whose stream Close cut short returns an error
+// matching [compendium.ErrClosed], as does a sink of a stream added after
+// Close.
+func (s *Scope) Close() error { return s.o.Close() }
 
 // stage numbers a new stage or source of type typ, for its goroutines'
 // labels: it returns the stage's name ("Map#2") and the labels
@@ -161,70 +103,48 @@ func (s *Scope) stage(typ string) (string, lifecycle.Labels) {
 	return name, lifecycle.NewLabels(s.parent, "pipeline", typ, "stage", name)
 }
 
-// spawn runs f on a goroutine that Wait joins, labelled l and worker=i,
-// passing it the goroutine's quit channel (see newQuit). A panic in f is
-// captured and fails the scope; so does a runtime.Goexit, as
-// compendium.ErrGoexit; an error from f goes through end.
-func (s *Scope) spawn(l lifecycle.Labels, worker int, f func(quit <-chan struct{}) error) {
-	quit := s.newQuit()
-	s.o.Go(l.With("worker", fmt.Sprint(worker)), func() {
-		p, err := lifecycle.Call(func() error { return f(quit) }, func() { s.fail(compendium.ErrGoexit) })
+// spawn runs f on a goroutine that Wait and Close join, labelled l, for
+// the stage name. A panic in f fails the scope with it; so does a
+// runtime.Goexit, as compendium.ErrGoexit; an error from f fails the scope
+// unless it is a consequence of its cancellation (see lifecycle.Owner.Fail).
+func (s *Scope) spawn(name string, l lifecycle.Labels, f func() error) {
+	s.o.Go(l, func() {
+		p, err := lifecycle.Call(f, func() {
+			s.o.Fail(fmt.Errorf("pipeline: %s: %w", name, compendium.ErrGoexit))
+		})
 		if p != nil {
-			s.fail(p)
+			s.o.Fail(p)
 			return
 		}
-		s.end(err)
+		s.o.Fail(err)
 	})
-}
-
-// end records how a stage ended. Once the scope is cancelled, whatever a
-// stage returns (errCanceled, or a function's wrapped ctx.Err()) is a
-// consequence of that cancellation, not news: the Owner drops it after a
-// stop (a consumer that stopped on purpose, Close), and records the parent
-// context's cause in its place if the parent ended the pipeline.
-func (s *Scope) end(err error) {
-	if err == nil {
-		return
-	}
-	if err == errCanceled {
-		// The stage saw dead, which fail and stop set just after they
-		// cancel; the AfterFunc sets it after the parent cancelled.
-		<-s.ctx.Done()
-	}
-	s.fail(err)
 }
 
 // failed is for a stage whose function just returned err: it fails the
 // scope at once, rather than when spawn sees the error after the stage's
 // deferred calls (closing its output among them) have run, so that the
-// other stages stop a little sooner and see the failure before the closed
-// stream. It returns err for the stage to return.
+// other stages stop sooner and see the failure before the closed stream.
+// It returns err for the stage to return.
 func (s *Scope) failed(err error) error {
-	if err != errCanceled {
-		s.end(err)
-	}
+	s.o.Fail(err)
 	return err
 }
 
-// fail records err as the scope's failure if it is the first (see
-// lifecycle.Owner.Fail), and cancels the scope.
-func (s *Scope) fail(err error) {
-	s.o.Fail(err)
-	s.kill()
-}
-
-// kill sets dead at once, rather than when the AfterFunc goroutine gets to
-// run, so that the stages stop at their next item.
-func (s *Scope) kill() {
-	s.dead.Store(true)
-	s.closeQuits()
-}
-
-// canceled reports whether the scope's context is done (or about to be).
-func (s *Scope) canceled() bool { return s.dead.Load() }
+// canceled reports whether the scope's context is done. Stages check it
+// before each item: it is the context itself, which a parent's cancel
+// cancels before it returns, not a flag that a goroutine sets later (a
+// context.AfterFunc runs late when every core is busy).
+func (s *Scope) canceled() bool { return s.ctx.Err() != nil }
 
 // stop cancels the scope because a consumer has what it wants.
-func (s *Scope) stop() {
-	s.o.Stop(errStopped)
-	s.kill()
+func (s *Scope) stop() { s.o.Stop(errStopped) }
+
+// closedErr is what a sink returns, in place of Wait's nil, when its stream
+// was cut short by Close (or ended after it): the pipeline did not run to
+// completion, and the caller did not stop it by reading less.
+func (s *Scope) closedErr(cut bool, err error) error {
+	if err == nil && cut && lifecycle.IsStop(context.Cause(s.ctx)) {
+		return context.Cause(s.ctx)
+	}
+	return err
 }

@@ -29,7 +29,7 @@ func TestCloseUnread(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := pipeline.New(t.Context())
 		out := pipeline.Map(endless(p), 3, square)
-		_ = pipeline.Buffer(pipeline.OrderedMap(out, 2, square), 5) // never consumed
+		_ = pipeline.Buffer(pipeline.OrderedMap(out, 2, square), 5, pipeline.Block) // never consumed
 		synctest.Wait()
 		assert.NoError(t, p.Close())
 		assert.NoError(t, p.Close(), "Close is idempotent")
