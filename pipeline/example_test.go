@@ -283,12 +283,55 @@ func ExampleUnbatch() {
 	// Output: [1 2 3]
 }
 
-// Buffer lets the upstream run ahead of a bursty consumer.
+// Buffer lets the upstream run ahead of a bursty consumer; with Block it
+// never loses an item.
 func ExampleBuffer() {
 	p := pipeline.New(context.Background())
 	got, _ := pipeline.Collect(pipeline.Buffer(pipeline.FromSlice(p, []int{1, 2, 3}), 100, pipeline.Block))
 	fmt.Println(got)
 	// Output: [1 2 3]
+}
+
+// DropOldest keeps the latest items for a consumer that cannot keep up
+// (a UI that shows the current state): however the consumer's pace and
+// the source's compare, the last items always arrive.
+func ExampleBuffer_dropOldest() {
+	p := pipeline.New(context.Background())
+	latest := pipeline.Buffer(pipeline.FromSlice(p, ints(1000)), 3, pipeline.DropOldest)
+	got, err := pipeline.Collect(latest)
+	fmt.Println(got[len(got)-3:], err)
+	// Output: [997 998 999] <nil>
+}
+
+// DropNewest is the talk's leaky buffer: when it is full, what arrives is
+// dropped, and the items it holds stay, so the first items that reach it
+// always arrive.
+func ExampleBuffer_dropNewest() {
+	p := pipeline.New(context.Background())
+	leaky := pipeline.Buffer(pipeline.FromSlice(p, ints(1000)), 3, pipeline.DropNewest)
+	got, err := pipeline.Collect(leaky)
+	fmt.Println(got[:3], err)
+	// Output: [0 1 2] <nil>
+}
+
+// Dropped counts what a dropping Buffer discarded: every item either
+// arrives or is counted.
+func ExampleStream_Dropped() {
+	p := pipeline.New(context.Background())
+	leaky := pipeline.Buffer(pipeline.FromSlice(p, ints(1000)), 3, pipeline.DropNewest)
+	received := 0
+	_ = pipeline.ForEach(leaky, func(context.Context, int) error {
+		received++
+		return nil
+	})
+	fmt.Println(received+int(leaky.Dropped()) == 1000)
+	// Output: true
+}
+
+// Policy names what a Buffer does when full.
+func ExamplePolicy() {
+	fmt.Println(pipeline.Block, pipeline.DropNewest, pipeline.DropOldest)
+	// Output: Block DropNewest DropOldest
 }
 
 // All ranges over the final stream; Wait follows the loop.
@@ -361,4 +404,93 @@ func ExampleDrain() {
 	// x
 	// y
 	// <nil>
+}
+
+// OrderedFilter keeps the input's order with several workers, though the
+// items finish in reverse order here (each waits for the one after it).
+func ExampleOrderedFilter() {
+	finished := map[int]chan struct{}{}
+	for v := range 6 {
+		finished[v] = make(chan struct{})
+	}
+	p := pipeline.New(context.Background())
+	odd := pipeline.OrderedFilter(pipeline.FromSlice(p, ints(6)), 6, func(_ context.Context, v int) (bool, error) {
+		if next, ok := finished[v+1]; ok {
+			<-next
+		}
+		close(finished[v])
+		return v%2 == 1, nil
+	})
+	got, _ := pipeline.Collect(odd)
+	fmt.Println(got)
+	// Output: [1 3 5]
+}
+
+// OrderedFlatMap keeps each call's items together and the calls in the
+// input's order, with several workers.
+func ExampleOrderedFlatMap() {
+	p := pipeline.New(context.Background())
+	words := pipeline.OrderedFlatMap(pipeline.FromSlice(p, []string{"a b", "c", "d e f"}), 3, func(_ context.Context, line string) ([]string, error) {
+		return strings.Fields(line), nil
+	})
+	got, _ := pipeline.Collect(words)
+	fmt.Println(got)
+	// Output: [a b c d e f]
+}
+
+// ToChan puts a stream in a select of yours, here beside a context that
+// could end the wait; once the channel closes, Wait says how the
+// pipeline ended.
+func ExampleToChan() {
+	ctx := context.Background()
+	p := pipeline.New(ctx)
+	squares := pipeline.ToChan(pipeline.Map(pipeline.FromSlice(p, []int{1, 2, 3}), 1, func(_ context.Context, v int) (int, error) {
+		return v * v, nil
+	}))
+	for {
+		select {
+		case v, ok := <-squares:
+			if !ok {
+				fmt.Println("done:", p.Wait())
+				return
+			}
+			fmt.Println(v)
+		case <-ctx.Done():
+			fmt.Println(p.Close())
+			return
+		}
+	}
+	// Output:
+	// 1
+	// 4
+	// 9
+	// done: <nil>
+}
+
+// Close cancels a pipeline nobody reads any more, joins every stage and
+// returns the first failure: none here, since the cancellation is Close's.
+func ExampleScope_Close() {
+	p := pipeline.New(context.Background())
+	naturals := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for i := 0; yield(i); i++ {
+		}
+		return nil
+	})
+	squares := pipeline.ToChan(pipeline.Map(naturals, 2, func(_ context.Context, v int) (int, error) {
+		return v * v, nil
+	}))
+	fmt.Println(<-squares >= 0)
+	fmt.Println(p.Close())
+	// Output:
+	// true
+	// <nil>
+}
+
+// ints returns 0, 1, ... n-1.
+func ints(n int) []int {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return xs
 }

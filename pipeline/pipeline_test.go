@@ -21,14 +21,6 @@ import (
 
 var errBoom = errors.New("boom")
 
-func ints(n int) []int {
-	xs := make([]int, n)
-	for i := range xs {
-		xs[i] = i
-	}
-	return xs
-}
-
 func square(_ context.Context, v int) (int, error) { return v * v, nil }
 
 // stageCase builds one stage over in and says what it must produce from
