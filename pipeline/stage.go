@@ -171,7 +171,7 @@ func (g *stage[T, U]) deal(d *deck[T], e *emitter[U]) error {
 // it on its deck and takes items from the front, one at a time, each with
 // a compare-and-swap on the deck's state. A worker with nothing to do
 // counts itself in the input's waiting and, before it parks, takes the
-// items the input's producers hold on their shelves, or steals the back
+// items the input's producers hold on their shelves, or steals the front
 // half of what another worker has not started, with the same
 // compare-and-swap; a worker that puts two or more items on its deck wakes
 // one parked worker if any is counted. So no worker waits while another
@@ -309,9 +309,12 @@ func (c *crew[T]) acquire(i int) ([]T, bool) {
 	}
 }
 
-// steal takes the back half (rounded up) of the items another worker has
+// steal takes the front half (rounded up) of the items another worker has
 // not started, in a batch of its own, or returns nil. Like claim, it
-// uncounts the caller before it takes them.
+// uncounts the caller before it takes them. The front, not the back: the
+// items start close to the order they arrived in, as from a channel, so
+// an item that waits for an earlier one to get through does not start
+// while the earlier one sits on a busy worker's deck.
 func (c *crew[T]) steal(i int) []T {
 	for k := 1; k < c.workers; k++ {
 		d := c.decks[(i+k)%c.workers]
@@ -321,12 +324,14 @@ func (c *crew[T]) steal(i int) []T {
 			if w&deckLock != 0 || lo >= hi {
 				break
 			}
-			mid := hi - (hi-lo+1)/2
+			mid := lo + (hi-lo+1)/2
 			c.in.waiting.Add(-1)
-			if d.state.CompareAndSwap(w, deckLock|lo<<32|mid) {
-				b := append(c.in.get(), d.items[mid:hi]...)
+			// The owner goes on from mid while the lock is held; it
+			// recycles the array only once the lock is gone.
+			if d.state.CompareAndSwap(w, deckLock|mid<<32|hi) {
+				b := append(c.in.get(), d.items[lo:mid]...)
 				d.state.And(^uint64(deckLock))
-				if mid > lo {
+				if hi > mid {
 					c.nudge() // some are left behind
 				}
 				return b
