@@ -1,9 +1,11 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -493,4 +495,41 @@ func ints(n int) []int {
 		xs[i] = i
 	}
 	return xs
+}
+
+// Every goroutine of a pipeline carries pprof labels naming its package,
+// stage and worker, so a goroutine profile (or a dump, or go tool pprof)
+// shows which stage is stuck. Here a Map stage waits on a channel nobody
+// sends on, and the profile's record of the stuck goroutine names it.
+func Example_goroutineProfile() {
+	stuck := make(chan struct{})
+	waiting := make(chan struct{})
+	p := pipeline.New(context.Background())
+	src := pipeline.FromSlice(p, []string{"a.txt"})
+	sizes := pipeline.Map(src, 1, func(ctx context.Context, name string) (int, error) {
+		close(waiting)
+		<-stuck // the bug: nobody ever sends on stuck
+		return 0, nil
+	})
+	results := pipeline.ToChan(sizes)
+	<-waiting
+
+	var profile bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&profile, 1)
+	for _, record := range strings.Split(profile.String(), "\n\n") {
+		if strings.Contains(record, "Example_goroutineProfile.func") { // the stuck function
+			for _, line := range strings.Split(record, "\n") {
+				if strings.HasPrefix(line, "# labels:") {
+					fmt.Println(line)
+				}
+			}
+		}
+	}
+	close(stuck)
+	for range results {
+	}
+	fmt.Println(p.Wait())
+	// Output:
+	// # labels: {"compendium":"pipeline", "stage":"Map#2", "type":"Map", "worker":"1"}
+	// <nil>
 }
