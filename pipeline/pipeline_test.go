@@ -245,46 +245,6 @@ func TestSinks(t *testing.T) {
 	})
 }
 
-// TestBadArguments checks that programming errors panic with a message
-// that names the function and the bad value.
-func TestBadArguments(t *testing.T) {
-	stream := func() *pipeline.Stream[int] {
-		// A stream nobody consumes: its scope is cancelled and joined
-		// at the end of the test by cleanup.
-		ctx, cancel := context.WithCancel(context.Background())
-		p := pipeline.New(ctx)
-		t.Cleanup(func() { cancel(); _ = p.Wait() })
-		return pipeline.FromSlice(p, []int{1})
-	}
-	cases := []struct {
-		name string
-		f    func()
-		want string
-	}{
-		{"Map workers=0", func() { pipeline.Map(stream(), 0, square) }, "pipeline: Map: workers must be at least 1, got 0"},
-		{"OrderedMap workers=-1", func() { pipeline.OrderedMap(stream(), -1, square) }, "pipeline: OrderedMap: workers must be at least 1, got -1"},
-		{"Filter workers=0", func() {
-			pipeline.Filter(stream(), 0, func(context.Context, int) (bool, error) { return true, nil })
-		}, "pipeline: Filter: workers must be at least 1, got 0"},
-		{"Batch size=0", func() { pipeline.Batch(stream(), 0, time.Second) }, "pipeline: Batch: size must be at least 1, got 0"},
-		{"Batch maxWait<0", func() { pipeline.Batch(stream(), 1, -time.Second) }, "pipeline: Batch: maxWait must not be negative, got -1s"},
-		{"Buffer n=0", func() { pipeline.Buffer(stream(), 0, pipeline.Block) }, "pipeline: Buffer: n must be at least 1, got 0"},
-		{"Map nil f", func() { pipeline.Map[int, int](stream(), 1, nil) }, "pipeline: Map: f must not be nil, got nil"},
-		{"nil stream", func() { pipeline.Map(nil, 1, square) }, "pipeline: Map: in must not be nil, got nil"},
-		{"nil scope", func() { pipeline.FromSlice[int](nil, nil) }, "pipeline: FromSlice: s must not be nil, got nil"},
-		{"consumed twice", func() {
-			s := stream()
-			pipeline.Map(s, 1, square)
-			pipeline.Collect(s)
-		}, "pipeline: Collect: in already has a consumer (Map), got a second one"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, c.want, c.f)
-		})
-	}
-}
-
 // TestAlreadyCanceled: with a context that is already done, nothing is
 // processed and Wait returns ctx.Err().
 func TestAlreadyCanceled(t *testing.T) {
