@@ -60,10 +60,16 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 			return e.add(b)
 		}
 		for {
+			// The select below may keep finding input ready; checking
+			// here bounds what Batch takes in after a cancellation.
 			if s.canceled() {
 				returned = true
 				return errCanceled
 			}
+			// Wait for input or the open batch's deadline. A cut batch
+			// is published (see emitter), so the consumer takes it
+			// while Batch waits here: nothing is held back but the open
+			// batch, which is what Batch is for.
 			in.enter()
 			b := in.claim()
 			ok := true
@@ -88,6 +94,7 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 				}
 			}
 			if !ok {
+				// The input ended: the last, partial batch goes out.
 				returned = true
 				if len(cur) > 0 && !cut() {
 					return errCanceled

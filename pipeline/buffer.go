@@ -86,17 +86,25 @@ type buffer[T any] struct {
 	pending []T
 }
 
+// run is Buffer's goroutine. Each round it waits in one select for input
+// (unless it is full and blocks), for the consumer to take its oldest
+// items, or for cancellation, with the talk's nil-channel switch turning
+// off the cases that cannot apply. It never holds an item back from a
+// waiting consumer: whenever it holds any, it offers them.
 func (b *buffer[T]) run() error {
 	s := b.in.s
-	src := b.in.ch
+	src := b.in.ch // nil once the input has ended
 	for {
 		if b.over != nil {
-			b.fill()
+			b.fill() // room was made: move in what did not fit
 		}
 		recv := src
 		if b.policy == Block && (b.count == len(b.ring) || b.over != nil) {
 			recv = nil // full: stop taking input
 		}
+		// The items offered are a copy of the oldest ones, made once and
+		// kept until they are taken: a ring's items are not contiguous,
+		// and the consumer recycles what it is handed.
 		if b.pending == nil && b.count > 0 {
 			b.pending = b.out.get()
 			for i := range min(b.count, b.out.max) {
@@ -110,6 +118,10 @@ func (b *buffer[T]) run() error {
 		if recv == nil && send == nil {
 			return nil // input ended and everything went out
 		}
+		// Count as a waiting consumer only while the input case is on,
+		// so that a producer never blocks handing a batch to a Buffer
+		// that is not taking any; take what a producer holds on its
+		// shelf before waiting, as every consumer does.
 		var batch []T
 		got, ok := false, true
 		if recv != nil {
@@ -140,7 +152,7 @@ func (b *buffer[T]) run() error {
 		}
 		switch {
 		case got && !ok:
-			src = nil
+			src = nil // ended: send what is left, then return
 		case got:
 			b.over, b.overBatch = batch, batch
 			b.fill()
@@ -148,7 +160,10 @@ func (b *buffer[T]) run() error {
 	}
 }
 
-// fill moves the items of b.over into the ring, as the policy says.
+// fill moves the items of b.over into the ring, as the policy says: with
+// Block, what does not fit stays in b.over (one batch at most, since no
+// input is taken meanwhile); the dropping policies make every item fit,
+// dropping it or the oldest one, so their input never waits.
 func (b *buffer[T]) fill() {
 	n := len(b.ring)
 	for i, v := range b.over {
@@ -164,7 +179,10 @@ func (b *buffer[T]) fill() {
 				b.sent(1)
 				b.out.dropped.Add(1)
 				if b.pending != nil {
-					b.out.put(b.pending) // held a copy of the item dropped
+					// The copy on offer starts with the item just
+					// dropped: make a new one next round, so that a
+					// dropped item is never delivered too.
+					b.out.put(b.pending)
 					b.pending = nil
 				}
 			}

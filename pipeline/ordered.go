@@ -92,6 +92,7 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 	s := in.s
 	name, labels := s.stage(typ)
 	if workers == 1 {
+		// One worker keeps the order by itself: no numbering, no ring.
 		return start(in, name, labels, 1, func(ctx context.Context, items []T, e *emitter[U]) error {
 			for _, v := range items {
 				if ctx.Err() != nil {
@@ -134,7 +135,10 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 		return nil
 	})
 
-	// The workers.
+	// The workers: the crew of Map, computing numbered items in any order
+	// and taking them one at a time, so that nothing is held back from an
+	// idle worker. The alternative, a piece of each batch per worker,
+	// strands a piece behind a worker blocked in f.
 	results := start(numberedIn, name, labels, workers, func(ctx context.Context, items []numbered[T], e *emitter[numbered[R]]) error {
 		for _, x := range items {
 			if ctx.Err() != nil {
@@ -165,10 +169,13 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 		}()
 		e := newEmitter(out, 0, s.done)
 		ring := make([]slot[R], window)
-		var head uint64
+		var head uint64 // the number of the next result to hand on
 		for {
 			b, ok := results.recv()
 			if !ok {
+				// Every numbered item came back (or the scope was
+				// cancelled, and the workers' stream says so by being
+				// cut): whatever is in the ring past a gap stays there.
 				returned = true
 				return nil
 			}
@@ -191,6 +198,9 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 				head++
 				moved = true
 			}
+			// Let the dispatcher run ahead again. The store comes before
+			// the wake-up, and the dispatcher loads after it waits, so
+			// a wake-up it misses leaves a token it will find.
 			if moved {
 				emitted.Store(head)
 				select {

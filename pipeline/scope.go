@@ -25,20 +25,24 @@ var errCanceled = errors.New("pipeline: canceled")
 // Scope owns every goroutine of one pipeline: each source and stage runs on
 // goroutines that the Scope starts and [Scope.Wait] and [Scope.Close] join.
 // Build a Scope with [New]; the zero value is not usable, and a Scope must
-// not be copied.
+// not be copied. Its methods are safe for concurrent use.
 //
-// The Scope follows errgroup's rules: the first stage error, or the first
-// panic, cancels [Scope.Context], every stage then stops at its next item
-// or when its input closes, and Wait returns that first error (or
-// re-panics). A consumer that stops early ([All] with break, [Head])
-// cancels the scope too, without it counting as an error.
+// The Scope follows errgroup's rules: the first failure (a stage or sink
+// function's error, a panic, a runtime.Goexit) cancels [Scope.Context],
+// every stage stops at its next item, and Wait returns that failure, or
+// re-panics. A consumer that stops early ([All] with break, [Head])
+// cancels the scope too, without it counting as a failure. A Scope runs
+// one pipeline: once Wait or Close has returned, its context is done, and
+// a sink of a stream added afterwards returns an error matching
+// [compendium.ErrClosed].
 //
-// Its methods are safe for concurrent use. Everything the stage functions
-// did synchronizes before Wait and Close return, as for
-// [sync.WaitGroup.Wait].
+// Everything the stage functions did happens before Wait and Close
+// return, as for [sync.WaitGroup.Wait]; an item's production happens
+// before its consumption by the next stage or sink, as for a channel.
 //
-// Cost: one goroutine per source, per worker and per single-goroutine
-// stage; see pipeline.ThreeStage in bench/RESULTS.md.
+// Cost: one goroutine per source, per worker and per one-goroutine stage
+// (an ordered stage adds two), and per edge the batches in flight; see
+// pipeline.ThreeStage and pipeline.Soak in bench/RESULTS.md.
 type Scope struct {
 	o      lifecycle.Owner
 	parent context.Context // the ctx given to New: stage labels build on its labels
@@ -74,11 +78,12 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // every call.
 //
 // Wait only returns once every stream has been consumed by a sink (or the
-// scope was cancelled): a stream nobody reads keeps its producer blocked.
-// [Scope.Close] does not wait for that. The sinks other than [All] call
-// Wait themselves. Wait may be called more than once, and every call
-// returns the same result. Once it returns, the scope's context is done:
-// a Scope runs one pipeline.
+// scope was cancelled): a stream nobody reads keeps its producer blocked,
+// as an unread channel would. [Scope.Close] does not wait for that. The
+// sinks other than [All] and [ToChan] call Wait themselves. Wait may be
+// called more than once, and every call returns the same result. Once it
+// returns, the scope's context is done, as errgroup's is after its Wait:
+// the context is released, not left registered with its parent.
 func (s *Scope) Wait() error {
 	s.o.Join()
 	s.o.Stop(s.o.ErrClosed())

@@ -28,14 +28,17 @@ const freeBatches = 8
 // stages take the stream alone and no scope argument.
 //
 // Items travel between stages in batches (see the package documentation),
-// but every function you pass sees one item at a time, in the order the
-// stream carries them.
+// but every function you pass sees one item at a time, and nothing a
+// channel would deliver is held back.
 //
 // A Stream is consumed once: passing it to a second stage or sink panics,
 // since two consumers would each get an arbitrary share of the items. To
 // fan out, run [Map] with more workers. The zero value is not usable; a
-// Stream is always handled by pointer. Its methods are safe for concurrent
-// use.
+// Stream is always handled by pointer and must not be copied. Its methods
+// are safe for concurrent use.
+//
+// Cost: a batch per producer and per consumer in flight, recycled; see
+// pipeline.Soak in bench/RESULTS.md.
 type Stream[T any] struct {
 	s    *Scope
 	ch   chan []T // unbuffered: a batch changes hands only when the consumer is ready
