@@ -26,7 +26,7 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 	in.take("Batch")
 	s := in.s
 	name, labels := s.stage("Batch")
-	out := newStream[[]T](s, 1)
+	out := newStream[[]T](s, name, 1)
 	s.spawn(name, labels.With("worker", "1"), func() (err error) {
 		returned := false
 		defer func() {

@@ -55,7 +55,7 @@ func Buffer[T any](in *Stream[T], n int, policy Policy) *Stream[T] {
 	in.take("Buffer")
 	s := in.s
 	name, labels := s.stage("Buffer")
-	out := newStream[T](s, 0) // no shelf: Buffer offers its oldest items in every wait
+	out := newStream[T](s, name, 0) // no shelf: Buffer offers its oldest items in every wait
 	b := &buffer[T]{in: in, out: out, ring: make([]T, n), policy: policy}
 	s.spawn(name, labels.With("worker", "1"), func() (err error) {
 		returned := false

@@ -29,37 +29,69 @@ func spin(n int) int {
 }
 
 // TestParentCancelBoundsCalls: once the parent context's cancel has
-// returned, each worker starts at most one more call (one that checked
-// just before), however busy the workers are. The workers here are busy
-// on CPU, which is when a goroutine that learns of the cancellation late
-// (a context.AfterFunc) runs late.
+// returned, each worker of every kind of stage starts at most one more
+// call (one that checked just before), however busy the workers are. The
+// workers here are busy on CPU, which is when a goroutine that learns of
+// the cancellation late (a context.AfterFunc) runs late.
 func TestParentCancelBoundsCalls(t *testing.T) {
-	for _, workers := range []int{1, 4} {
-		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
-			for range 10 {
-				ctx, cancel := context.WithCancel(t.Context())
-				p := pipeline.New(ctx)
-				src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
-					for i := 0; yield(i); i++ {
-					}
-					return nil
-				})
-				var calls, late atomic.Int64
-				out := pipeline.Map(src, workers, func(ctx context.Context, v int) (int, error) {
-					if ctx.Err() != nil {
-						late.Add(1)
-					}
-					if calls.Add(1) == 2000 {
-						cancel()
-					}
-					return spin(2000) + v, nil
-				})
-				assert.ErrorIs(t, pipeline.Drain(out), context.Canceled)
-				// The worker that cancelled checks before its next item;
-				// every other one may have checked just before.
-				require.LessOrEqual(t, late.Load(), int64(workers), "calls started after cancel returned")
+	type counted func(ctx context.Context, v int) int // the stage's work, counting late calls
+	stages := []struct {
+		name  string
+		build func(in *pipeline.Stream[int], workers int, f counted) *pipeline.Stream[int]
+	}{
+		{"Map", func(in *pipeline.Stream[int], w int, f counted) *pipeline.Stream[int] {
+			return pipeline.Map(in, w, func(ctx context.Context, v int) (int, error) { return f(ctx, v), nil })
+		}},
+		{"OrderedMap", func(in *pipeline.Stream[int], w int, f counted) *pipeline.Stream[int] {
+			return pipeline.OrderedMap(in, w, func(ctx context.Context, v int) (int, error) { return f(ctx, v), nil })
+		}},
+		{"Filter", func(in *pipeline.Stream[int], w int, f counted) *pipeline.Stream[int] {
+			return pipeline.Filter(in, w, func(ctx context.Context, v int) (bool, error) { return f(ctx, v) >= 0, nil })
+		}},
+		{"OrderedFilter", func(in *pipeline.Stream[int], w int, f counted) *pipeline.Stream[int] {
+			return pipeline.OrderedFilter(in, w, func(ctx context.Context, v int) (bool, error) { return f(ctx, v) >= 0, nil })
+		}},
+		{"FlatMap", func(in *pipeline.Stream[int], w int, f counted) *pipeline.Stream[int] {
+			return pipeline.FlatMap(in, w, func(ctx context.Context, v int) ([]int, error) { return []int{f(ctx, v)}, nil })
+		}},
+		{"OrderedFlatMap", func(in *pipeline.Stream[int], w int, f counted) *pipeline.Stream[int] {
+			return pipeline.OrderedFlatMap(in, w, func(ctx context.Context, v int) ([]int, error) { return []int{f(ctx, v)}, nil })
+		}},
+		{"Tap", func(in *pipeline.Stream[int], _ int, f counted) *pipeline.Stream[int] {
+			return pipeline.Tap(in, func(ctx context.Context, v int) error { f(ctx, v); return nil })
+		}},
+	}
+	for _, st := range stages {
+		for _, workers := range []int{1, 4} {
+			if st.name == "Tap" && workers > 1 {
+				continue
 			}
-		})
+			t.Run(fmt.Sprintf("%s/workers=%d", st.name, workers), func(t *testing.T) {
+				for range 5 {
+					ctx, cancel := context.WithCancel(t.Context())
+					p := pipeline.New(ctx)
+					src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+						for i := 0; yield(i); i++ {
+						}
+						return nil
+					})
+					var calls, late atomic.Int64
+					out := st.build(src, workers, func(ctx context.Context, v int) int {
+						if ctx.Err() != nil {
+							late.Add(1)
+						}
+						if calls.Add(1) == 2000 {
+							cancel()
+						}
+						return spin(2000) + v
+					})
+					assert.ErrorIs(t, pipeline.Drain(out), context.Canceled)
+					// The worker that cancelled checks before its next item;
+					// every other one may have checked just before.
+					require.LessOrEqual(t, late.Load(), int64(workers), "calls started after cancel returned")
+				}
+			})
+		}
 	}
 }
 

@@ -5,12 +5,8 @@ import (
 	"sync/atomic"
 )
 
-// A shelf's state packs an epoch (high 32 bits) and a count (low 32 bits).
-const (
-	countBits = 32
-	countMask = 1<<countBits - 1
-	locked    = countMask // count value of a shelf whose items a consumer is copying out
-)
+// locked is the count of a shelf whose items a consumer is copying out.
+const locked = ^uint32(0)
 
 // shelf is where a producer's pending items wait for a consumer: the batch
 // it is filling, published item by item. It is what keeps a produced item
@@ -20,17 +16,19 @@ const (
 // consumer to make progress (an acknowledgement window, rate-limit
 // feedback): a deadlock that channels do not have.
 //
-// state is the shelf's epoch and count: buf[:count] are published. The
+// count says how many items of buf are published: buf[:count]. The
 // producer writes each item past the count and then publishes it with a
 // compare-and-swap of count to count+1. A consumer about to wait claims the
 // published items: it swaps the count for locked, copies buf[:count] out,
-// and stores the next epoch with a count of 0. The producer's next
-// compare-and-swap then fails, and it moves the item it just wrote to the
-// front (it had written it past the count, where the consumer never
-// reads). To hand a batch over through the channel, the producer first
-// takes the items back (count to 0, next epoch) so that no consumer copies
-// from an array in flight. The epoch makes a consumer's stale
-// compare-and-swap fail rather than claim items of a later batch.
+// and stores 0. The producer's next compare-and-swap then fails, and it
+// moves the item it just wrote to the front (it had written it past the
+// count, where the consumer never reads). To hand a batch over through the
+// channel, the producer first takes the items back (count to 0) so that no
+// consumer copies from an array in flight. A consumer whose
+// compare-and-swap succeeds on a count it loaded before a hand-over claims
+// the items published since, in the array that holds them: it reads buf
+// after the swap, and the producer replaces buf before it publishes into
+// the new array.
 //
 // The alternatives cost more per item: a mutex per item (the producer
 // locks to append, the consumer tries the lock) is two atomic writes where
@@ -38,9 +36,9 @@ const (
 // copy, lets the producer's write of its next item land in an array that
 // the consumer has already recycled.
 type shelf[T any] struct {
-	state atomic.Uint64
+	count atomic.Uint32
 	buf   []T      // written by the producer only while no consumer can read it
-	_     [32]byte // producers of one stream publish on lines of their own
+	_     [36]byte // producers of one stream publish on lines of their own
 }
 
 // emitter is a producing goroutine's output side: it adds items to its
@@ -52,9 +50,8 @@ type shelf[T any] struct {
 type emitter[T any] struct {
 	st      *Stream[T]
 	sh      *shelf[T]
-	buf     []T    // sh.buf
-	n       int    // items in buf, all published
-	word    uint64 // sh.state as the producer last set it
+	buf     []T // sh.buf
+	n       int // items in buf: published, unless take took them back
 	max     int
 	waiting *atomic.Int32 // &st.waiting, read on every item
 	done    <-chan struct{}
@@ -66,7 +63,6 @@ func newEmitter[T any](st *Stream[T], i int, done <-chan struct{}) *emitter[T] {
 	e := &emitter[T]{st: st, sh: st.shelves[i], max: st.max, waiting: &st.waiting, done: done}
 	e.buf = st.get()[:st.max]
 	e.sh.buf = e.buf
-	e.word = e.sh.state.Load()
 	return e
 }
 
@@ -75,9 +71,8 @@ func newEmitter[T any](st *Stream[T], i int, done <-chan struct{}) *emitter[T] {
 // waited to hand a full batch on; v is published even then.
 func (e *emitter[T]) add(v T) bool {
 	e.buf[e.n] = v
-	if e.sh.state.CompareAndSwap(e.word, e.word+1) {
+	if e.sh.count.CompareAndSwap(uint32(e.n), uint32(e.n+1)) {
 		e.n++
-		e.word++
 		if e.n < e.max && e.waiting.Load() <= 0 {
 			return true
 		}
@@ -105,9 +100,8 @@ func (e *emitter[T]) addAll(vs []T) bool {
 		}
 	}
 	copy(e.buf[e.n:], vs)
-	if e.sh.state.CompareAndSwap(e.word, e.word+uint64(k)) {
+	if e.sh.count.CompareAndSwap(uint32(e.n), uint32(e.n+k)) {
 		e.n += k
-		e.word += uint64(k)
 	} else {
 		e.reclaim(k)
 	}
@@ -125,26 +119,21 @@ func (e *emitter[T]) published() bool {
 
 // reclaim follows a failed publication: a consumer claimed buf[:n]. Once it
 // has copied them out, the k items just written past them move to the
-// front and are published in the shelf's new epoch.
+// front and are published.
 func (e *emitter[T]) reclaim(k int) {
-	w := e.settle()
+	e.settle()
 	copy(e.buf, e.buf[e.n:e.n+k])
 	if e.st.clear {
 		clear(e.buf[k : e.n+k])
 	}
 	e.n = k
-	e.word = w + uint64(k)
-	e.sh.state.Store(e.word)
+	e.sh.count.Store(uint32(k))
 }
 
-// settle waits until no consumer is copying from the shelf (a copy of at
-// most one batch) and returns the state it left: the next epoch, empty.
-func (e *emitter[T]) settle() uint64 {
-	for {
-		w := e.sh.state.Load()
-		if w&countMask != locked {
-			return w
-		}
+// settle waits until no consumer is copying from the shelf, a copy of at
+// most one batch.
+func (e *emitter[T]) settle() {
+	for e.sh.count.Load() == locked {
 		runtime.Gosched()
 	}
 }
@@ -153,22 +142,17 @@ func (e *emitter[T]) settle() uint64 {
 // handed on through the channel, and reports whether there were any: a
 // consumer may have claimed them first.
 func (e *emitter[T]) take() bool {
-	next := e.word&^countMask + 1<<countBits
-	if e.sh.state.CompareAndSwap(e.word, next) {
-		e.word = next
+	if e.sh.count.CompareAndSwap(uint32(e.n), 0) {
 		return e.n > 0
 	}
-	e.word = e.settle()
+	e.settle()
 	e.n = 0
 	return false
 }
 
 // untake publishes again items that take took back and that no consumer
 // received.
-func (e *emitter[T]) untake() {
-	e.word += uint64(e.n)
-	e.sh.state.Store(e.word)
-}
+func (e *emitter[T]) untake() { e.sh.count.Store(uint32(e.n)) }
 
 // sent starts a new batch after the pending one went through the channel,
 // and uncounts the consumer that took it.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pipeline"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,4 +99,78 @@ func TestStageAddedToCanceledScope(t *testing.T) {
 		assert.ErrorIs(t, err, errBoom, "a pipeline added to a failed scope reports the failure")
 		assert.Empty(t, got)
 	})
+}
+
+// TestCancelAtEveryStageSaysSo: whatever kind of stage stands before the
+// sink, a parent's cancel at any point either lets every item through or
+// shows in the error: no stage ends its stream as if its input had ended.
+func TestCancelAtEveryStageSaysSo(t *testing.T) {
+	const n = 20
+	for _, c := range stageCases() {
+		t.Run(c.name, func(t *testing.T) {
+			for at := range n + 1 {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(t.Context())
+					defer cancel()
+					p := pipeline.New(ctx)
+					var seen atomic.Int64
+					counted := pipeline.Tap(pipeline.FromSlice(p, ints(n)), func(context.Context, int) error {
+						if seen.Add(1) == int64(at) {
+							cancel()
+						}
+						return nil
+					})
+					got, err := pipeline.Collect(c.build(counted))
+					if err == nil {
+						want := c.want(ints(n))
+						if !c.ordered {
+							slices.Sort(got)
+							slices.Sort(want)
+						}
+						require.Equal(t, want, got, "cancelled at %d: a nil error with items missing", at)
+					} else {
+						require.ErrorIs(t, err, context.Canceled)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestCloseCutsEveryStage: whatever kind of stage stands before the sink,
+// a sink reading a stream that Close cut short returns an error matching
+// compendium.ErrClosed, while Close itself returns nil.
+func TestCloseCutsEveryStage(t *testing.T) {
+	for _, c := range stageCases() {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(t.Context())
+				reading := make(chan struct{})
+				var once sync.Once
+				done := make(chan error)
+				go func() {
+					done <- pipeline.ForEach(c.build(endless(p)), func(context.Context, int) error {
+						once.Do(func() { close(reading) })
+						return nil
+					})
+				}()
+				<-reading
+				assert.NoError(t, p.Close())
+				assert.ErrorIs(t, <-done, compendium.ErrClosed)
+			})
+		})
+	}
+}
+
+// TestWaitEndsScope: once Wait has returned, the scope's context is done
+// (released, not left registered with its parent), with a cause matching
+// compendium.ErrClosed, and a pipeline added afterwards says so.
+func TestWaitEndsScope(t *testing.T) {
+	p := pipeline.New(t.Context())
+	_, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+	require.NoError(t, err)
+	assert.Error(t, p.Context().Err(), "the context is done once Wait returned")
+	assert.ErrorIs(t, context.Cause(p.Context()), compendium.ErrClosed)
+	_, err = pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+	assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
 }

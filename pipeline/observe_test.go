@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/go-compendium/compendium/pipeline"
 	"github.com/stretchr/testify/assert"
@@ -54,6 +55,10 @@ func containsAll(kv, want []string) bool {
 // compendium=pipeline type=<stage> stage=<stage>#k worker=i, on top of the
 // caller's own labels, read back from a goroutine profile.
 func TestLabels(t *testing.T) {
+	synctest.Test(t, testLabels)
+}
+
+func testLabels(t *testing.T) {
 	pprof.Do(t.Context(), pprof.Labels("job", "TestLabels"), func(ctx context.Context) {
 		stuck := make(chan struct{})
 		entered := make(chan struct{}, 3)
@@ -69,6 +74,7 @@ func TestLabels(t *testing.T) {
 		for range 3 {
 			<-entered // all three workers are in f: none has exited
 		}
+		synctest.Wait() // every goroutine has started and applied its labels
 		got := labelSets(t, "job=TestLabels")
 		for _, want := range []string{
 			"compendium=pipeline job=TestLabels stage=Map#2 type=Map worker=1",

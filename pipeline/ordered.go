@@ -121,6 +121,9 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 	numberedIn := start(in, name, labels.With("role", "dispatch"), 1, func(ctx context.Context, items []T, e *emitter[numbered[T]]) error {
 		for _, v := range items {
 			for next-emitted.Load() >= uint64(window) {
+				if s.hook != nil {
+					s.hook("credit", -1)
+				}
 				select {
 				case <-credit:
 				case <-s.done:
@@ -158,7 +161,7 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 	// The collector puts the results back in order in a ring as large as
 	// the window: every result in flight has a number less than window
 	// past the oldest one not yet out, so each has a slot of its own.
-	out := newStream[U](s, 1)
+	out := newStream[U](s, name, 1)
 	s.spawn(name, labels.With("role", "collect"), func() (err error) {
 		returned := false
 		defer func() {

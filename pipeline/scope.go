@@ -49,6 +49,12 @@ type Scope struct {
 	ctx    context.Context // o.Context(), fetched once
 	done   <-chan struct{} // ctx.Done(), fetched once
 	stages atomic.Int32    // stages started so far, to number them in labels
+
+	// hook, if a test set it (export_test.go), is called by goroutines
+	// about to park after looking for work: site names the place, worker
+	// the crew worker (-1 elsewhere). A test uses it to make another
+	// goroutine act in that window, which no black-box test can reach.
+	hook func(site string, worker int)
 }
 
 // New returns a Scope whose stages run until their input ends, a stage

@@ -192,11 +192,10 @@ func ToChan[T any](in *Stream[T]) <-chan T {
 	s.spawn(name, labels.With("worker", strconv.Itoa(1)), func() error {
 		defer close(ch)
 		for {
+			// A cut input needs no report here: the stage that stopped
+			// early reported the cancellation.
 			b, ok := in.recv()
 			if !ok {
-				if in.cut.Load() {
-					return errCanceled
-				}
 				return nil
 			}
 			for _, v := range b {

@@ -11,7 +11,7 @@ import (
 // consumer to take.
 func source[T any](s *Scope, typ string, produce func(e *emitter[T]) error) *Stream[T] {
 	name, labels := s.stage(typ)
-	out := newStream[T](s, 1)
+	out := newStream[T](s, name, 1)
 	s.spawn(name, labels.With("worker", "1"), func() (err error) {
 		returned := false
 		defer func() {

@@ -43,7 +43,7 @@ func run[T, U any](in *Stream[T], typ string, workers int, f step[T, U]) *Stream
 // last worker to exit closes it.
 func start[T, U any](in *Stream[T], name string, l lifecycle.Labels, workers int, f step[T, U]) *Stream[U] {
 	s := in.s
-	g := &stage[T, U]{s: s, in: in, out: newStream[U](s, workers), region: "pipeline." + name, f: f}
+	g := &stage[T, U]{s: s, in: in, out: newStream[U](s, name, workers), region: "pipeline." + name, f: f}
 	if workers > 1 {
 		g.crew = newCrew(in, workers)
 	}
@@ -293,6 +293,9 @@ func (c *crew[T]) acquire(i int) ([]T, bool) {
 			c.once.Do(func() { close(c.allDone) })
 			return nil, false
 		}
+		if c.in.s.hook != nil {
+			c.in.s.hook("acquire", i)
+		}
 		select {
 		case b, ok := <-src:
 			if ok {
@@ -347,7 +350,7 @@ func (c *crew[T]) steal(i int) []T {
 // is counted as waiting, so none holds items.
 func (c *crew[T]) quiet() bool {
 	for _, sh := range c.in.shelves {
-		if sh.state.Load()&countMask != 0 {
+		if sh.count.Load() != 0 {
 			return false
 		}
 	}

@@ -41,6 +41,7 @@ const freeBatches = 8
 // pipeline.Soak in bench/RESULTS.md.
 type Stream[T any] struct {
 	s    *Scope
+	name string   // the stage that produces it, "Map#2"
 	ch   chan []T // unbuffered: a batch changes hands only when the consumer is ready
 	free chan []T // recycled empty batches: a bounded free list, never blocks
 	// spare is one recycled batch's array, in front of free: an idle
@@ -74,14 +75,15 @@ type Stream[T any] struct {
 	_       [60]byte
 }
 
-// newStream returns a stream of s fed by producers goroutines.
-func newStream[T any](s *Scope, producers int) *Stream[T] {
+// newStream returns a stream of s, the output of the stage name, fed by
+// producers goroutines.
+func newStream[T any](s *Scope, name string, producers int) *Stream[T] {
 	n := maxBatch
 	if size := int(unsafe.Sizeof(*new(T))); size > 0 && n*size > maxBatchBytes {
 		n = max(1, maxBatchBytes/size)
 	}
 	st := &Stream[T]{
-		s: s, ch: make(chan []T), free: make(chan []T, freeBatches), max: n,
+		s: s, name: name, ch: make(chan []T), free: make(chan []T, freeBatches), max: n,
 		clear: hasPointers(reflect.TypeFor[T]()),
 	}
 	st.shelves = make([]*shelf[T], producers)
@@ -128,6 +130,9 @@ func (st *Stream[T]) recv() (b []T, ok bool) {
 	if b = st.claim(); b != nil {
 		return b, true
 	}
+	if st.s.hook != nil {
+		st.s.hook("recv "+st.name, -1)
+	}
 	if b, ok = <-st.ch; ok {
 		return b, true // the producer uncounted us
 	}
@@ -151,18 +156,17 @@ func (st *Stream[T]) last() ([]T, bool) {
 func (st *Stream[T]) claim() []T {
 	for _, sh := range st.shelves {
 		for {
-			w := sh.state.Load()
-			c := w & countMask
+			c := sh.count.Load()
 			if c == 0 || c == locked {
 				break
 			}
 			st.waiting.Add(-1)
-			if sh.state.CompareAndSwap(w, w|locked) {
+			if sh.count.CompareAndSwap(c, locked) {
 				// The producer writes only past c while the shelf is
 				// locked, and replaces buf only after a hand-over, which
 				// the lock excludes.
 				b := append(st.get(), sh.buf[:c]...)
-				sh.state.Store(w&^countMask + 1<<countBits) // next epoch, empty
+				sh.count.Store(0)
 				return b
 			}
 			st.waiting.Add(1) // the producer published one more, or took them: look again

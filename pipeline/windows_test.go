@@ -1,0 +1,130 @@
+package pipeline_test
+
+// The tests in this file force interleavings that no black-box test can
+// reach: a goroutine acts while another is between looking for work and
+// parking. They use the hook of export_test.go.
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-compendium/compendium/pipeline"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWakeNotLost: a worker that has looked for items and found none, and
+// is about to park, still wakes for a batch another worker gets just then:
+// here two items that wait for each other arrive together at one worker
+// of two while the other is in that window, and they must both run.
+func TestWakeNotLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour) // a lost wake-up ends here
+		defer cancel()
+		p := pipeline.New(ctx)
+		inWindow, first := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int64
+		pipeline.SetHook(p, func(site string, worker int) {
+			if site == "acquire" && worker == 1 && calls.Add(1) == 1 {
+				close(inWindow) // the pair may come now, to worker 0
+				<-first         // worker 0 has it and is in f
+			}
+		})
+		both := make(chan struct{})
+		// A source that stays open until the end: its closing would wake
+		// the parked worker too.
+		one := pipeline.Generate(p, func(ctx context.Context, yield func(int) bool) error {
+			yield(0)
+			select {
+			case <-both:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		pair := pipeline.FlatMap(one, 1, func(context.Context, int) ([]int, error) {
+			<-inWindow
+			return []int{0, 1}, nil // published together: one worker gets both
+		})
+		var arrived atomic.Int64
+		out := pipeline.Map(pair, 2, func(ctx context.Context, v int) (int, error) {
+			switch arrived.Add(1) {
+			case 1:
+				close(first)
+			case 2:
+				close(both)
+			}
+			select {
+			case <-both:
+				return v, nil
+			case <-ctx.Done():
+				return 0, context.Cause(ctx)
+			}
+		})
+		got, err := pipeline.Collect(out)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []int{0, 1}, got)
+	})
+}
+
+// TestCreditNotLost: an ordered stage's dispatcher that found its window
+// full, and is about to wait, still goes on when the window moves just
+// then: here the slow first item is released and every result handed on
+// while the dispatcher is in that window.
+func TestCreditNotLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour) // a lost credit ends here
+		defer cancel()
+		p := pipeline.New(ctx)
+		release := make(chan struct{})
+		var waits atomic.Int64
+		pipeline.SetHook(p, func(site string, _ int) {
+			if site == "credit" && waits.Add(1) == 1 {
+				close(release)
+				synctest.Wait() // the results so far are all handed on
+			}
+		})
+		const n = 2000 // more than the window
+		out := pipeline.OrderedMap(pipeline.FromSlice(p, ints(n)), 2, func(_ context.Context, v int) (int, error) {
+			if v == 0 {
+				<-release
+			}
+			return v, nil
+		})
+		got, err := pipeline.Collect(out)
+		require.NoError(t, err)
+		assert.Equal(t, ints(n), got)
+		assert.Positive(t, waits.Load(), "the window never filled: the test tests nothing")
+	})
+}
+
+// TestLeftoversAfterClose: items a stage left on its shelf when it stopped
+// (here: cancelled while its consumer was between looking and parking)
+// reach a sink that reads to the end, after the stream closes.
+func TestLeftoversAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		inWindow := make(chan struct{})
+		var recvs atomic.Int64
+		pipeline.SetHook(p, func(site string, _ int) {
+			if site == "recv Map#2" && recvs.Add(1) == 2 {
+				close(inWindow)
+				synctest.Wait() // the stage has stopped, its item on its shelf
+			}
+		})
+		out := pipeline.Map(pipeline.FromSlice(p, ints(5)), 1, func(_ context.Context, v int) (int, error) {
+			if v == 1 {
+				<-inWindow // the sink is between looking and parking
+				cancel()
+			}
+			return v, nil
+		})
+		got, err := pipeline.Collect(out)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, []int{0, 1}, got, "item 1 was computed before the stage stopped")
+	})
+}
