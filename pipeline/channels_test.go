@@ -67,7 +67,7 @@ func TestParentCancelBoundsCalls(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/workers=%d", st.name, workers), func(t *testing.T) {
-				for range 5 {
+				for range 3 {
 					ctx, cancel := context.WithCancel(t.Context())
 					p := pipeline.New(ctx)
 					src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
@@ -108,6 +108,9 @@ func TestWorkersMeetAtBarrier(t *testing.T) {
 			rounds := 1000
 			if n == 8 {
 				rounds = 200
+			}
+			if raceEnabled {
+				rounds /= 4
 			}
 			for range rounds {
 				synctest.Test(t, func(t *testing.T) {
@@ -183,7 +186,7 @@ func TestStageWaitsForAcknowledgement(t *testing.T) {
 // call of FlatMap's function come out together and in order, even when a
 // call returns more items than one hand-over between stages carries.
 func TestFlatMapKeepsCallsTogether(t *testing.T) {
-	const calls, per = 200, 300
+	const calls, per = 100, 300
 	p := pipeline.New(t.Context())
 	out := pipeline.FlatMap(pipeline.FromSlice(p, ints(calls)), 4, func(_ context.Context, v int) ([]int, error) {
 		us := make([]int, per)

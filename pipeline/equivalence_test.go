@@ -619,6 +619,9 @@ func isSubset(xs, ys []int) bool {
 
 func TestChannelEquivalence(t *testing.T) {
 	graphs := 150
+	if raceEnabled {
+		graphs = 100
+	}
 	if testing.Short() {
 		graphs = 30
 	}

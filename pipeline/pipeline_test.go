@@ -114,6 +114,9 @@ func TestStages(t *testing.T) {
 		}},
 	}
 	for _, src := range sources {
+		if raceEnabled {
+			src.large /= 10
+		}
 		for _, c := range stageCases() {
 			for _, n := range []int{0, 1, 300, src.large} {
 				t.Run(fmt.Sprintf("%s/%s/n=%d", src.name, c.name, n), func(t *testing.T) {
