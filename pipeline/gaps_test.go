@@ -174,3 +174,62 @@ func TestWaitEndsScope(t *testing.T) {
 	_, err = pipeline.Collect(pipeline.FromSlice(p, ints(3)))
 	assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
 }
+
+// TestSourceCancelledSaysSo: a source stopped by a parent's cancel while
+// its consumer was busy reports it, even when every stage after it gets
+// to finish what it had: the sink never sees a short stream with a nil
+// error.
+func TestSourceCancelledSaysSo(t *testing.T) {
+	const n = 10_000
+	sources := []struct {
+		name string
+		make func(p *pipeline.Scope) *pipeline.Stream[int]
+	}{
+		{"FromSlice", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(n)) }},
+		{"FromSeq", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values(ints(n))) }},
+		{"Generate", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range n {
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+		}},
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			ch := make(chan int)
+			go func() {
+				defer close(ch)
+				for i := range n {
+					select {
+					case ch <- i:
+					case <-p.Context().Done():
+						return
+					}
+				}
+			}()
+			return pipeline.FromChan(p, ch)
+		}},
+	}
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				p := pipeline.New(ctx)
+				seen := 0
+				err := pipeline.ForEach(src.make(p), func(context.Context, int) error {
+					if seen++; seen == 1 {
+						synctest.Wait() // the source is blocked: its batch is full
+						cancel()
+						synctest.Wait() // the source has stopped
+					}
+					return nil
+				})
+				require.ErrorIs(t, err, context.Canceled, "the sink saw %d of %d items", seen, n)
+				assert.Less(t, seen, n)
+			})
+		})
+	}
+}
