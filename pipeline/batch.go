@@ -24,6 +24,7 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 	lifecycle.UpFront[T](pkg, "Batch", "size", size)
 	lifecycle.NonNegative(pkg, "Batch", "maxWait", maxWait)
 	in.take("Batch")
+	in.pump()
 	s := in.s
 	name, labels := s.stage("Batch")
 	out := newStream[[]T](s, name, 1)

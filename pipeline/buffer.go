@@ -53,6 +53,7 @@ func Buffer[T any](in *Stream[T], n int, policy Policy) *Stream[T] {
 		lifecycle.Panicf(pkg, "Buffer", "policy must be Block, DropNewest or DropOldest, got %v", policy)
 	}
 	in.take("Buffer")
+	in.pump()
 	s := in.s
 	name, labels := s.stage("Buffer")
 	out := newStream[T](s, name, 0) // no shelf: Buffer offers its oldest items in every wait

@@ -109,19 +109,12 @@ func generate[T any](s *Scope, typ string, gen func(ctx context.Context, yield f
 // nil. [ToChan] is the way back out.
 func FromChan[T any](s *Scope, ch <-chan T) *Stream[T] {
 	checkScope("FromChan", s)
-	return source(s, "FromChan", func(e *emitter[T]) error {
-		for {
-			select {
-			case v, ok := <-ch:
-				if !ok {
-					return nil
-				}
-				if !e.add(v) {
-					return errCanceled
-				}
-			case <-s.done:
-				return errCanceled
-			}
-		}
-	})
+	// No goroutine yet: a consumer that only waits for input (a stage
+	// with one worker, a sink) receives from ch itself, which is what a
+	// hand-written stage reading ch would do, and saves a hand-over per
+	// item; the others start a goroutine that pumps ch (Stream.pump).
+	name, labels := s.stage("FromChan")
+	out := newStream[T](s, name, 1)
+	out.src, out.lazy, out.labels = ch, true, labels.With("worker", "1")
+	return out
 }

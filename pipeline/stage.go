@@ -45,6 +45,7 @@ func start[T, U any](in *Stream[T], name string, l lifecycle.Labels, workers int
 	s := in.s
 	g := &stage[T, U]{s: s, in: in, out: newStream[U](s, name, workers), region: "pipeline." + name, f: f}
 	if workers > 1 {
+		in.pump()
 		g.crew = newCrew(in, workers)
 	}
 	g.live.Store(int32(workers))

@@ -52,6 +52,15 @@ type Stream[T any] struct {
 	max   int  // items per batch at most
 	clear bool // T holds pointers: clear recycled batches
 
+	// src is FromChan's channel while nobody pumps it into batches: a
+	// consumer that only ever waits for input (one worker, a sink)
+	// receives from it itself, which saves a goroutine and a hand-over
+	// per item (see FromChan). labels are the pump's, if one is started.
+	src    <-chan T
+	lazy   bool // src is read by the consumer
+	ended  bool // the consumer saw src close, or the scope cancelled
+	labels lifecycle.Labels
+
 	// shelves are the producers' pending items, one shelf per producing
 	// goroutine, set before any of them starts: a consumer about to wait
 	// takes what a producer holds back (see shelf).
@@ -126,6 +135,9 @@ func (st *Stream[T]) handed() { st.waiting.Add(-1) }
 // It needs no cancellation case: a cancelled scope's producers stop and
 // close ch. ok is false once st has ended.
 func (st *Stream[T]) recv() (b []T, ok bool) {
+	if st.lazy {
+		return st.recvChan()
+	}
 	st.enter()
 	if b = st.claim(); b != nil {
 		return b, true
@@ -137,6 +149,94 @@ func (st *Stream[T]) recv() (b []T, ok bool) {
 		return b, true // the producer uncounted us
 	}
 	return st.last()
+}
+
+// recvChan is recv for a stream that reads FromChan's channel itself: one
+// item, and whatever else the channel has ready, up to a batch. On
+// cancellation the stream ends, cut, and reports it as a source would.
+func (st *Stream[T]) recvChan() ([]T, bool) {
+	s := st.s
+	if st.ended {
+		return nil, false
+	}
+	if s.canceled() {
+		return st.stopChan()
+	}
+	var b []T
+	select {
+	case v, ok := <-st.src:
+		if !ok {
+			st.ended = true
+			return nil, false
+		}
+		b = append(st.get(), v)
+	case <-s.done:
+		return st.stopChan()
+	}
+	for len(b) < st.max {
+		select {
+		case v, ok := <-st.src:
+			if !ok {
+				st.ended = true
+				return b, true
+			}
+			b = append(b, v)
+		default:
+			return b, true
+		}
+	}
+	return b, true
+}
+
+// stopChan ends a stream that reads FromChan's channel itself, because
+// the scope was cancelled.
+func (st *Stream[T]) stopChan() ([]T, bool) {
+	st.ended = true
+	st.cut.Store(true)
+	st.s.o.Fail(errCanceled)
+	return nil, false
+}
+
+// pump turns a stream that reads FromChan's channel lazily into one fed
+// through ch and its shelf by a goroutine of its own, for a consumer that
+// waits for input in a select of its own (several workers, Batch,
+// Buffer). The consumer calls it as it takes st.
+func (st *Stream[T]) pump() {
+	if !st.lazy {
+		return
+	}
+	st.lazy = false
+	s, ch := st.s, st.src
+	s.spawn(st.name, st.labels, func() (err error) {
+		returned := false
+		defer func() {
+			if !returned || err != nil {
+				st.cut.Store(true)
+			}
+			close(st.ch)
+		}()
+		if s.canceled() {
+			returned = true
+			return errCanceled
+		}
+		e := newEmitter(st, 0, s.done)
+		for {
+			select {
+			case v, ok := <-ch:
+				if !ok {
+					returned = true
+					return nil
+				}
+				if !e.add(v) {
+					returned = true
+					return errCanceled
+				}
+			case <-s.done:
+				returned = true
+				return errCanceled
+			}
+		}
+	})
 }
 
 // last is a counted consumer's step once ch is closed: the producers are
