@@ -71,6 +71,17 @@ func newEmitter[T any](st *Stream[T], i int, done <-chan struct{}) *emitter[T] {
 // waited to hand a full batch on; v is published even then.
 func (e *emitter[T]) add(v T) bool {
 	e.buf[e.n] = v
+	if e.n == 0 && e.waiting.Load() > 0 {
+		// Nothing pending and a consumer waiting (an idle pipeline):
+		// hand v straight to it if it is parked, without publishing it
+		// first, which only a consumer still on its way would need.
+		select {
+		case e.st.ch <- e.buf[:1]:
+			e.sent()
+			return true
+		default:
+		}
+	}
 	if e.sh.count.CompareAndSwap(uint32(e.n), uint32(e.n+1)) {
 		e.n++
 		if e.n < e.max && e.waiting.Load() <= 0 {
