@@ -80,6 +80,9 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 					if !ok {
 						b, ok = in.last()
 					}
+				case <-in.bell: // nil unless in has several producers
+					in.leave()
+					continue
 				case <-tick:
 					in.leave()
 					tick = nil

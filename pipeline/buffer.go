@@ -131,7 +131,14 @@ func (b *buffer[T]) run() error {
 			got = batch != nil
 		}
 		if !got {
+			var bell <-chan struct{}
+			if recv != nil {
+				bell = b.in.bell // nil unless in has several producers
+			}
 			select {
+			case <-bell:
+				b.in.leave()
+				continue
 			case batch, ok = <-recv:
 				got = true
 				if !ok {

@@ -191,11 +191,19 @@ func (e *emitter[T]) offer() bool {
 			return true
 		default:
 		}
+		if e.n < e.max && e.st.bell != nil {
+			// Several producers: publish again and ring, rather than wait
+			// for the consumer while another producer may be serving it.
+			// A consumer counted but not yet parked looks at the shelves
+			// again when it hears the bell.
+			e.untake()
+			e.st.ring()
+			return true
+		}
 		if e.n < e.max && e.waiting.Load() <= 0 {
-			// The consumer that was waiting was served by another
-			// producer or found items elsewhere. Publish again, then
-			// look once more: a consumer that counts itself now scans
-			// the shelf after this store.
+			// The consumer that was waiting found items elsewhere.
+			// Publish again, then look once more: a consumer that counts
+			// itself now scans the shelf after this store.
 			e.untake()
 			if e.waiting.Load() <= 0 {
 				return true

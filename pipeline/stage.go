@@ -304,6 +304,7 @@ func (c *crew[T]) acquire(i int) ([]T, bool) {
 			}
 			c.inDone.Store(true)
 		case <-c.wake:
+		case <-in.bell: // nil unless in has several producers
 		case <-c.allDone:
 			return nil, false
 		case <-c.done:

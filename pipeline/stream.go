@@ -65,6 +65,15 @@ type Stream[T any] struct {
 	// goroutine, set before any of them starts: a consumer about to wait
 	// takes what a producer holds back (see shelf).
 	shelves []*shelf[T]
+	// bell, for a stream with several producers, tells a waiting consumer
+	// to look at the shelves again: a producer that finds the consumer
+	// counted as waiting but not yet parked rings it (buffered, one
+	// ring), where a lone producer waits to hand its batch over. A
+	// producer that waited there would stop producing until the consumer
+	// had taken another producer's batch, and would then hand over its
+	// own, a few items at a time (pipeline.MapWorkers). nil with one
+	// producer: a consumer then waits in a plain receive.
+	bell chan struct{}
 
 	taken   atomic.Pointer[string] // the stage or sink consuming st
 	cut     atomic.Bool            // st ended because the scope was cancelled, not because its input did
@@ -98,6 +107,9 @@ func newStream[T any](s *Scope, name string, producers int) *Stream[T] {
 	st.shelves = make([]*shelf[T], producers)
 	for i := range st.shelves {
 		st.shelves[i] = new(shelf[T])
+	}
+	if producers > 1 {
+		st.bell = make(chan struct{}, 1)
 	}
 	return st
 }
@@ -139,16 +151,36 @@ func (st *Stream[T]) recv() (b []T, ok bool) {
 		return st.recvChan()
 	}
 	st.enter()
-	if b = st.claim(); b != nil {
-		return b, true
+	for {
+		if b = st.claim(); b != nil {
+			return b, true
+		}
+		if st.s.hook != nil {
+			st.s.hook("recv "+st.name, -1)
+		}
+		if st.bell == nil {
+			b, ok = <-st.ch
+		} else {
+			select {
+			case b, ok = <-st.ch:
+			case <-st.bell:
+				continue // a producer published after we looked
+			}
+		}
+		if ok {
+			return b, true // the producer uncounted us
+		}
+		return st.last()
 	}
-	if st.s.hook != nil {
-		st.s.hook("recv "+st.name, -1)
+}
+
+// ring tells a consumer of a stream with several producers to look at the
+// shelves again (see Stream.bell).
+func (st *Stream[T]) ring() {
+	select {
+	case st.bell <- struct{}{}:
+	default: // already rung
 	}
-	if b, ok = <-st.ch; ok {
-		return b, true // the producer uncounted us
-	}
-	return st.last()
 }
 
 // recvChan is recv for a stream that reads FromChan's channel itself: one
@@ -249,30 +281,39 @@ func (st *Stream[T]) last() ([]T, bool) {
 	return nil, false
 }
 
-// claim takes the items on the first shelf that has any, in a recycled
-// batch, or returns nil. The caller is counted in waiting; claim uncounts
-// it if it returns items, and it does so before it takes them, so that a
-// crew whose workers are all counted holds no items (see crew.quiet).
+// claim takes the items on every shelf that has any, as many as fit one
+// batch, in a recycled batch, or returns nil. The caller is counted in
+// waiting; claim uncounts it if it returns items, and it does so before it
+// takes the first of them, so that a crew whose workers are all counted
+// holds no items (see crew.quiet).
 func (st *Stream[T]) claim() []T {
+	var b []T
 	for _, sh := range st.shelves {
 		for {
 			c := sh.count.Load()
-			if c == 0 || c == locked {
+			if c == 0 || c == locked || len(b)+int(c) > st.max {
 				break
 			}
-			st.waiting.Add(-1)
+			if b == nil {
+				st.waiting.Add(-1)
+			}
 			if sh.count.CompareAndSwap(c, locked) {
 				// The producer writes only past c while the shelf is
 				// locked, and replaces buf only after a hand-over, which
 				// the lock excludes.
-				b := append(st.get(), sh.buf[:c]...)
+				if b == nil {
+					b = st.get()
+				}
+				b = append(b, sh.buf[:c]...)
 				sh.count.Store(0)
-				return b
+				break
 			}
-			st.waiting.Add(1) // the producer published one more, or took them: look again
+			if b == nil {
+				st.waiting.Add(1) // the producer published one more, or took them: look again
+			}
 		}
 	}
-	return nil
+	return b
 }
 
 // get returns an empty batch of capacity st.max, recycled if one is free.
