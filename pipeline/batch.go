@@ -98,10 +98,12 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 				}
 			}
 			if !ok {
-				// The input ended: the last, partial batch goes out.
+				// The input ended: the last, partial batch goes out. It is
+				// published even if the scope is cancelled meanwhile (see
+				// emitter.add): the stream is complete either way.
 				returned = true
-				if len(cur) > 0 && !cut() {
-					return errCanceled
+				if len(cur) > 0 {
+					cut()
 				}
 				return nil
 			}

@@ -197,19 +197,9 @@ func TestSourceCancelledSaysSo(t *testing.T) {
 				return nil
 			})
 		}},
-		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] {
-			ch := make(chan int)
-			go func() {
-				defer close(ch)
-				for i := range n {
-					select {
-					case ch <- i:
-					case <-p.Context().Done():
-						return
-					}
-				}
-			}()
-			return pipeline.FromChan(p, ch)
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromChan(p, feed(p, n)) }},
+		{"FromChan/pumped", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Buffer(pipeline.FromChan(p, feed(p, n)), 10, pipeline.Block)
 		}},
 	}
 	for _, src := range sources {
@@ -232,4 +222,77 @@ func TestSourceCancelledSaysSo(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCloseCutsEverySource: a sink reading a source directly, whatever its
+// kind, returns an error matching compendium.ErrClosed when Close cuts
+// the stream short (FromChan read by the sink itself, or pumped into
+// batches for a stage with several workers).
+func TestCloseCutsEverySource(t *testing.T) {
+	feedForever := func(p *pipeline.Scope) <-chan int {
+		ch := make(chan int)
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case ch <- i:
+				case <-p.Context().Done():
+					return
+				}
+			}
+		}()
+		return ch
+	}
+	sources := []struct {
+		name string
+		make func(p *pipeline.Scope) *pipeline.Stream[int]
+	}{
+		{"FromSlice", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(1_000_000)) }},
+		{"FromSeq", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.FromSeq(p, func(yield func(int) bool) {
+				for i := 0; yield(i); i++ {
+				}
+			})
+		}},
+		{"Generate", endless},
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromChan(p, feedForever(p)) }},
+		{"FromChan/pumped", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Map(pipeline.FromChan(p, feedForever(p)), 2, square)
+		}},
+	}
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(t.Context())
+				reading := make(chan struct{})
+				var once sync.Once
+				done := make(chan error)
+				go func() {
+					done <- pipeline.ForEach(src.make(p), func(context.Context, int) error {
+						once.Do(func() { close(reading) })
+						return nil
+					})
+				}()
+				<-reading
+				assert.NoError(t, p.Close())
+				assert.ErrorIs(t, <-done, compendium.ErrClosed)
+			})
+		})
+	}
+}
+
+// feed returns a channel that carries 0 to n-1 and then closes, or stops
+// when p is cancelled.
+func feed(p *pipeline.Scope, n int) <-chan int {
+	ch := make(chan int)
+	go func() {
+		defer close(ch)
+		for i := range n {
+			select {
+			case ch <- i:
+			case <-p.Context().Done():
+				return
+			}
+		}
+	}()
+	return ch
 }

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"iter"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // source starts a goroutine in s, a source of type typ, that feeds a new
@@ -12,7 +14,15 @@ import (
 func source[T any](s *Scope, typ string, produce func(e *emitter[T]) error) *Stream[T] {
 	name, labels := s.stage(typ)
 	out := newStream[T](s, name, 1)
-	s.spawn(name, labels.With("worker", "1"), func() (err error) {
+	feed(out, labels.With("worker", "1"), produce)
+	return out
+}
+
+// feed starts the goroutine of a source, labelled l, that feeds out
+// through produce.
+func feed[T any](out *Stream[T], l lifecycle.Labels, produce func(e *emitter[T]) error) {
+	s := out.s
+	s.spawn(out.name, l, func() (err error) {
 		returned := false
 		defer func() {
 			if !returned || err != nil {
@@ -31,7 +41,6 @@ func source[T any](s *Scope, typ string, produce func(e *emitter[T]) error) *Str
 		}
 		return err
 	})
-	return out
 }
 
 // FromSlice returns a stream of the items of xs, in order. The items are
@@ -117,4 +126,31 @@ func FromChan[T any](s *Scope, ch <-chan T) *Stream[T] {
 	out := newStream[T](s, name, 1)
 	out.src, out.lazy, out.labels = ch, true, labels.With("worker", "1")
 	return out
+}
+
+// pump turns a stream that reads FromChan's channel lazily into one fed
+// through its channel and shelf by a goroutine of its own, for a consumer
+// that waits for input in a select of its own (several workers, Batch,
+// Buffer). The consumer calls it as it takes st.
+func (st *Stream[T]) pump() {
+	if !st.lazy {
+		return
+	}
+	st.lazy = false
+	ch, done := st.src, st.s.done
+	feed(st, st.labels, func(e *emitter[T]) error {
+		for {
+			select {
+			case v, ok := <-ch:
+				if !ok {
+					return nil
+				}
+				if !e.add(v) {
+					return errCanceled
+				}
+			case <-done:
+				return errCanceled
+			}
+		}
+	})
 }

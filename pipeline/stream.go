@@ -229,48 +229,6 @@ func (st *Stream[T]) stopChan() ([]T, bool) {
 	return nil, false
 }
 
-// pump turns a stream that reads FromChan's channel lazily into one fed
-// through ch and its shelf by a goroutine of its own, for a consumer that
-// waits for input in a select of its own (several workers, Batch,
-// Buffer). The consumer calls it as it takes st.
-func (st *Stream[T]) pump() {
-	if !st.lazy {
-		return
-	}
-	st.lazy = false
-	s, ch := st.s, st.src
-	s.spawn(st.name, st.labels, func() (err error) {
-		returned := false
-		defer func() {
-			if !returned || err != nil {
-				st.cut.Store(true)
-			}
-			close(st.ch)
-		}()
-		if s.canceled() {
-			returned = true
-			return errCanceled
-		}
-		e := newEmitter(st, 0, s.done)
-		for {
-			select {
-			case v, ok := <-ch:
-				if !ok {
-					returned = true
-					return nil
-				}
-				if !e.add(v) {
-					returned = true
-					return errCanceled
-				}
-			case <-s.done:
-				returned = true
-				return errCanceled
-			}
-		}
-	})
-}
-
 // last is a counted consumer's step once ch is closed: the producers are
 // gone, and what they left on their shelves is the end of the stream.
 func (st *Stream[T]) last() ([]T, bool) {
