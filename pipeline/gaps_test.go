@@ -296,3 +296,32 @@ func feed(p *pipeline.Scope, n int) <-chan int {
 	}()
 	return ch
 }
+
+// TestBatchCancelledWhileBlockedSaysSo: a Batch stage cancelled while it
+// waits to hand a batch to a busy sink, with input of its own left, says
+// so, even when the source before it had already finished: the sink does
+// not see a short stream with a nil error.
+func TestBatchCancelledWhileBlockedSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 300 // more than a batch of batches (256) can hold, less than two
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		batches := pipeline.Batch(pipeline.FromSlice(p, ints(n)), 1, 0)
+		seen := 0
+		err := pipeline.ForEach(batches, func(context.Context, []int) error {
+			if seen++; seen == 1 {
+				synctest.Wait() // the source is done; Batch waits with items left
+				cancel()
+				synctest.Wait()
+			}
+			return nil
+		})
+		if err == nil {
+			assert.Equal(t, n, seen, "a nil error with items missing")
+		} else {
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, seen, n)
+		}
+	})
+}
