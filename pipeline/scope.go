@@ -51,9 +51,10 @@ type Scope struct {
 	stages atomic.Int32    // stages started so far, to number them in labels
 
 	// hook, if a test set it (export_test.go), is called by goroutines
-	// about to park after looking for work: site names the place, worker
-	// the crew worker (-1 elsewhere). A test uses it to make another
-	// goroutine act in that window, which no black-box test can reach.
+	// at a few windows (about to park after looking for work, about to
+	// steal): site names the place, worker the crew worker (-1 elsewhere).
+	// A test uses it to make another goroutine act in that window, which
+	// no black-box test can reach. It costs a nil check where it is.
 	hook func(site string, worker int)
 }
 

@@ -331,6 +331,9 @@ func (c *crew[T]) steal(i int) []T {
 			}
 			mid := lo + (hi-lo+1)/2
 			c.in.waiting.Add(-1)
+			if c.in.s.hook != nil {
+				c.in.s.hook("steal", i)
+			}
 			// The owner goes on from mid while the lock is held; it
 			// recycles the array only once the lock is gone.
 			if d.state.CompareAndSwap(w, deckLock|mid<<32|hi) {

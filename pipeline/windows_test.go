@@ -128,3 +128,39 @@ func TestLeftoversAfterClose(t *testing.T) {
 		assert.Equal(t, []int{0, 1}, got, "item 1 was computed before the stage stopped")
 	})
 }
+
+// TestStealRace: a worker whose theft fails because the owner of the deck
+// took its next item in the meantime (here the owner then takes the rest)
+// looks again, and the crew still ends when the items do: a thief that
+// lost the race is counted as waiting again, or the crew would never see
+// all its workers idle.
+func TestStealRace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour) // a crew that never ends ends here
+		defer cancel()
+		p := pipeline.New(ctx)
+		stealing, advanced := make(chan struct{}), make(chan struct{})
+		var thefts atomic.Int64
+		pipeline.SetHook(p, func(site string, _ int) {
+			if site == "steal" && thefts.Add(1) == 1 {
+				close(stealing) // the thief has read the deck's state
+				<-advanced      // and the owner takes its next item now
+			}
+		})
+		var started atomic.Int64
+		one := pipeline.Unbatch(pipeline.FromSlice(p, [][]int{ints(5)})) // one batch of 5: one owner
+		out := pipeline.Map(one, 2, func(_ context.Context, v int) (int, error) {
+			switch started.Add(1) {
+			case 1:
+				<-stealing
+			case 2:
+				close(advanced)
+			}
+			return v, nil
+		})
+		got, err := pipeline.Collect(out)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, ints(5), got)
+		assert.Positive(t, thefts.Load(), "no theft: the test tests nothing")
+	})
+}
