@@ -141,7 +141,7 @@ func Unbatch[T any](in *Stream[[]T]) *Stream[T] {
 	checkStream("Unbatch", in)
 	return run(in, "Unbatch", 1, func(ctx context.Context, items [][]T, e *emitter[T]) error {
 		for _, v := range items {
-			if ctx.Err() != nil || !e.addAll(v) {
+			if e.s.canceled() || !e.addAll(v) {
 				return errCanceled
 			}
 		}

@@ -38,7 +38,7 @@ const locked = ^uint32(0)
 type shelf[T any] struct {
 	count atomic.Uint32
 	buf   []T      // written by the producer only while no consumer can read it
-	_     [36]byte // producers of one stream publish on lines of their own
+	_     [32]byte // 64 bytes in all: producers of one stream publish on lines of their own
 }
 
 // emitter is a producing goroutine's output side: it adds items to its
@@ -48,30 +48,68 @@ type shelf[T any] struct {
 // consumer takes them all when it comes back. No one ever waits for a
 // batch to fill, and nothing produced waits for the producer.
 type emitter[T any] struct {
-	st      *Stream[T]
-	sh      *shelf[T]
-	buf     []T // sh.buf
-	n       int // items in buf: published, unless take took them back
-	max     int
-	waiting *atomic.Int32 // &st.waiting, read on every item
-	done    <-chan struct{}
+	s   *Scope
+	st  *Stream[T]
+	sh  *shelf[T]
+	buf []T // sh.buf
+	n   int // items in buf: published, unless take took them back
+	// published1 is set by a tryAdd that published its item and found a
+	// consumer waiting: the add that follows offers instead.
+	published1 bool
+	max        int
+	waiting    *atomic.Int32 // &st.waiting, read on every item
+	done       <-chan struct{}
+	// 128 bytes in all: the emitters of two stages, written on every item
+	// by goroutines on different cores, never share a cache line.
+	_ [40]byte
 }
 
 // newEmitter returns the emitter of st's i-th producer, which gives up
 // blocking hand-overs when done is closed.
 func newEmitter[T any](st *Stream[T], i int, done <-chan struct{}) *emitter[T] {
-	e := &emitter[T]{st: st, sh: st.shelves[i], max: st.max, waiting: &st.waiting, done: done}
+	e := &emitter[T]{s: st.s, st: st, sh: st.shelves[i], max: st.max, waiting: &st.waiting, done: done}
 	e.buf = st.get()[:st.max]
 	e.sh.buf = e.buf
 	return e
 }
 
+// tryAdd is add's common case at full load: items pending, room for one
+// more after v, the compare-and-swap won, and no consumer waiting once v
+// is published. It reports whether it did all of add's work; if not, the
+// caller calls add, which finds out how far tryAdd got. It makes no call,
+// so the compiler inlines it, and the stages' loops write
+// e.tryAdd(v) || e.add(v), which saves a call per item.
+func (e *emitter[T]) tryAdd(v T) bool {
+	n := e.n
+	if n == 0 || n+1 >= e.max {
+		return false
+	}
+	e.buf[n] = v
+	if !e.sh.count.CompareAndSwap(uint32(n), uint32(n+1)) {
+		return false
+	}
+	e.n = n + 1
+	// Looked at after publishing: a consumer that counts itself after
+	// this load scans the shelf and finds v.
+	if e.waiting.Load() > 0 {
+		e.published1 = true // add is to offer, not publish v again
+		return false
+	}
+	return true
+}
+
 // add publishes v and hands the batch on if a consumer is waiting or the
 // batch is full. It reports false if the scope was cancelled while it
-// waited to hand a full batch on; v is published even then.
+// waited to hand a full batch on; v is published even then. After a
+// tryAdd(v) that reported false it goes on from where tryAdd stopped.
 func (e *emitter[T]) add(v T) bool {
-	e.buf[e.n] = v
-	if e.n == 0 && e.waiting.Load() > 0 {
+	if e.published1 {
+		e.published1 = false
+		return e.offer() // tryAdd published v and saw a consumer waiting
+	}
+	n := e.n
+	e.buf[n] = v
+	if n == 0 && e.waiting.Load() > 0 {
 		// Nothing pending and a consumer waiting (an idle pipeline):
 		// hand v straight to it if it is parked, without publishing it
 		// first, which only a consumer still on its way would need.
@@ -82,12 +120,9 @@ func (e *emitter[T]) add(v T) bool {
 		default:
 		}
 	}
-	if e.sh.count.CompareAndSwap(uint32(e.n), uint32(e.n+1)) {
-		e.n++
-		if e.n < e.max && e.waiting.Load() <= 0 {
-			return true
-		}
-		return e.offer()
+	if e.sh.count.CompareAndSwap(uint32(n), uint32(n+1)) {
+		e.n = n + 1
+		return e.published()
 	}
 	e.reclaim(1)
 	return e.published()

@@ -95,7 +95,7 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 		// One worker keeps the order by itself: no numbering, no ring.
 		return start(in, name, labels, 1, func(ctx context.Context, items []T, e *emitter[U]) error {
 			for _, v := range items {
-				if ctx.Err() != nil {
+				if e.s.canceled() {
 					return errCanceled
 				}
 				r, err := compute(ctx, v)
@@ -130,7 +130,7 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 					return errCanceled
 				}
 			}
-			if !e.add(numbered[T]{next, v}) {
+			if x := (numbered[T]{next, v}); !e.tryAdd(x) && !e.add(x) {
 				return errCanceled
 			}
 			next++
@@ -144,14 +144,14 @@ func ordered[T, R, U any](in *Stream[T], typ string, workers int, compute func(c
 	// strands a piece behind a worker blocked in f.
 	results := start(numberedIn, name, labels, workers, func(ctx context.Context, items []numbered[T], e *emitter[numbered[R]]) error {
 		for _, x := range items {
-			if ctx.Err() != nil {
+			if e.s.canceled() {
 				return errCanceled
 			}
 			r, err := compute(ctx, x.v)
 			if err != nil {
 				return err
 			}
-			if !e.add(numbered[R]{x.seq, r}) {
+			if y := (numbered[R]{x.seq, r}); !e.tryAdd(y) && !e.add(y) {
 				return errCanceled
 			}
 		}

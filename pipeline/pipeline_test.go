@@ -314,31 +314,40 @@ func TestNilChannel(t *testing.T) {
 // the stage upstream is at most one batch per worker ahead, plus the one
 // being filled for them (2×256 items with one worker).
 func TestErrorMidStream(t *testing.T) {
-	for _, workers := range []int{1, 4} {
-		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
-			p := pipeline.New(t.Context())
-			var seen, late atomic.Int64
-			counted := pipeline.Tap(pipeline.FromSlice(p, ints(1000)), func(context.Context, int) error {
-				seen.Add(1)
-				return nil
+	// With a parent that is never cancelled, stages know the scope is
+	// cancelled from the scope's own flag, not from the context: the
+	// bound must hold both ways.
+	parents := map[string]func(t *testing.T) context.Context{
+		"parent=cancelable": func(t *testing.T) context.Context { return t.Context() },
+		"parent=Background": func(*testing.T) context.Context { return context.Background() },
+	}
+	for name, parent := range parents {
+		for _, workers := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/workers=%d", name, workers), func(t *testing.T) {
+				p := pipeline.New(parent(t))
+				var seen, late atomic.Int64
+				counted := pipeline.Tap(pipeline.FromSlice(p, ints(1000)), func(context.Context, int) error {
+					seen.Add(1)
+					return nil
+				})
+				out := pipeline.Map(counted, workers, func(ctx context.Context, v int) (int, error) {
+					if ctx.Err() != nil {
+						late.Add(1)
+					}
+					if v == 200 {
+						return 0, fmt.Errorf("item %d: %w", v, errBoom)
+					}
+					return v, nil
+				})
+				_, err := pipeline.Collect(out)
+				assert.ErrorIs(t, err, errBoom)
+				assert.LessOrEqual(t, late.Load(), int64(workers-1), "calls started after the cancellation")
+				// Upstream runs ahead of the failing item by at most the
+				// batches in flight: one per worker, and the one being
+				// filled for them.
+				assert.LessOrEqual(t, seen.Load(), int64(201+(workers+1)*256), "items seen upstream")
 			})
-			out := pipeline.Map(counted, workers, func(ctx context.Context, v int) (int, error) {
-				if ctx.Err() != nil {
-					late.Add(1)
-				}
-				if v == 200 {
-					return 0, fmt.Errorf("item %d: %w", v, errBoom)
-				}
-				return v, nil
-			})
-			_, err := pipeline.Collect(out)
-			assert.ErrorIs(t, err, errBoom)
-			assert.LessOrEqual(t, late.Load(), int64(workers-1), "calls started after the cancellation")
-			// Upstream runs ahead of the failing item by at most the
-			// batches in flight: one per worker, and the one being filled
-			// for them.
-			assert.LessOrEqual(t, seen.Load(), int64(201+(workers+1)*256), "items seen upstream")
-		})
+		}
 	}
 }
 

@@ -46,9 +46,20 @@ var errCanceled = errors.New("pipeline: canceled")
 type Scope struct {
 	o      lifecycle.Owner
 	parent context.Context // the ctx given to New: stage labels build on its labels
-	ctx    context.Context // o.Context(), fetched once
-	done   <-chan struct{} // ctx.Done(), fetched once
-	stages atomic.Int32    // stages started so far, to number them in labels
+	// parentDone is parent.Done(): nil for a parent that is never
+	// cancelled (context.Background), and then only the Scope itself can
+	// cancel ctx, and dead is exact (see canceled).
+	parentDone <-chan struct{}
+	ctx        context.Context // o.Context(), fetched once
+	done       <-chan struct{} // ctx.Done(), fetched once
+	stages     atomic.Int32    // stages started so far, to number them in labels
+
+	// dead is set once the scope is cancelled, by whatever learns it
+	// first: a failure, a stop or Close set it before they cancel ctx; a
+	// parent's cancel, as soon as a stage sees it in the context. Reading
+	// it costs a load where ctx.Err costs an interface call and more,
+	// which a stage would pay on every item (pipeline.ThreeStage).
+	dead atomic.Bool
 
 	// hook, if a test set it (export_test.go), is called by goroutines
 	// at a few windows (about to park after looking for work, about to
@@ -64,7 +75,7 @@ type Scope struct {
 // It panics if ctx is nil.
 func New(ctx context.Context) *Scope {
 	lifecycle.Context(pkg, "New", ctx)
-	s := &Scope{parent: ctx}
+	s := &Scope{parent: ctx, parentDone: ctx.Done()}
 	s.o.Init(ctx, pkg, "Scope")
 	s.ctx = s.o.Context()
 	s.done = s.o.Done()
@@ -93,6 +104,7 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // the context is released, not left registered with its parent.
 func (s *Scope) Wait() error {
 	s.o.Join()
+	s.dead.Store(true)
 	s.o.Stop(s.o.ErrClosed())
 	return s.o.Result()
 }
@@ -104,7 +116,11 @@ func (s *Scope) Wait() error {
 // the same result. A sink whose stream Close cut short returns an error
 // matching [compendium.ErrClosed], as does a sink of a stream added after
 // Close.
-func (s *Scope) Close() error { return s.o.Close() }
+func (s *Scope) Close() error {
+	s.dead.Store(true)
+	s.o.Stop(s.o.ErrClosed())
+	return s.Wait()
+}
 
 // stage numbers a new stage or source of type typ, for its goroutines'
 // labels: it returns the stage's name ("Map#2") and the labels
@@ -122,13 +138,13 @@ func (s *Scope) stage(typ string) (string, lifecycle.Labels) {
 func (s *Scope) spawn(name string, l lifecycle.Labels, f func() error) {
 	s.o.Go(l, func() {
 		p, err := lifecycle.Call(f, func() {
-			s.o.Fail(fmt.Errorf("pipeline: %s: %w", name, compendium.ErrGoexit))
+			s.fail(fmt.Errorf("pipeline: %s: %w", name, compendium.ErrGoexit))
 		})
 		if p != nil {
-			s.o.Fail(p)
+			s.fail(p)
 			return
 		}
-		s.o.Fail(err)
+		s.fail(err)
 	})
 }
 
@@ -138,18 +154,38 @@ func (s *Scope) spawn(name string, l lifecycle.Labels, f func() error) {
 // other stages stop sooner and see the failure before the closed stream.
 // It returns err for the stage to return.
 func (s *Scope) failed(err error) error {
-	s.o.Fail(err)
+	s.fail(err)
 	return err
 }
 
+// fail records err as the scope's failure if it is the first, or as a
+// consequence of its cancellation (see lifecycle.Owner.Fail); either way
+// the scope is cancelled, and dead says so. A nil err changes nothing.
+func (s *Scope) fail(err error) {
+	if err != nil {
+		s.dead.Store(true) // Fail cancels the scope, if it is not cancelled yet
+		s.o.Fail(err)
+	}
+}
+
 // canceled reports whether the scope's context is done. Stages check it
-// before each item: it is the context itself, which a parent's cancel
+// before each item. It reads the context itself, which a parent's cancel
 // cancels before it returns, not a flag that a goroutine sets later (a
-// context.AfterFunc runs late when every core is busy).
-func (s *Scope) canceled() bool { return s.ctx.Err() != nil }
+// context.AfterFunc runs late when every core is busy) - except when the
+// parent can never be cancelled: then the scope's own cancels are the only
+// ones, and each sets dead before it cancels.
+func (s *Scope) canceled() bool {
+	if s.parentDone == nil {
+		return s.dead.Load()
+	}
+	return s.ctx.Err() != nil
+}
 
 // stop cancels the scope because a consumer has what it wants.
-func (s *Scope) stop() { s.o.Stop(errStopped) }
+func (s *Scope) stop() {
+	s.dead.Store(true)
+	s.o.Stop(errStopped)
+}
 
 // closedErr is what a sink returns, in place of Wait's nil, when its stream
 // was cut short by Close (or ended after it): the pipeline did not run to

@@ -54,7 +54,7 @@ func FromSlice[T any](s *Scope, xs []T) *Stream[T] {
 			// Checked every 64 items rather than every item: a consumer
 			// that keeps taking (a sink draining the stream) would
 			// otherwise take the whole slice after a cancellation.
-			if i&63 == 0 && s.canceled() || !e.add(v) {
+			if i&63 == 0 && s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
@@ -96,8 +96,12 @@ func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool)
 func generate[T any](s *Scope, typ string, gen func(ctx context.Context, yield func(T) bool) error) *Stream[T] {
 	return source(s, typ, func(e *emitter[T]) error {
 		stopped := false
+		i := 0
 		err := gen(s.ctx, func(v T) bool {
-			if stopped || s.canceled() || !e.add(v) {
+			// The scope's dead flag every item, and the context itself
+			// every 64, for a parent's cancel that no stage has seen yet
+			// (see Scope.dead).
+			if i++; stopped || s.dead.Load() || i&63 == 0 && s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				stopped = true
 				return false
 			}
@@ -145,7 +149,7 @@ func (st *Stream[T]) pump() {
 				if !ok {
 					return nil
 				}
-				if !e.add(v) {
+				if !e.tryAdd(v) && !e.add(v) {
 					return errCanceled
 				}
 			case <-done:

@@ -112,10 +112,12 @@ func (g *stage[T, U]) process(items []T, e *emitter[U]) error {
 	} else {
 		err = g.f(g.s.ctx, items, e)
 	}
-	if err != nil && err != errCanceled {
+	if err != nil {
+		// A stage that saw the context done says so at once, for the
+		// generators (see Scope.dead).
 		return g.s.failed(err)
 	}
-	return err
+	return nil
 }
 
 // shared is the loop of the i-th of several workers: batches from the
@@ -141,10 +143,7 @@ func (g *stage[T, U]) shared(i int, e *emitter[U]) error {
 			err = g.deal(d, e)
 		}
 		if err != nil {
-			if err != errCanceled {
-				return g.s.failed(err)
-			}
-			return err
+			return g.s.failed(err)
 		}
 		g.in.put(b)
 	}

@@ -225,7 +225,7 @@ func (st *Stream[T]) recvChan() ([]T, bool) {
 func (st *Stream[T]) stopChan() ([]T, bool) {
 	st.ended = true
 	st.cut.Store(true)
-	st.s.o.Fail(errCanceled)
+	st.s.fail(errCanceled)
 	return nil, false
 }
 

@@ -26,14 +26,14 @@ func Map[T, U any](in *Stream[T], workers int, f func(context.Context, T) (U, er
 	checkFunc("Map", "f", f == nil)
 	return run(in, "Map", workers, func(ctx context.Context, items []T, e *emitter[U]) error {
 		for _, v := range items {
-			if ctx.Err() != nil {
+			if e.s.canceled() {
 				return errCanceled
 			}
 			u, err := f(ctx, v)
 			if err != nil {
 				return err
 			}
-			if !e.add(u) {
+			if !e.tryAdd(u) && !e.add(u) {
 				return errCanceled
 			}
 		}
@@ -51,14 +51,14 @@ func Filter[T any](in *Stream[T], workers int, keep func(context.Context, T) (bo
 	checkFunc("Filter", "keep", keep == nil)
 	return run(in, "Filter", workers, func(ctx context.Context, items []T, e *emitter[T]) error {
 		for _, v := range items {
-			if ctx.Err() != nil {
+			if e.s.canceled() {
 				return errCanceled
 			}
 			ok, err := keep(ctx, v)
 			if err != nil {
 				return err
 			}
-			if ok && !e.add(v) {
+			if ok && !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
@@ -79,7 +79,7 @@ func FlatMap[T, U any](in *Stream[T], workers int, f func(context.Context, T) ([
 	checkFunc("FlatMap", "f", f == nil)
 	return run(in, "FlatMap", workers, func(ctx context.Context, items []T, e *emitter[U]) error {
 		for _, v := range items {
-			if ctx.Err() != nil {
+			if e.s.canceled() {
 				return errCanceled
 			}
 			us, err := f(ctx, v)
@@ -105,13 +105,13 @@ func Tap[T any](in *Stream[T], f func(context.Context, T) error) *Stream[T] {
 	checkFunc("Tap", "f", f == nil)
 	return run(in, "Tap", 1, func(ctx context.Context, items []T, e *emitter[T]) error {
 		for _, v := range items {
-			if ctx.Err() != nil {
+			if e.s.canceled() {
 				return errCanceled
 			}
 			if err := f(ctx, v); err != nil {
 				return err
 			}
-			if !e.add(v) {
+			if !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
