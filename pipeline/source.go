@@ -82,10 +82,13 @@ func FromSeq[T any](s *Scope, seq iter.Seq[T]) *Stream[T] {
 
 // Generate returns a stream of the values that gen passes to yield, in
 // order: the talk's generator, run on the stream's own goroutine. yield
-// returns false once the scope is cancelled; gen should then return, and
-// every later yield is ignored. If gen returns an error, the scope fails
-// with it, as a stage error. The notes on blocking in [FromSeq] apply. It
-// panics if s or gen is nil.
+// returns false once the scope is cancelled (at once after a failure, a
+// consumer's stop or Close; after a parent's cancel, as soon as a stage
+// has seen it, or within 64 yields); gen should then return, and every
+// later yield is ignored. gen's own waits should watch ctx, which is done
+// at once. If gen returns an error, the scope fails with it, as a stage
+// error. The notes on blocking in [FromSeq] apply. It panics if s or gen
+// is nil.
 func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool) error) *Stream[T] {
 	checkScope("Generate", s)
 	checkFunc("Generate", "gen", gen == nil)
