@@ -325,3 +325,35 @@ func TestBatchCancelledWhileBlockedSaysSo(t *testing.T) {
 		}
 	})
 }
+
+// TestGenerateSeesParentCancel: with no stage to see a parent's cancel
+// first, a generator's yield still returns false within 64 yields of it;
+// after a stage saw it, or after a failure, at the next yield.
+func TestGenerateSeesParentCancel(t *testing.T) {
+	for _, withStage := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stage=%v", withStage), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			p := pipeline.New(ctx)
+			after := 0
+			src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := 0; ; i++ {
+					if i == 1000 {
+						cancel()
+					}
+					if !yield(i) {
+						return nil
+					}
+					if i >= 1000 {
+						after++
+					}
+				}
+			})
+			if withStage {
+				src = pipeline.Map(src, 1, square)
+			}
+			assert.ErrorIs(t, pipeline.Drain(src), context.Canceled)
+			assert.Less(t, after, 64, "yields that returned true after the parent's cancel")
+		})
+	}
+}
