@@ -57,6 +57,7 @@ type Stream[T any] struct {
 	// receives from it itself, which saves a goroutine and a hand-over
 	// per item (see FromChan). labels are the pump's, if one is started.
 	src    <-chan T
+	own    []T  // the consumer's batch for what it reads from src; one more than max, so put knows it
 	lazy   bool // src is read by the consumer
 	ended  bool // the consumer saw src close, or the scope cancelled
 	labels lifecycle.Labels
@@ -201,11 +202,21 @@ func (st *Stream[T]) recvChan() ([]T, bool) {
 			st.ended = true
 			return nil, false
 		}
-		b = append(st.get(), v)
+		// The consumer's own array, every time: it is done with the
+		// last batch before it asks for the next (and put leaves this
+		// array alone), so no recycling through the free list is needed.
+		if st.own == nil {
+			st.own = make([]T, 0, st.max+1)
+		}
+		b = append(st.own[:0], v)
 	case <-s.done:
 		return st.stopChan()
 	}
-	for len(b) < st.max {
+	// Take what the channel has buffered too, up to a batch. (An
+	// unbuffered channel has nothing ready but a sender parked on it, and
+	// the look costs a channel operation on every item of an idle
+	// pipeline.)
+	for len(b) < st.max && len(st.src) > 0 {
 		select {
 		case v, ok := <-st.src:
 			if !ok {
@@ -295,6 +306,9 @@ func (st *Stream[T]) get() []T {
 // consumer's core just before the producer writes them again on its own.
 func (st *Stream[T]) put(b []T) {
 	if cap(b) != st.max {
+		if st.clear && cap(b) == st.max+1 {
+			clear(b) // the consumer's own array (see recvChan): nothing reachable from it
+		}
 		return
 	}
 	if st.clear {
