@@ -75,6 +75,9 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 			b := in.claim()
 			ok := true
 			if b == nil {
+				if s.hook != nil {
+					s.hook("batch", -1)
+				}
 				select {
 				case b, ok = <-in.ch:
 					if !ok {

@@ -357,3 +357,28 @@ func TestGenerateSeesParentCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestPumpCancelledSaysSo: FromChan read through a Buffer (which starts
+// FromChan's own goroutine) and cancelled by its parent while the channel
+// is still open ends with the cancellation, not a nil error.
+func TestPumpCancelledSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		ch, stop := make(chan int), make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case ch <- 0: // one item, then the channel stays open
+			case <-stop:
+			}
+			<-stop
+		}()
+		p := pipeline.New(ctx)
+		err := pipeline.ForEach(pipeline.Buffer(pipeline.FromChan(p, ch), 10, pipeline.Block), func(context.Context, int) error {
+			cancel()
+			return nil
+		})
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}

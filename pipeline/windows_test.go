@@ -164,3 +164,26 @@ func TestStealRace(t *testing.T) {
 		assert.Positive(t, thefts.Load(), "no theft: the test tests nothing")
 	})
 }
+
+// TestBatchTakesLeftovers: a Batch stage whose input, from several
+// workers, closes while it is between looking and waiting, takes what the
+// workers left on their shelves: here the workers publish their last item
+// and ring, then close the stream, and Batch finds both the bell and the
+// closed channel ready (so the round is repeated: either may win).
+func TestBatchTakesLeftovers(t *testing.T) {
+	for range 20 {
+		synctest.Test(t, func(t *testing.T) {
+			p := pipeline.New(t.Context())
+			var waits atomic.Int64
+			pipeline.SetHook(p, func(site string, _ int) {
+				if site == "batch" && waits.Add(1) == 1 {
+					synctest.Wait() // the workers publish, ring and close
+				}
+			})
+			out := pipeline.Map(pipeline.FromSlice(p, []int{7}), 2, square)
+			got, err := pipeline.Collect(pipeline.Batch(out, 10, 0))
+			require.NoError(t, err)
+			assert.Equal(t, [][]int{{49}}, got)
+		})
+	}
+}
