@@ -2,34 +2,42 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // Batch returns a stream of slices of the items of in, in order: a slice
 // goes out when it holds size items, or when maxWait has passed since its
 // first item arrived, whichever comes first, and the last, partial slice
 // goes out when in ends. A maxWait of 0 means no time limit: only size and
-// the end of in cut a batch. It panics if size < 1 or maxWait < 0.
+// the end of in cut a batch. It panics if in is nil, size < 1 (or so large
+// that one slice would pass a GiB), or maxWait < 0.
 //
-// Each slice is new and belongs to the receiver. Batch is for consumers
-// that want groups (a bulk insert, a batched RPC); the pipeline's own
-// batching between stages needs no Batch stage (see the package
-// documentation).
+// Each slice is new and belongs to the receiver; its memory follows the
+// items it holds, not size. Batch is for consumers that want groups (a
+// bulk insert, a batched RPC); the pipeline's own batching between stages
+// needs no Batch stage (see the package documentation).
 func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
-	if size < 1 {
-		panic(fmt.Sprintf("pipeline: Batch needs a size of at least 1, got %v", size))
-	}
-	if maxWait < 0 {
-		panic(fmt.Sprintf("pipeline: Batch needs a maxWait of at least 0, got %v", maxWait))
-	}
+	checkStream("Batch", in)
+	lifecycle.Min(pkg, "Batch", "size", size, 1)
+	lifecycle.UpFront[T](pkg, "Batch", "size", size)
+	lifecycle.NonNegative(pkg, "Batch", "maxWait", maxWait)
 	in.take("Batch")
+	in.pump()
 	s := in.s
-	out := newStream[[]T](s)
-	s.spawn(func(quit <-chan struct{}) error {
-		defer close(out.ch)
-		e := newEmitter(out, quit)
-		cur := make([]T, 0, size)
+	name, labels := s.stage("Batch")
+	out := newStream[[]T](s, name, 1)
+	s.spawn(name, labels.With("worker", "1"), func() (err error) {
+		returned := false
+		defer func() {
+			if !returned || err != nil || in.cut.Load() {
+				out.cut.Store(true)
+			}
+			close(out.ch)
+		}()
+		e := newEmitter(out, 0, s.done)
+		var cur []T
 		// One timer for the stage's life, reset per batch rather than made
 		// per batch (the talk's recycler re-created one on every loop).
 		// Since Go 1.23 Stop and Reset leave no stale tick in timer.C, so
@@ -42,51 +50,73 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 				timer.Stop()
 			}
 		}()
-		// cut hands on the open batch and starts a new one.
+		// cut hands on the open batch.
 		cut := func() bool {
 			if tick != nil {
 				timer.Stop()
 				tick = nil
 			}
 			b := cur
-			cur = make([]T, 0, size)
+			cur = nil
 			return e.add(b)
 		}
 		for {
-			var b []T
-			ok, got, ticked := true, false, false
-			if b = in.enter(); b != nil {
-				got = true // taken from a generator that held it back
-			} else {
+			// The select below may keep finding input ready; checking
+			// here bounds what Batch takes in after a cancellation.
+			if s.canceled() {
+				returned = true
+				return errCanceled
+			}
+			// Wait for input or the open batch's deadline. A cut batch
+			// is published (see emitter), so the consumer takes it
+			// while Batch waits here: nothing is held back but the open
+			// batch, which is what Batch is for.
+			in.enter()
+			b := in.claim()
+			ok := true
+			if b == nil {
+				if s.hook != nil {
+					s.hook("batch", -1)
+				}
 				select {
 				case b, ok = <-in.ch:
-					got = true
-				case <-tick:
-					ticked = true
-				case e.out() <- e.batch():
-					e.sent()
-				case <-e.done:
+					if !ok {
+						b, ok = in.last()
+					}
+				case <-in.bell: // nil unless in has several producers
 					in.leave()
+					continue
+				case <-tick:
+					in.leave()
+					tick = nil
+					if !cut() {
+						returned = true
+						return errCanceled
+					}
+					continue
+				case <-s.done:
+					in.leave()
+					returned = true
 					return errCanceled
 				}
 			}
-			if !got || !ok {
-				in.leave()
+			if !ok {
+				// The input ended: the last, partial batch goes out. It is
+				// published even if the scope is cancelled meanwhile (see
+				// emitter.add): the stream is complete either way.
+				returned = true
+				if len(cur) > 0 {
+					cut()
+				}
+				return nil
 			}
-			switch {
-			case ticked:
-				tick = nil
-				if !cut() {
-					return errCanceled
-				}
-			case got && !ok:
-				if len(cur) > 0 && !cut() {
-					return errCanceled
-				}
-				return e.finish()
-			case got:
-				for _, v := range b {
-					if len(cur) == 0 && maxWait > 0 {
+			for i, v := range b {
+				if cur == nil {
+					// Room for the items at hand, up to size: a batch's
+					// memory grows with its items, by append, and never
+					// starts at size.
+					cur = make([]T, 0, min(size, len(b)-i))
+					if maxWait > 0 {
 						if timer == nil {
 							timer = time.NewTimer(maxWait)
 						} else {
@@ -94,102 +124,30 @@ func Batch[T any](in *Stream[T], size int, maxWait time.Duration) *Stream[[]T] {
 						}
 						tick = timer.C
 					}
-					cur = append(cur, v)
-					if len(cur) == size && !cut() {
-						return errCanceled
-					}
 				}
-				in.put(b)
+				cur = append(cur, v)
+				if len(cur) == size && !cut() {
+					returned = true
+					return errCanceled
+				}
 			}
+			in.put(b)
 		}
 	})
 	return out
 }
 
 // Unbatch returns a stream of the items of the slices of in, in order: the
-// inverse of [Batch].
+// inverse of [Batch]. The items of one slice stay together. It panics if
+// in is nil.
 func Unbatch[T any](in *Stream[[]T]) *Stream[T] {
-	return run(in, "Unbatch", 1, func(_ context.Context, items [][]T, e *emitter[T]) error {
+	checkStream("Unbatch", in)
+	return run(in, "Unbatch", 1, func(ctx context.Context, items [][]T, e *emitter[T]) error {
 		for _, v := range items {
-			if e.canceled() || !e.addAll(v) {
+			if e.s.canceled() || !e.addAll(v) {
 				return errCanceled
 			}
 		}
 		return nil
 	})
-}
-
-// Buffer returns in unchanged, with room for n items between it and the next
-// stage: upstream can run up to about n items ahead of a slow consumer
-// (n plus one batch, at most 256 items, since items arrive in batches), and
-// then it waits. Stages need no buffer to run at full speed; Buffer is for
-// smoothing a bursty consumer. It panics if n < 1.
-func Buffer[T any](in *Stream[T], n int) *Stream[T] {
-	if n < 1 {
-		panic(fmt.Sprintf("pipeline: Buffer needs room for at least 1 item, got %v", n))
-	}
-	in.take("Buffer")
-	s := in.s
-	out := newStream[T](s)
-	s.spawn(func(done <-chan struct{}) error {
-		defer close(out.ch)
-		var queue [][]T // batches of out's size; all full but the last
-		held := 0
-		src := in.ch
-		for {
-			recv := src
-			if held >= n {
-				recv = nil // full: stop taking input
-			}
-			var send chan<- []T
-			var head []T
-			if len(queue) > 0 {
-				send, head = out.ch, queue[0]
-			}
-			if recv == nil && send == nil {
-				return nil // input ended and everything went out
-			}
-			var b []T
-			ok, got := true, false
-			if recv != nil {
-				b = in.enter()
-				got = b != nil // taken from a generator that held it back
-			}
-			if !got {
-				select {
-				case b, ok = <-recv:
-					got = true
-				case send <- head:
-					out.handed()
-					held -= len(head)
-					queue[0] = nil
-					queue = queue[1:]
-				case <-done:
-					if recv != nil {
-						in.leave()
-					}
-					return errCanceled
-				}
-			}
-			if recv != nil && (!got || !ok) {
-				in.leave()
-			}
-			switch {
-			case got && !ok:
-				src = nil
-			case got:
-				// Copy into the tail batch so that a burst of lone items
-				// does not hold one batch array per item.
-				for _, v := range b {
-					if len(queue) == 0 || len(queue[len(queue)-1]) == out.max {
-						queue = append(queue, out.get())
-					}
-					queue[len(queue)-1] = append(queue[len(queue)-1], v)
-				}
-				held += len(b)
-				in.put(b)
-			}
-		}
-	})
-	return out
 }

@@ -9,3 +9,5 @@ import (
 func BenchmarkThreeStage(b *testing.B) { benchmarks.PipelineThreeStage().Bench(b) }
 func BenchmarkFirstItem(b *testing.B)  { benchmarks.PipelineFirstItem().Bench(b) }
 func BenchmarkSoak(b *testing.B)       { benchmarks.PipelineSoak().Bench(b) }
+func BenchmarkMapWorkers(b *testing.B) { benchmarks.PipelineMapWorkers().Bench(b) }
+func BenchmarkMapCPU(b *testing.B)     { benchmarks.PipelineMapCPU().Bench(b) }

@@ -1,13 +1,16 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pipeline"
 )
 
@@ -116,24 +119,25 @@ func ExampleScope() {
 }
 
 // A panic in a stage cancels the pipeline and comes back out of Wait as a
-// *PanicError holding the original value and the stack where it happened.
-func ExamplePanicError() {
+// *compendium.PanicError holding the original value and the stack where it
+// happened.
+func Example_panic() {
 	p := pipeline.New(context.Background())
 	out := pipeline.Map(pipeline.FromSlice(p, []int{0}), 1, func(_ context.Context, v int) (int, error) {
 		return 1 / v, nil // integer divide by zero
 	})
 	defer func() {
-		pe := recover().(*pipeline.PanicError)
+		pe := recover().(*compendium.PanicError)
 		fmt.Println(pe.Value)
 	}()
 	_ = pipeline.Drain(out)
 	// Output: runtime error: integer divide by zero
 }
 
-// ErrEmpty is what First returns when there was nothing to take.
+// ErrEmpty is what Head returns when there was nothing to take.
 func ExampleErrEmpty() {
 	p := pipeline.New(context.Background())
-	_, err := pipeline.First(pipeline.FromSlice[int](p, nil))
+	_, err := pipeline.Head(pipeline.FromSlice[int](p, nil))
 	fmt.Println(errors.Is(err, pipeline.ErrEmpty))
 	// Output: true
 }
@@ -281,12 +285,55 @@ func ExampleUnbatch() {
 	// Output: [1 2 3]
 }
 
-// Buffer lets the upstream run ahead of a bursty consumer.
+// Buffer lets the upstream run ahead of a bursty consumer; with Block it
+// never loses an item.
 func ExampleBuffer() {
 	p := pipeline.New(context.Background())
-	got, _ := pipeline.Collect(pipeline.Buffer(pipeline.FromSlice(p, []int{1, 2, 3}), 100))
+	got, _ := pipeline.Collect(pipeline.Buffer(pipeline.FromSlice(p, []int{1, 2, 3}), 100, pipeline.Block))
 	fmt.Println(got)
 	// Output: [1 2 3]
+}
+
+// DropOldest keeps the latest items for a consumer that cannot keep up
+// (a UI that shows the current state): however the consumer's pace and
+// the source's compare, the last items always arrive.
+func ExampleBuffer_dropOldest() {
+	p := pipeline.New(context.Background())
+	latest := pipeline.Buffer(pipeline.FromSlice(p, ints(1000)), 3, pipeline.DropOldest)
+	got, err := pipeline.Collect(latest)
+	fmt.Println(got[len(got)-3:], err)
+	// Output: [997 998 999] <nil>
+}
+
+// DropNewest is the talk's leaky buffer: when it is full, what arrives is
+// dropped, and the items it holds stay, so the first items that reach it
+// always arrive.
+func ExampleBuffer_dropNewest() {
+	p := pipeline.New(context.Background())
+	leaky := pipeline.Buffer(pipeline.FromSlice(p, ints(1000)), 3, pipeline.DropNewest)
+	got, err := pipeline.Collect(leaky)
+	fmt.Println(got[:3], err)
+	// Output: [0 1 2] <nil>
+}
+
+// Dropped counts what a dropping Buffer discarded: every item either
+// arrives or is counted.
+func ExampleStream_Dropped() {
+	p := pipeline.New(context.Background())
+	leaky := pipeline.Buffer(pipeline.FromSlice(p, ints(1000)), 3, pipeline.DropNewest)
+	received := 0
+	_ = pipeline.ForEach(leaky, func(context.Context, int) error {
+		received++
+		return nil
+	})
+	fmt.Println(received+int(leaky.Dropped()) == 1000)
+	// Output: true
+}
+
+// Policy names what a Buffer does when full.
+func ExamplePolicy() {
+	fmt.Println(pipeline.Block, pipeline.DropNewest, pipeline.DropOldest)
+	// Output: Block DropNewest DropOldest
 }
 
 // All ranges over the final stream; Wait follows the loop.
@@ -337,10 +384,10 @@ func ExampleReduce() {
 	// Output: channel
 }
 
-// First takes one item and stops the rest of the pipeline.
-func ExampleFirst() {
+// Head takes one item and stops the rest of the pipeline.
+func ExampleHead() {
 	p := pipeline.New(context.Background())
-	v, err := pipeline.First(pipeline.Filter(pipeline.FromSlice(p, []int{1, 3, 4, 5, 6}), 1, func(_ context.Context, v int) (bool, error) {
+	v, err := pipeline.Head(pipeline.Filter(pipeline.FromSlice(p, []int{1, 3, 4, 5, 6}), 1, func(_ context.Context, v int) (bool, error) {
 		return v%2 == 0, nil
 	}))
 	fmt.Println(v, err)
@@ -358,5 +405,131 @@ func ExampleDrain() {
 	// Output:
 	// x
 	// y
+	// <nil>
+}
+
+// OrderedFilter keeps the input's order with several workers, though the
+// items finish in reverse order here (each waits for the one after it).
+func ExampleOrderedFilter() {
+	finished := map[int]chan struct{}{}
+	for v := range 6 {
+		finished[v] = make(chan struct{})
+	}
+	p := pipeline.New(context.Background())
+	odd := pipeline.OrderedFilter(pipeline.FromSlice(p, ints(6)), 6, func(_ context.Context, v int) (bool, error) {
+		if next, ok := finished[v+1]; ok {
+			<-next
+		}
+		close(finished[v])
+		return v%2 == 1, nil
+	})
+	got, _ := pipeline.Collect(odd)
+	fmt.Println(got)
+	// Output: [1 3 5]
+}
+
+// OrderedFlatMap keeps each call's items together and the calls in the
+// input's order, with several workers.
+func ExampleOrderedFlatMap() {
+	p := pipeline.New(context.Background())
+	words := pipeline.OrderedFlatMap(pipeline.FromSlice(p, []string{"a b", "c", "d e f"}), 3, func(_ context.Context, line string) ([]string, error) {
+		return strings.Fields(line), nil
+	})
+	got, _ := pipeline.Collect(words)
+	fmt.Println(got)
+	// Output: [a b c d e f]
+}
+
+// ToChan puts a stream in a select of yours, here beside a context that
+// could end the wait; once the channel closes, Wait says how the
+// pipeline ended.
+func ExampleToChan() {
+	ctx := context.Background()
+	p := pipeline.New(ctx)
+	squares := pipeline.ToChan(pipeline.Map(pipeline.FromSlice(p, []int{1, 2, 3}), 1, func(_ context.Context, v int) (int, error) {
+		return v * v, nil
+	}))
+	for {
+		select {
+		case v, ok := <-squares:
+			if !ok {
+				fmt.Println("done:", p.Wait())
+				return
+			}
+			fmt.Println(v)
+		case <-ctx.Done():
+			fmt.Println(p.Close())
+			return
+		}
+	}
+	// Output:
+	// 1
+	// 4
+	// 9
+	// done: <nil>
+}
+
+// Close cancels a pipeline nobody reads any more, joins every stage and
+// returns the first failure: none here, since the cancellation is Close's.
+func ExampleScope_Close() {
+	p := pipeline.New(context.Background())
+	naturals := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for i := 0; yield(i); i++ {
+		}
+		return nil
+	})
+	squares := pipeline.ToChan(pipeline.Map(naturals, 2, func(_ context.Context, v int) (int, error) {
+		return v * v, nil
+	}))
+	fmt.Println(<-squares >= 0)
+	fmt.Println(p.Close())
+	// Output:
+	// true
+	// <nil>
+}
+
+// ints returns 0, 1, ... n-1.
+func ints(n int) []int {
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	return xs
+}
+
+// Every goroutine of a pipeline carries pprof labels naming its package,
+// stage and worker, so a goroutine profile (or a dump, or go tool pprof)
+// shows which stage is stuck. Here a Map stage waits on a channel nobody
+// sends on, and the profile's record of the stuck goroutine names it.
+func Example_goroutineProfile() {
+	stuck := make(chan struct{})
+	waiting := make(chan struct{})
+	p := pipeline.New(context.Background())
+	src := pipeline.FromSlice(p, []string{"a.txt"})
+	sizes := pipeline.Map(src, 1, func(ctx context.Context, name string) (int, error) {
+		close(waiting)
+		<-stuck // the bug: nobody ever sends on stuck
+		return 0, nil
+	})
+	results := pipeline.ToChan(sizes)
+	<-waiting
+
+	var profile bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&profile, 1)
+	for _, record := range strings.Split(profile.String(), "\n\n") {
+		if strings.Contains(record, "Example_goroutineProfile.func") { // the stuck function
+			for _, line := range strings.Split(record, "\n") {
+				if strings.HasPrefix(line, "# labels:") {
+					fmt.Println(line)
+				}
+			}
+		}
+	}
+	close(stuck)
+	for range results {
+	}
+	fmt.Println(p.Wait())
+	// Output:
+	// # labels: {"compendium":"pipeline", "stage":"Map#2", "type":"Map", "worker":"1"}
 	// <nil>
 }

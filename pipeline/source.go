@@ -3,65 +3,58 @@ package pipeline
 import (
 	"context"
 	"iter"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
-// checkScope panics if a source was given no scope.
-func checkScope(op string, s *Scope) {
-	if s == nil {
-		panic("pipeline: " + op + " with a nil scope")
-	}
+// source starts a goroutine in s, a source of type typ, that feeds a new
+// stream through produce, and returns the stream. The goroutine closes the
+// stream when it returns; what it published stays on its shelf for the
+// consumer to take.
+func source[T any](s *Scope, typ string, produce func(e *emitter[T]) error) *Stream[T] {
+	name, labels := s.stage(typ)
+	out := newStream[T](s, name, 1)
+	feed(out, labels.With("worker", "1"), produce)
+	return out
 }
 
-// source starts a goroutine in s that feeds a new stream through produce,
-// and returns the stream. The goroutine closes the stream when it returns.
-// If held, the consumer may take the batch the producer holds back (see
-// heldBatch), and produce must hold held.mu while it touches e.
-func source[T any](s *Scope, held bool, produce func(e *emitter[T]) error) *Stream[T] {
-	out := newStream[T](s)
-	var h *heldBatch[T]
-	if held {
-		h = &heldBatch[T]{}
-		out.held = h
-	}
-	s.spawn(func(quit <-chan struct{}) error {
-		defer close(out.ch)
-		if s.ctx.Err() != nil {
+// feed starts the goroutine of a source, labelled l, that feeds out
+// through produce.
+func feed[T any](out *Stream[T], l lifecycle.Labels, produce func(e *emitter[T]) error) {
+	s := out.s
+	s.spawn(out.name, l, func() (err error) {
+		returned := false
+		defer func() {
+			if !returned || err != nil {
+				out.cut.Store(true)
+			}
+			close(out.ch)
+		}()
+		if s.canceled() {
+			returned = true
 			return errCanceled // already cancelled: produce nothing
 		}
-		e := newEmitter(out, quit)
-		if h != nil {
-			h.mu.Lock()
-			h.e = e
-			h.mu.Unlock()
-			// Whatever is still held once the producer is gone (after a
-			// failure) stays where it is.
-			defer func() {
-				h.mu.Lock()
-				h.e = nil
-				h.has.Store(false)
-				h.mu.Unlock()
-			}()
-		}
-		if err := produce(e); err != nil {
+		err = produce(newEmitter(out, 0, s.done))
+		returned = true
+		if err != nil && err != errCanceled {
 			return s.failed(err)
 		}
-		if h != nil {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-		}
-		return e.finish()
+		return err
 	})
-	return out
 }
 
 // FromSlice returns a stream of the items of xs, in order. The items are
 // copied into the pipeline's batches as they go; xs must not change until
-// the stream has been consumed. An empty xs gives a stream that ends at once.
+// the stream has been consumed. An empty xs gives a stream that ends at
+// once. It panics if s is nil.
 func FromSlice[T any](s *Scope, xs []T) *Stream[T] {
 	checkScope("FromSlice", s)
-	return source(s, false, func(e *emitter[T]) error {
-		for _, v := range xs {
-			if s.canceled() || !e.tryAdd(v) && !e.add(v) {
+	return source(s, "FromSlice", func(e *emitter[T]) error {
+		for i, v := range xs {
+			// Checked every 64 items rather than every item: a consumer
+			// that keeps taking (a sink draining the stream) would
+			// otherwise take the whole slice after a cancellation.
+			if i&63 == 0 && s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				return errCanceled
 			}
 		}
@@ -72,16 +65,16 @@ func FromSlice[T any](s *Scope, xs []T) *Stream[T] {
 // FromSeq returns a stream of the values of seq, in order. The sequence is
 // ranged on the stream's own goroutine and stopped (its yield returns false)
 // when the scope is cancelled; a sequence that blocks between items must
-// itself watch [Scope.Context], or Wait waits for it.
+// itself watch [Scope.Context], or Wait waits for it. It panics if s or seq
+// is nil.
 //
-// An item yielded while the next stage is busy waits in the source's batch
-// and goes on as soon as the stage is free, even if the sequence is blocked
-// by then, so a sequence may wait for the pipeline to finish with one item
-// before it yields the next (TestGenerateFeedback).
+// A value yielded while the next stage is busy goes on as soon as the
+// stage is free, even if the sequence is blocked by then, so a sequence may
+// wait for the pipeline to finish with one value before it yields the next.
 func FromSeq[T any](s *Scope, seq iter.Seq[T]) *Stream[T] {
 	checkScope("FromSeq", s)
-	checkFunc("FromSeq", seq == nil)
-	return Generate(s, func(_ context.Context, yield func(T) bool) error {
+	checkFunc("FromSeq", "seq", seq == nil)
+	return generate(s, "FromSeq", func(_ context.Context, yield func(T) bool) error {
 		seq(yield)
 		return nil
 	})
@@ -89,44 +82,33 @@ func FromSeq[T any](s *Scope, seq iter.Seq[T]) *Stream[T] {
 
 // Generate returns a stream of the values that gen passes to yield, in
 // order: the talk's generator, run on the stream's own goroutine. yield
-// returns false once the scope is cancelled; gen should then return, and
-// every later yield is ignored. If gen returns an error, the scope fails
-// with it, as a stage error. The notes on blocking in [FromSeq] apply. It
-// panics if gen is nil.
+// returns false once the scope is cancelled (at once after a failure, a
+// consumer's stop or Close; after a parent's cancel, as soon as a stage
+// has seen it, or within 64 yields); gen should then return, and every
+// later yield is ignored. gen's own waits should watch ctx, which is done
+// at once. If gen returns an error, the scope fails with it, as a stage
+// error. The notes on blocking in [FromSeq] apply. It panics if s or gen
+// is nil.
 func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool) error) *Stream[T] {
 	checkScope("Generate", s)
-	checkFunc("Generate", gen == nil)
-	return source(s, true, func(e *emitter[T]) error {
-		h := e.st.held
+	checkFunc("Generate", "gen", gen == nil)
+	return generate(s, "Generate", gen)
+}
+
+// generate is Generate, as a source of type typ.
+func generate[T any](s *Scope, typ string, gen func(ctx context.Context, yield func(T) bool) error) *Stream[T] {
+	return source(s, typ, func(e *emitter[T]) error {
 		stopped := false
+		i := 0
 		err := gen(s.ctx, func(v T) bool {
-			if stopped || s.canceled() {
+			// The scope's dead flag every item, and the context itself
+			// every 64, for a parent's cancel that no stage has seen yet
+			// (see Scope.dead).
+			if i++; stopped || s.dead.Load() || i&63 == 0 && s.canceled() || !e.tryAdd(v) && !e.add(v) {
 				stopped = true
 				return false
 			}
-			h.mu.Lock()
-			ok := e.tryAdd(v) || e.add(v)
-			held := e.n > 0
-			if held != h.has.Load() {
-				h.has.Store(held)
-			}
-			h.mu.Unlock()
-			if held && e.waiting.Load() > 0 {
-				// A consumer came to wait while the lock was held: it may
-				// have found the lock taken and gone to park, and once
-				// gen has the control back nobody else would hand the
-				// batch on. It is waiting, so the send will not block for
-				// long. (If it did take the batch, there is nothing left
-				// to flush.)
-				h.mu.Lock()
-				ok = e.flush() && ok
-				h.has.Store(e.n > 0)
-				h.mu.Unlock()
-			}
-			if !ok {
-				stopped = true
-			}
-			return !stopped
+			return true
 		})
 		if err == nil && stopped {
 			err = errCanceled
@@ -139,10 +121,31 @@ func Generate[T any](s *Scope, gen func(ctx context.Context, yield func(T) bool)
 // ch is closed or the scope is cancelled. The stage never closes ch and
 // stops receiving when the scope is cancelled, so whoever sends on ch must
 // also watch [Scope.Context]. A nil ch never delivers: the stream stays
-// open, without items, until the scope is cancelled.
+// open, without items, until the scope is cancelled. It panics if s is
+// nil. [ToChan] is the way back out.
 func FromChan[T any](s *Scope, ch <-chan T) *Stream[T] {
 	checkScope("FromChan", s)
-	return source(s, false, func(e *emitter[T]) error {
+	// No goroutine yet: a consumer that only waits for input (a stage
+	// with one worker, a sink) receives from ch itself, which is what a
+	// hand-written stage reading ch would do, and saves a hand-over per
+	// item; the others start a goroutine that pumps ch (Stream.pump).
+	name, labels := s.stage("FromChan")
+	out := newStream[T](s, name, 1)
+	out.src, out.lazy, out.labels = ch, true, labels.With("worker", "1")
+	return out
+}
+
+// pump turns a stream that reads FromChan's channel lazily into one fed
+// through its channel and shelf by a goroutine of its own, for a consumer
+// that waits for input in a select of its own (several workers, Batch,
+// Buffer). The consumer calls it as it takes st.
+func (st *Stream[T]) pump() {
+	if !st.lazy {
+		return
+	}
+	st.lazy = false
+	ch, done := st.src, st.s.done
+	feed(st, st.labels, func(e *emitter[T]) error {
 		for {
 			select {
 			case v, ok := <-ch:
@@ -152,9 +155,7 @@ func FromChan[T any](s *Scope, ch <-chan T) *Stream[T] {
 				if !e.tryAdd(v) && !e.add(v) {
 					return errCanceled
 				}
-			case e.out() <- e.batch():
-				e.sent()
-			case <-e.done:
+			case <-done:
 				return errCanceled
 			}
 		}

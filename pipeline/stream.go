@@ -2,16 +2,15 @@ package pipeline
 
 import (
 	"reflect"
-	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // maxBatch is the most items one hand-over between stages carries. At full
-// load batches grow to it; 256 already brings the channel cost per item to
-// about a nanosecond (BenchmarkThreeStage, impl=batched), and larger batches
-// only add to the memory each edge holds and to the work a stage may do
-// after the scope is cancelled.
+// load batches grow to it; larger batches only add to the memory each edge
+// holds (see pipeline.ThreeStage in bench/RESULTS.md for what 256 buys).
 const maxBatch = 256
 
 // maxBatchBytes bounds one batch's backing array for large element types,
@@ -19,8 +18,8 @@ const maxBatch = 256
 const maxBatchBytes = 64 << 10
 
 // freeBatches is how many empty batches each stream keeps for reuse: one
-// being filled by the producer, one in the consumer's hands, one in flight,
-// and slack for OrderedMap's pieces.
+// per producer being filled, one in the consumer's hands, one in flight,
+// and slack.
 const freeBatches = 8
 
 // Stream is the output of a source or stage: a sequence of T flowing to the
@@ -29,144 +28,261 @@ const freeBatches = 8
 // stages take the stream alone and no scope argument.
 //
 // Items travel between stages in batches (see the package documentation),
-// but every function you pass sees one item at a time, in the order the
-// stream carries them.
+// but every function you pass sees one item at a time, and nothing a
+// channel would deliver is held back.
 //
 // A Stream is consumed once: passing it to a second stage or sink panics,
 // since two consumers would each get an arbitrary share of the items. To
 // fan out, run [Map] with more workers. The zero value is not usable; a
-// Stream is always handled by pointer.
+// Stream is always handled by pointer and must not be copied. Its methods
+// are safe for concurrent use.
+//
+// Cost: a batch per producer and per consumer in flight, recycled; see
+// pipeline.Soak in bench/RESULTS.md.
 type Stream[T any] struct {
 	s    *Scope
+	name string   // the stage that produces it, "Map#2"
 	ch   chan []T // unbuffered: a batch changes hands only when the consumer is ready
 	free chan []T // recycled empty batches: a bounded free list, never blocks
 	// spare is one recycled batch's array, in front of free: an idle
 	// pipeline moves one-item batches, and recycling each through the
-	// channel cost two channel operations per item and edge, where the
-	// slot costs two atomics (BenchmarkFirstItem: 0.65 to 0.75 µs, was
-	// 0.72 to 0.79; BenchmarkSoak 73 to 88 ns an item, was 87 to 97).
+	// channel would cost two channel operations per item and edge, where
+	// the slot costs two atomics.
 	spare atomic.Pointer[T]
 	max   int  // items per batch at most
 	clear bool // T holds pointers: clear recycled batches
-	taken atomic.Bool
 
-	// waiting counts the consumers in a receive on ch that no batch has
-	// been handed to yet, so that add can skip its non-blocking send when
-	// nobody could take the batch: the send is a runtime call, about 5 ns
-	// an item, where the load is a fraction of one. A consumer counts
-	// itself (enter) before it parks, so a parked consumer is never
-	// missed; the producer that hands it a batch uncounts it (handed), at
-	// once, rather than the consumer when it gets to run, which may be
-	// much later: until then every add would offer a batch in vain. A
-	// consumer that leaves its receive any other way (input closed,
-	// cancellation, another select case) uncounts itself (leave).
+	// src is FromChan's channel while nobody pumps it into batches: a
+	// consumer that only ever waits for input (one worker, a sink)
+	// receives from it itself, which saves a goroutine and a hand-over
+	// per item (see FromChan). labels are the pump's, if one is started.
+	src    <-chan T
+	own    []T  // the consumer's batch for what it reads from src; one more than max, so put knows it
+	lazy   bool // src is read by the consumer
+	ended  bool // the consumer saw src close, or the scope cancelled
+	labels lifecycle.Labels
+
+	// shelves are the producers' pending items, one shelf per producing
+	// goroutine, set before any of them starts: a consumer about to wait
+	// takes what a producer holds back (see shelf).
+	shelves []*shelf[T]
+	// bell, for a stream with several producers, tells a waiting consumer
+	// to look at the shelves again: a producer that finds the consumer
+	// counted as waiting but not yet parked rings it (buffered, one
+	// ring), where a lone producer waits to hand its batch over. A
+	// producer that waited there would stop producing until the consumer
+	// had taken another producer's batch, and would then hand over its
+	// own, a few items at a time (pipeline.MapWorkers). nil with one
+	// producer: a consumer then waits in a plain receive.
+	bell chan struct{}
+
+	taken   atomic.Pointer[string] // the stage or sink consuming st
+	cut     atomic.Bool            // st ended because the scope was cancelled, not because its input did
+	dropped atomic.Uint64          // items a dropping Buffer discarded
+
+	_ [64]byte // waiting, written by the consumer, read by producers per item, on a line of its own
+	// waiting counts the consumers looking for input: in a receive on ch,
+	// about to be, or scanning the shelves. A producer that publishes an
+	// item and sees a consumer waiting hands its items on (offer); one
+	// that sees none keeps batching. A consumer counts itself before it
+	// scans the shelves and the producer publishes before it looks, so
+	// that one of the two always sees the other. The producer that hands
+	// a batch to a waiting consumer uncounts it (handed), at once, rather
+	// than the consumer when it gets to run; a consumer that takes items
+	// from a shelf, or leaves its wait any other way, uncounts itself.
 	waiting atomic.Int32
-
-	// held is set on the streams of Generate and FromSeq, whose producer
-	// runs the caller's code between items and may block there holding a
-	// batch (see heldBatch).
-	held *heldBatch[T]
+	_       [60]byte
 }
 
-// heldBatch lets the consumer of a generator's stream take the batch the
-// generator holds back. A generator adds an item and returns to its
-// caller's code, which may block (a network read, a wait for the pipeline
-// to finish with the item): if the consumer was busy when the item came,
-// the item waits in the batch, and nothing would hand it on until the
-// generator's next yield, which may never come (TestGenerateFeedback). So
-// a consumer that is about to park takes the batch itself.
-//
-// mu is held by the producer whenever it touches its emitter (inside
-// yield, and for the last batch), and by a consumer while it takes the
-// batch. A consumer only ever tries the lock, and the producer checks for
-// a waiting consumer after it unlocks, so that a consumer that found the
-// lock taken and went to park is served by the producer instead: neither
-// side can wait for the other (TestGenerateFeedback). The alternative, a
-// lock-free claim by compare-and-swap of the item count, would let the
-// producer write an item into an array the consumer had just taken and
-// recycled. The lock costs the generator about 3 ns an item
-// (BenchmarkThreeStage: 15 ns an item, 12 without it).
-type heldBatch[T any] struct {
-	mu  sync.Mutex
-	e   *emitter[T] // the producer's emitter, set before its first item
-	has atomic.Bool // e holds items (a hint, read without mu)
-}
-
-// take returns the items the producer holds back, or nil if it holds none
-// or is adding one right now (then it sees the consumer waiting).
-func (h *heldBatch[T]) take(st *Stream[T]) []T {
-	if !h.has.Load() || !h.mu.TryLock() {
-		return nil
-	}
-	defer h.mu.Unlock()
-	e := h.e
-	if e == nil || e.n == 0 {
-		return nil
-	}
-	b := e.batch()
-	e.buf, e.n = st.get()[:e.max], 0
-	h.has.Store(false)
-	// Uncount the consumer before the producer can look: one that saw it
-	// still waiting would block to send it a batch that it will not
-	// receive until it has processed this one.
-	st.waiting.Add(-1)
-	return b
-}
-
-// enter counts a consumer about to receive on st.ch. If it returns a
-// batch, the consumer took it from a generator that was holding it back,
-// is no longer counted, and must not receive. Otherwise, after the
-// receive, the consumer calls leave unless it got a batch: the sender
-// uncounted it.
-func (st *Stream[T]) enter() []T {
-	st.waiting.Add(1)
-	if st.held == nil {
-		return nil
-	}
-	return st.held.take(st)
-}
-
-func (st *Stream[T]) leave() { st.waiting.Add(-1) }
-
-// recv is the whole receive of a consumer that waits for nothing but
-// input: a batch a generator held back, or else a plain receive on st.ch.
-// It needs no quit case: cancellation arrives as st closing (see work). ok
-// is false once st has ended.
-func (st *Stream[T]) recv() (b []T, ok bool) {
-	if b = st.enter(); b != nil {
-		return b, true
-	}
-	if b, ok = <-st.ch; !ok {
-		st.leave()
-	}
-	return b, ok
-}
-
-// handed uncounts the consumer a batch was just sent to.
-func (st *Stream[T]) handed() { st.waiting.Add(-1) }
-
-// idle reports whether a consumer is in a receive on st.ch.
-func (st *Stream[T]) idle() bool { return st.waiting.Load() > 0 }
-
-func newStream[T any](s *Scope) *Stream[T] {
+// newStream returns a stream of s, the output of the stage name, fed by
+// producers goroutines.
+func newStream[T any](s *Scope, name string, producers int) *Stream[T] {
 	n := maxBatch
 	if size := int(unsafe.Sizeof(*new(T))); size > 0 && n*size > maxBatchBytes {
 		n = max(1, maxBatchBytes/size)
 	}
-	return &Stream[T]{
-		s: s, ch: make(chan []T), free: make(chan []T, freeBatches), max: n,
+	st := &Stream[T]{
+		s: s, name: name, ch: make(chan []T), free: make(chan []T, freeBatches), max: n,
 		clear: hasPointers(reflect.TypeFor[T]()),
+	}
+	st.shelves = make([]*shelf[T], producers)
+	for i := range st.shelves {
+		st.shelves[i] = new(shelf[T])
+	}
+	if producers > 1 {
+		st.bell = make(chan struct{}, 1)
+	}
+	return st
+}
+
+// Dropped returns how many items the [Buffer] that made st has discarded
+// so far under a dropping [Policy]. It is 0 for every other stream. It may
+// be called at any time, from any goroutine.
+func (st *Stream[T]) Dropped() uint64 { return st.dropped.Load() }
+
+// checkStream panics if the stage or sink fn was given no stream.
+func checkStream[T any](fn string, st *Stream[T]) {
+	lifecycle.NotNil(pkg, fn, "in", st == nil)
+}
+
+// take marks st consumed by the stage or sink fn, or panics if it already
+// has a consumer. Constructors call it after their other checks, so that a
+// call that panics leaves st free.
+func (st *Stream[T]) take(fn string) {
+	if !st.taken.CompareAndSwap(nil, &fn) {
+		lifecycle.Panicf(pkg, fn, "in already has a consumer (%s), got a second one", *st.taken.Load())
 	}
 }
 
-// take marks st consumed by the stage or sink named op.
-func (st *Stream[T]) take(op string) {
-	if st == nil {
-		panic("pipeline: " + op + " of a nil stream")
+// enter counts a consumer that looks for input; leave uncounts one that
+// stops looking without having been handed a batch.
+func (st *Stream[T]) enter() { st.waiting.Add(1) }
+func (st *Stream[T]) leave() { st.waiting.Add(-1) }
+
+// handed uncounts the consumer a producer just sent a batch to.
+func (st *Stream[T]) handed() { st.waiting.Add(-1) }
+
+// recv is the whole receive of a consumer that waits for nothing but
+// input: the items a producer holds on its shelf, else a batch from ch,
+// else, once ch is closed, whatever the producers left on their shelves.
+// It needs no cancellation case: a cancelled scope's producers stop and
+// close ch. ok is false once st has ended.
+func (st *Stream[T]) recv() (b []T, ok bool) {
+	if st.lazy {
+		return st.recvChan()
 	}
-	if st.taken.Swap(true) {
-		panic("pipeline: " + op + " of a stream that already has a consumer")
+	st.enter()
+	for {
+		if b = st.claim(); b != nil {
+			return b, true
+		}
+		if st.s.hook != nil {
+			st.s.hook("recv "+st.name, -1)
+		}
+		if st.bell == nil {
+			b, ok = <-st.ch
+		} else {
+			select {
+			case b, ok = <-st.ch:
+			case <-st.bell:
+				continue // a producer published after we looked
+			}
+		}
+		if ok {
+			return b, true // the producer uncounted us
+		}
+		return st.last()
 	}
+}
+
+// ring tells a consumer of a stream with several producers to look at the
+// shelves again (see Stream.bell).
+func (st *Stream[T]) ring() {
+	select {
+	case st.bell <- struct{}{}:
+	default: // already rung
+	}
+}
+
+// recvChan is recv for a stream that reads FromChan's channel itself: one
+// item, and whatever else the channel has ready, up to a batch. On
+// cancellation the stream ends, cut, and reports it as a source would.
+func (st *Stream[T]) recvChan() ([]T, bool) {
+	s := st.s
+	if st.ended {
+		return nil, false
+	}
+	if s.canceled() {
+		return st.stopChan()
+	}
+	var b []T
+	select {
+	case v, ok := <-st.src:
+		if !ok {
+			st.ended = true
+			return nil, false
+		}
+		// The consumer's own array, every time: it is done with the
+		// last batch before it asks for the next (and put leaves this
+		// array alone), so no recycling through the free list is needed.
+		if st.own == nil {
+			st.own = make([]T, 0, st.max+1)
+		}
+		b = append(st.own[:0], v)
+	case <-s.done:
+		return st.stopChan()
+	}
+	// Take what the channel has buffered too, up to a batch. (An
+	// unbuffered channel has nothing ready but a sender parked on it, and
+	// the look costs a channel operation on every item of an idle
+	// pipeline.)
+	for len(b) < st.max && len(st.src) > 0 {
+		select {
+		case v, ok := <-st.src:
+			if !ok {
+				st.ended = true
+				return b, true
+			}
+			b = append(b, v)
+		default:
+			return b, true
+		}
+	}
+	return b, true
+}
+
+// stopChan ends a stream that reads FromChan's channel itself, because
+// the scope was cancelled.
+func (st *Stream[T]) stopChan() ([]T, bool) {
+	st.ended = true
+	st.cut.Store(true)
+	st.s.fail(errCanceled)
+	return nil, false
+}
+
+// last is a counted consumer's step once ch is closed: the producers are
+// gone, and what they left on their shelves is the end of the stream.
+func (st *Stream[T]) last() ([]T, bool) {
+	if b := st.claim(); b != nil {
+		return b, true
+	}
+	st.leave()
+	return nil, false
+}
+
+// claim takes the items on every shelf that has any, as many as fit one
+// batch, in a recycled batch, or returns nil. The caller is counted in
+// waiting; claim uncounts it if it returns items, and it does so before it
+// takes the first of them, so that a crew whose workers are all counted
+// holds no items (see crew.quiet).
+func (st *Stream[T]) claim() []T {
+	var b []T
+	for _, sh := range st.shelves {
+		for {
+			c := sh.count.Load()
+			if c == 0 || c == locked || len(b)+int(c) > st.max {
+				break
+			}
+			if b == nil {
+				st.waiting.Add(-1)
+			}
+			if sh.count.CompareAndSwap(c, locked) {
+				// The producer writes only past c while the shelf is
+				// locked, and replaces buf only after a hand-over, which
+				// the lock excludes.
+				if b == nil {
+					b = st.get()
+				}
+				b = append(b, sh.buf[:c]...)
+				sh.count.Store(0)
+				break
+			}
+			if b == nil {
+				st.waiting.Add(1) // the producer published one more, or took them: look again
+			}
+		}
+	}
+	return b
 }
 
 // get returns an empty batch of capacity st.max, recycled if one is free.
@@ -183,16 +299,21 @@ func (st *Stream[T]) get() []T {
 }
 
 // put recycles a batch the consumer is done with, or drops it if the free
-// list is full. If T holds pointers, it clears the items first, so that a
-// recycled batch keeps nothing reachable. Otherwise it does not: the
-// clearing would write every cache line of the batch on the consumer's
-// core just before the producer writes them again on its own.
+// list is full or the batch is not one of st's (a FlatMap call's items
+// that did not fit one batch). If T holds pointers, it clears the items
+// first, so that a recycled batch keeps nothing reachable. Otherwise it
+// does not: the clearing would write every cache line of the batch on the
+// consumer's core just before the producer writes them again on its own.
 func (st *Stream[T]) put(b []T) {
+	if cap(b) != st.max {
+		if st.clear && cap(b) == st.max+1 {
+			clear(b) // the consumer's own array (see recvChan): nothing reachable from it
+		}
+		return
+	}
 	if st.clear {
 		clear(b)
 	}
-	// Every batch has room for st.max items (all come from get), so the
-	// array alone is enough to rebuild it.
 	if st.spare.CompareAndSwap(nil, unsafe.SliceData(b)) {
 		return
 	}
@@ -200,131 +321,6 @@ func (st *Stream[T]) put(b []T) {
 	case st.free <- b[:0]:
 	default:
 	}
-}
-
-// emitter is a stage's output side: it collects items into a batch and hands
-// the batch on as soon as the consumer can take it. This is the opportunistic
-// batching that makes stages cheap: an idle consumer is parked in a receive,
-// so the non-blocking send in add succeeds at once and a lone item travels
-// alone, with no added latency; a busy consumer is not receiving, the send
-// fails for the cost of a load, and items pile up until the consumer comes
-// back for all of them or the batch reaches st.max. No one ever waits for a
-// batch to fill.
-type emitter[T any] struct {
-	st      *Stream[T]
-	buf     []T // the batch being filled, its length max; buf[:n] holds items
-	n       int
-	max     int
-	waiting *atomic.Int32 // &st.waiting, read on every item
-	dead    *atomic.Bool  // &st.s.dead, read on every item
-	done    <-chan struct{}
-}
-
-// newEmitter returns an emitter for st that gives up blocking sends when
-// quit is closed.
-func newEmitter[T any](st *Stream[T], quit <-chan struct{}) *emitter[T] {
-	e := &emitter[T]{st: st, max: st.max, waiting: &st.waiting, dead: &st.s.dead, done: quit}
-	e.buf = st.get()[:st.max]
-	return e
-}
-
-// canceled reports whether the scope is cancelled; stages check it before
-// every item, so that the work done after a cancellation is at most the
-// item in hand.
-func (e *emitter[T]) canceled() bool { return e.dead.Load() }
-
-// tryAdd is add's common case, room in the batch and no consumer waiting:
-// it appends v and reports true, or does nothing and reports false. It
-// makes no call, so the compiler inlines it, and the stages' loops write
-// `e.tryAdd(v) || e.add(v)`, which saves a call per item in every stage.
-func (e *emitter[T]) tryAdd(v T) bool {
-	if e.n+1 < e.max && e.waiting.Load() <= 0 {
-		e.buf[e.n] = v
-		e.n++
-		return true
-	}
-	return false
-}
-
-// add appends v and hands the batch on if a consumer is waiting. It blocks
-// only when the batch is full and reports false if the scope was cancelled
-// meanwhile.
-func (e *emitter[T]) add(v T) bool {
-	e.buf[e.n] = v
-	e.n++
-	if e.n >= e.max {
-		return e.flush()
-	}
-	if e.waiting.Load() <= 0 {
-		return true
-	}
-	select {
-	case e.st.ch <- e.batch():
-		e.sent()
-	default:
-	}
-	return true
-}
-
-// addAll adds every item of vs, as add does.
-func (e *emitter[T]) addAll(vs []T) bool {
-	for _, v := range vs {
-		if !e.tryAdd(v) && !e.add(v) {
-			return false
-		}
-	}
-	return true
-}
-
-// batch returns the pending items.
-func (e *emitter[T]) batch() []T { return e.buf[:e.n] }
-
-// out returns the channel to offer the pending batch on in a select: nil,
-// which switches the case off, when there is nothing to send (the talk's
-// nil-channel switch).
-func (e *emitter[T]) out() chan<- []T {
-	if e.n == 0 {
-		return nil
-	}
-	return e.st.ch
-}
-
-// sent starts a new batch after the pending one was sent, and uncounts the
-// consumer that took it.
-func (e *emitter[T]) sent() {
-	e.st.handed()
-	e.buf = e.st.get()[:e.max]
-	e.n = 0
-}
-
-// flush hands on the pending batch, blocking until the consumer takes it or
-// the scope is cancelled (then it reports false).
-func (e *emitter[T]) flush() bool {
-	if e.n == 0 {
-		return true
-	}
-	select {
-	case e.st.ch <- e.batch():
-		e.sent()
-		return true
-	case <-e.done:
-		return false
-	}
-}
-
-// finish hands on the last batch when the stage's input has ended. It
-// returns errCanceled if the scope was cancelled first.
-func (e *emitter[T]) finish() error {
-	if e.n > 0 {
-		select {
-		case e.st.ch <- e.batch():
-			e.st.handed()
-		case <-e.done:
-			return errCanceled
-		}
-	}
-	e.buf, e.n = nil, 0
-	return nil
 }
 
 // hasPointers reports whether values of type t can hold pointers, which the

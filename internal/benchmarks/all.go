@@ -23,6 +23,8 @@ func All() []Pattern {
 		PipelineThreeStage(),
 		PipelineFirstItem(),
 		PipelineSoak(),
+		PipelineMapWorkers(),
+		PipelineMapCPU(),
 		// fanout
 		FanoutMerge(),
 		FanoutBalancer(),

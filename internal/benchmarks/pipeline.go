@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -330,4 +331,131 @@ func PipelineSoak() Pattern {
 			b.ReportMetric(float64(peakG), "goroutines")
 		}}},
 	}
+}
+
+// pipelineSpinRounds makes pipelineSpin take about a microsecond of CPU on
+// the reference machine.
+const pipelineSpinRounds = 750
+
+// pipelineSpin is CPU work that the compiler cannot remove: a chain of
+// dependent multiply-xorshift rounds.
+func pipelineSpin(rounds int) int {
+	x := uint64(rounds) | 1
+	for range rounds {
+		x ^= x >> 13
+		x *= 0x9e3779b97f4a7c15
+	}
+	return int(x & 1)
+}
+
+// mapWorkersChannels is the plain-channel worker pool the Map cases are
+// measured beside: workers goroutines ranging over one buffered channel
+// and sending to another, summed by the caller.
+func mapWorkersChannels(n, workers int, f func(int) int) int {
+	in, out := make(chan int, 64), make(chan int, 64)
+	go func() {
+		defer close(in)
+		for i := range n {
+			in <- i
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for v := range in {
+				out <- f(v)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(out) }()
+	sum := 0
+	for v := range out {
+		sum += v
+	}
+	return sum
+}
+
+// mapWorkersOurs is Generate, Map with workers and Reduce over n ints.
+func mapWorkersOurs(n, workers int, f func(int) int) int {
+	p := pipeline.New(context.Background())
+	nums := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for i := range n {
+			if !yield(i) {
+				return nil
+			}
+		}
+		return nil
+	})
+	out := pipeline.Map(nums, workers, func(_ context.Context, v int) (int, error) { return f(v), nil })
+	sum, err := pipeline.Reduce(out, 0, func(acc, v int) int { return acc + v })
+	if err != nil {
+		panic(err)
+	}
+	return sum
+}
+
+// PipelineMapWorkers measures what a Map stage's workers cost when f is
+// tiny (v*v): the workers share items one at a time, and with a tiny f
+// that sharing is all there is. workers=2 against workers=1 is the cost of
+// the sharing; impl=channels is a plain channel worker pool.
+func PipelineMapWorkers() Pattern {
+	const n = pipelineItems
+	square := func(v int) int { return v * v }
+	want := 0
+	for i := range n {
+		want += i * i
+	}
+	p := Pattern{
+		Pkg:  "pipeline",
+		Name: "MapWorkers",
+		Doc:  "Generate, Map(workers, v*v), Reduce over 10^5 ints (ns/item): the cost of sharing items between workers",
+		Ours: []string{"pipeline"},
+	}
+	for _, workers := range []int{1, 2} {
+		for _, impl := range []struct {
+			name string
+			run  func(n, workers int, f func(int) int) int
+		}{{"pipeline", mapWorkersOurs}, {"channels", mapWorkersChannels}} {
+			p.Cases = append(p.Cases, Case{
+				Name: fmt.Sprintf("workers=%d/impl=%s", workers, impl.name),
+				F: func(b *testing.B) {
+					got := 0
+					reportPerItem(b, n, func() { got = impl.run(n, workers, square) })
+					if got != want {
+						b.Fatalf("sum = %d; want %d", got, want)
+					}
+				},
+			})
+		}
+	}
+	return p
+}
+
+// PipelineMapCPU measures a Map stage whose f spends about a microsecond
+// of CPU per item, with 1, 2 and 4 workers: ns/item falls with the
+// workers as far as GOMAXPROCS (-cpu) allows. impl=channels is a plain
+// channel worker pool.
+func PipelineMapCPU() Pattern {
+	const n = 20_000
+	work := func(v int) int { return pipelineSpin(pipelineSpinRounds) + v&1 }
+	p := Pattern{
+		Pkg:  "pipeline",
+		Name: "MapCPU",
+		Doc:  "Generate, Map(workers, ~1µs of CPU), Reduce over 2·10^4 ints (ns/item): the workers run at once",
+		Ours: []string{"pipeline"},
+	}
+	for _, workers := range []int{1, 2, 4} {
+		for _, impl := range []struct {
+			name string
+			run  func(n, workers int, f func(int) int) int
+		}{{"pipeline", mapWorkersOurs}, {"channels", mapWorkersChannels}} {
+			p.Cases = append(p.Cases, Case{
+				Name: fmt.Sprintf("workers=%d/impl=%s", workers, impl.name),
+				F: func(b *testing.B) {
+					reportPerItem(b, n, func() { impl.run(n, workers, work) })
+				},
+			})
+		}
+	}
+	return p
 }

@@ -1,0 +1,384 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/go-compendium/compendium"
+	"github.com/go-compendium/compendium/pipeline"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestNothingLostSilently: a pipeline cancelled by its parent at any point
+// either delivers every item or says it was cancelled: Collect never
+// returns a short result with a nil error. Each source is cancelled at
+// every point of a small input, so that the cancel also lands while a
+// source holds its last items.
+func TestNothingLostSilently(t *testing.T) {
+	const n = 40
+	sources := []struct {
+		name string
+		make func(p *pipeline.Scope) *pipeline.Stream[int]
+	}{
+		{"FromSlice", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(n)) }},
+		{"FromSeq", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values(ints(n))) }},
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			ch := make(chan int, n)
+			for i := range n {
+				ch <- i
+			}
+			close(ch)
+			return pipeline.FromChan(p, ch)
+		}},
+	}
+	for _, src := range sources {
+		for _, workers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/workers=%d", src.name, workers), func(t *testing.T) {
+				for at := range n + 1 {
+					synctest.Test(t, func(t *testing.T) {
+						ctx, cancel := context.WithCancel(t.Context())
+						defer cancel()
+						p := pipeline.New(ctx)
+						var seen atomic.Int64
+						counted := pipeline.Tap(src.make(p), func(context.Context, int) error {
+							if seen.Add(1) == int64(at) {
+								cancel()
+							}
+							return nil
+						})
+						got, err := pipeline.Collect(pipeline.Map(counted, workers, square))
+						if err == nil {
+							slices.Sort(got)
+							want := make([]int, n)
+							for i := range want {
+								want[i] = i * i
+							}
+							require.Equal(t, want, got, "cancelled at %d: a nil error with items missing", at)
+						} else {
+							require.ErrorIs(t, err, context.Canceled)
+						}
+					})
+				}
+			})
+		}
+	}
+}
+
+// TestStageAddedToCanceledScope: a source and stages added to a scope
+// whose parent is already cancelled run nothing, their sink returns the
+// parent's cause at once, and no goroutine is left (goleak); after a
+// failure, what is added returns the failure.
+func TestStageAddedToCanceledScope(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		p := pipeline.New(ctx)
+		cancel(errBoom)
+		var calls atomic.Int64
+		out := pipeline.Map(pipeline.FromSlice(p, ints(100)), 2, func(_ context.Context, v int) (int, error) {
+			calls.Add(1)
+			return v, nil
+		})
+		got, err := pipeline.Collect(pipeline.Buffer(pipeline.OrderedMap(out, 2, square), 5, pipeline.Block))
+		assert.ErrorIs(t, err, errBoom)
+		assert.Empty(t, got)
+		assert.Zero(t, calls.Load())
+	})
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		_, err := pipeline.Collect(pipeline.Map(pipeline.FromSlice(p, ints(10)), 1, func(context.Context, int) (int, error) {
+			return 0, errBoom
+		}))
+		require.ErrorIs(t, err, errBoom)
+		got, err := pipeline.Collect(pipeline.Map(pipeline.FromSlice(p, ints(10)), 1, square))
+		assert.ErrorIs(t, err, errBoom, "a pipeline added to a failed scope reports the failure")
+		assert.Empty(t, got)
+	})
+}
+
+// TestCancelAtEveryStageSaysSo: whatever kind of stage stands before the
+// sink, a parent's cancel at any point either lets every item through or
+// shows in the error: no stage ends its stream as if its input had ended.
+func TestCancelAtEveryStageSaysSo(t *testing.T) {
+	const n = 20
+	for _, c := range stageCases() {
+		t.Run(c.name, func(t *testing.T) {
+			for at := range n + 1 {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(t.Context())
+					defer cancel()
+					p := pipeline.New(ctx)
+					var seen atomic.Int64
+					counted := pipeline.Tap(pipeline.FromSlice(p, ints(n)), func(context.Context, int) error {
+						if seen.Add(1) == int64(at) {
+							cancel()
+						}
+						return nil
+					})
+					got, err := pipeline.Collect(c.build(counted))
+					if err == nil {
+						want := c.want(ints(n))
+						if !c.ordered {
+							slices.Sort(got)
+							slices.Sort(want)
+						}
+						require.Equal(t, want, got, "cancelled at %d: a nil error with items missing", at)
+					} else {
+						require.ErrorIs(t, err, context.Canceled)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestCloseCutsEveryStage: whatever kind of stage stands before the sink,
+// a sink reading a stream that Close cut short returns an error matching
+// compendium.ErrClosed, while Close itself returns nil.
+func TestCloseCutsEveryStage(t *testing.T) {
+	for _, c := range stageCases() {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(t.Context())
+				reading := make(chan struct{})
+				var once sync.Once
+				done := make(chan error)
+				go func() {
+					done <- pipeline.ForEach(c.build(endless(p)), func(context.Context, int) error {
+						once.Do(func() { close(reading) })
+						return nil
+					})
+				}()
+				<-reading
+				assert.NoError(t, p.Close())
+				assert.ErrorIs(t, <-done, compendium.ErrClosed)
+			})
+		})
+	}
+}
+
+// TestWaitEndsScope: once Wait has returned, the scope's context is done
+// (released, not left registered with its parent), with a cause matching
+// compendium.ErrClosed, and a pipeline added afterwards says so.
+func TestWaitEndsScope(t *testing.T) {
+	p := pipeline.New(t.Context())
+	_, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+	require.NoError(t, err)
+	assert.Error(t, p.Context().Err(), "the context is done once Wait returned")
+	assert.ErrorIs(t, context.Cause(p.Context()), compendium.ErrClosed)
+	_, err = pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+	assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
+}
+
+// TestSourceCancelledSaysSo: a source stopped by a parent's cancel while
+// its consumer was busy reports it, even when every stage after it gets
+// to finish what it had: the sink never sees a short stream with a nil
+// error.
+func TestSourceCancelledSaysSo(t *testing.T) {
+	const n = 10_000
+	sources := []struct {
+		name string
+		make func(p *pipeline.Scope) *pipeline.Stream[int]
+	}{
+		{"FromSlice", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(n)) }},
+		{"FromSeq", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values(ints(n))) }},
+		{"Generate", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := range n {
+					if !yield(i) {
+						return nil
+					}
+				}
+				return nil
+			})
+		}},
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromChan(p, feed(p, n)) }},
+		{"FromChan/pumped", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Buffer(pipeline.FromChan(p, feed(p, n)), 10, pipeline.Block)
+		}},
+	}
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				p := pipeline.New(ctx)
+				seen := 0
+				err := pipeline.ForEach(src.make(p), func(context.Context, int) error {
+					if seen++; seen == 1 {
+						synctest.Wait() // the source is blocked: its batch is full
+						cancel()
+						synctest.Wait() // the source has stopped
+					}
+					return nil
+				})
+				require.ErrorIs(t, err, context.Canceled, "the sink saw %d of %d items", seen, n)
+				assert.Less(t, seen, n)
+			})
+		})
+	}
+}
+
+// TestCloseCutsEverySource: a sink reading a source directly, whatever its
+// kind, returns an error matching compendium.ErrClosed when Close cuts
+// the stream short (FromChan read by the sink itself, or pumped into
+// batches for a stage with several workers).
+func TestCloseCutsEverySource(t *testing.T) {
+	feedForever := func(p *pipeline.Scope) <-chan int {
+		ch := make(chan int)
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case ch <- i:
+				case <-p.Context().Done():
+					return
+				}
+			}
+		}()
+		return ch
+	}
+	sources := []struct {
+		name string
+		make func(p *pipeline.Scope) *pipeline.Stream[int]
+	}{
+		{"FromSlice", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(1_000_000)) }},
+		{"FromSeq", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.FromSeq(p, func(yield func(int) bool) {
+				for i := 0; yield(i); i++ {
+				}
+			})
+		}},
+		{"Generate", endless},
+		{"FromChan", func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromChan(p, feedForever(p)) }},
+		{"FromChan/pumped", func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Map(pipeline.FromChan(p, feedForever(p)), 2, square)
+		}},
+	}
+	for _, src := range sources {
+		t.Run(src.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(t.Context())
+				reading := make(chan struct{})
+				var once sync.Once
+				done := make(chan error)
+				go func() {
+					done <- pipeline.ForEach(src.make(p), func(context.Context, int) error {
+						once.Do(func() { close(reading) })
+						return nil
+					})
+				}()
+				<-reading
+				assert.NoError(t, p.Close())
+				assert.ErrorIs(t, <-done, compendium.ErrClosed)
+			})
+		})
+	}
+}
+
+// feed returns a channel that carries 0 to n-1 and then closes, or stops
+// when p is cancelled.
+func feed(p *pipeline.Scope, n int) <-chan int {
+	ch := make(chan int)
+	go func() {
+		defer close(ch)
+		for i := range n {
+			select {
+			case ch <- i:
+			case <-p.Context().Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// TestBatchCancelledWhileBlockedSaysSo: a Batch stage cancelled while it
+// waits to hand a batch to a busy sink, with input of its own left, says
+// so, even when the source before it had already finished: the sink does
+// not see a short stream with a nil error.
+func TestBatchCancelledWhileBlockedSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 300 // more than a batch of batches (256) can hold, less than two
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		batches := pipeline.Batch(pipeline.FromSlice(p, ints(n)), 1, 0)
+		seen := 0
+		err := pipeline.ForEach(batches, func(context.Context, []int) error {
+			if seen++; seen == 1 {
+				synctest.Wait() // the source is done; Batch waits with items left
+				cancel()
+				synctest.Wait()
+			}
+			return nil
+		})
+		if err == nil {
+			assert.Equal(t, n, seen, "a nil error with items missing")
+		} else {
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, seen, n)
+		}
+	})
+}
+
+// TestGenerateSeesParentCancel: with no stage to see a parent's cancel
+// first, a generator's yield still returns false within 64 yields of it;
+// after a stage saw it, or after a failure, at the next yield.
+func TestGenerateSeesParentCancel(t *testing.T) {
+	for _, withStage := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stage=%v", withStage), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			p := pipeline.New(ctx)
+			after := 0
+			src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+				for i := 0; ; i++ {
+					if i == 1000 {
+						cancel()
+					}
+					if !yield(i) {
+						return nil
+					}
+					if i >= 1000 {
+						after++
+					}
+				}
+			})
+			if withStage {
+				src = pipeline.Map(src, 1, square)
+			}
+			assert.ErrorIs(t, pipeline.Drain(src), context.Canceled)
+			assert.Less(t, after, 64, "yields that returned true after the parent's cancel")
+		})
+	}
+}
+
+// TestPumpCancelledSaysSo: FromChan read through a Buffer (which starts
+// FromChan's own goroutine) and cancelled by its parent while the channel
+// is still open ends with the cancellation, not a nil error.
+func TestPumpCancelledSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		ch, stop := make(chan int), make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case ch <- 0: // one item, then the channel stays open
+			case <-stop:
+			}
+			<-stop
+		}()
+		p := pipeline.New(ctx)
+		err := pipeline.ForEach(pipeline.Buffer(pipeline.FromChan(p, ch), 10, pipeline.Block), func(context.Context, int) error {
+			cancel()
+			return nil
+		})
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}
