@@ -67,17 +67,17 @@ func fanoutMergeRun(b *testing.B, k int, merge func(context.Context, ...<-chan i
 			}
 		}()
 	}
-	b.ResetTimer()
+	u := PerUnit(b, "item")
 	close(start)
 	n := 0
 	for range merge(context.Background(), ins...) {
 		n++
 	}
-	b.StopTimer()
 	if n != per*k {
+		b.StopTimer()
 		b.Fatalf("merged %d items; want %d", n, per*k)
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/item")
+	u.Stop(n)
 }
 
 // fanoutMergeGoroutines is the Go blog's merge ("Pipelines and
