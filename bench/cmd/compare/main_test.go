@@ -2,13 +2,19 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-compendium/compendium/internal/benchmarks"
 	"github.com/stretchr/testify/assert"
@@ -84,7 +90,10 @@ func TestBadFlags(t *testing.T) {
 		want string
 	}{
 		{"count", options{count: 0, format: "text", benchtime: "1x"}, "-count must be at least 1, got 0"},
-		{"format", options{count: 1, format: "csv", benchtime: "1x"}, `-format must be text, markdown or bench, got "csv"`},
+		{"format", options{count: 1, format: "csv", benchtime: "1x"}, `-format must be text, markdown, bench or svg, got "csv"`},
+		{"cpu zero", options{count: 1, format: "text", benchtime: "1x", cpu: "1,0"}, "-cpu must be a comma-separated list"},
+		{"cpu junk", options{count: 1, format: "text", benchtime: "1x", cpu: "two"}, "-cpu must be a comma-separated list"},
+		{"svg dir", options{count: 1, format: "text", benchtime: "1x", svg: "/no/such/dir/RESULTS.svg"}, "-svg: no directory /no/such/dir"},
 		{"run", options{count: 1, format: "text", benchtime: "1x", run: "("}, "-run"},
 		{"nomatch", options{count: 1, format: "text", benchtime: "1x", run: "nothing"}, "no case matches"},
 		{"benchtime", options{count: 1, format: "text", benchtime: "soon"}, "-benchtime"},
@@ -162,4 +171,341 @@ func TestFailedCase(t *testing.T) {
 	require.NoError(t, do(&out, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, format: "bench"}))
 	assert.NotContains(t, out.String(), "impl=broken")
 	assert.Contains(t, out.String(), "impl=alloc")
+}
+
+// TestPlanBeforeFirstCase: compare says what it is about to run, and how
+// long that should take, before the first case starts.
+func TestPlanBeforeFirstCase(t *testing.T) {
+	cases := []struct {
+		benchtime, cpu string
+		want           string
+	}{
+		{"10ms", "", "compare: 2 cases x 1 GOMAXPROCS (" + strconv.Itoa(runtime.GOMAXPROCS(0)) + ") x -count 3 = 6 runs of -benchtime 10ms; estimated time 100ms"},
+		{"100x", "1,2", "compare: 2 cases x 2 GOMAXPROCS (1,2) x -count 3 = 12 runs of -benchtime 100x; no time estimate for -benchtime Nx"},
+	}
+	for _, c := range cases {
+		var progress bytes.Buffer
+		require.NoError(t, do(&bytes.Buffer{}, &progress, fake(), options{benchtime: c.benchtime, cpu: c.cpu, count: 3, format: "text"}))
+		first, _, _ := strings.Cut(progress.String(), "\n")
+		assert.True(t, strings.HasPrefix(first, c.want), "first line %q; want it to start with %q", first, c.want)
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	assert.Equal(t, "estimated time 1m0s (1.6x -benchtime per run, as measured on 2 cores)", estimate(150, "250ms"))
+	assert.Equal(t, "estimated time 20s (1.6x -benchtime per run, as measured on 2 cores)", estimate(50, "250ms"))
+	assert.Equal(t, "no time estimate for -benchtime Nx", estimate(50, "1x"))
+}
+
+// TestCPUSweep: -cpu runs every case at each GOMAXPROCS, puts GOMAXPROCS
+// back afterwards, and every output says which level a number is from.
+func TestCPUSweep(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	var seen sync.Map // GOMAXPROCS as each run saw it -> true
+	p := fake()
+	for i, c := range p[0].Cases {
+		p[0].Cases[i].F = func(b *testing.B) {
+			seen.Store(runtime.GOMAXPROCS(0), true)
+			c.F(b)
+		}
+	}
+	run := func(format string) (string, string) {
+		var out, progress bytes.Buffer
+		require.NoError(t, do(&out, &progress, p, options{benchtime: "10x", count: 2, cpu: "1,3", format: format}))
+		assert.Equal(t, before, runtime.GOMAXPROCS(0), "GOMAXPROCS restored")
+		return out.String(), progress.String()
+	}
+
+	out, progress := run("bench")
+	for _, procs := range []int{1, 3} {
+		_, ok := seen.Load(procs)
+		assert.True(t, ok, "a run at GOMAXPROCS=%d", procs)
+	}
+	// go test's names: no suffix at 1, "-N" otherwise; two runs each.
+	assert.Equal(t, 2, strings.Count(out, "BenchmarkAdd/k=1/impl=atomic\t"))
+	assert.Equal(t, 2, strings.Count(out, "BenchmarkAdd/k=1/impl=atomic-3\t"))
+	assert.Contains(t, progress, "[4/4] fake.Add/k=1/impl=alloc procs=3\n")
+
+	out, _ = run("text")
+	assert.Contains(t, out, "GOMAXPROCS=1,3 (-cpu)")
+	assert.Regexp(t, `case\s+procs\s+impl\s+ns/op`, out)
+	assert.Regexp(t, `k=1\s+3\s+atomic \(ours\)\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+1\.00x`, out)
+
+	out, _ = run("markdown")
+	assert.Contains(t, out, "| case | procs | impl | ns/op | B/op | allocs/op | things/op | vs ours |")
+	assert.Contains(t, out, "| k=1 | 3 | **atomic (ours)** |")
+
+	path := filepath.Join(t.TempDir(), "README.md")
+	require.NoError(t, os.WriteFile(path, []byte(beginMarker+"\n"+endMarker+"\n"), 0o644))
+	require.NoError(t, do(&bytes.Buffer{}, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, cpu: "1,3", format: "text", embed: path}))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "| pattern | case | procs | compendium | alternatives |")
+	assert.Regexp(t, `\n\| fake\.Add \| k=1 \| 1 \| atomic [0-9.]+ ns/op, [0-9.]+ allocs/op \| alloc [0-9.]+ \([0-9.]+x\) \|\n`, string(got))
+	assert.Regexp(t, `\n\|  \|  \| 3 \| atomic `, string(got), "the second level's row leaves pattern and case blank")
+}
+
+// perTask is a pattern whose op is 10 tasks of one 64-byte allocation
+// each, measured with benchmarks.PerUnit.
+func perTask() []benchmarks.Pattern {
+	var sink atomic.Pointer[[64]byte]
+	return []benchmarks.Pattern{{
+		Pkg: "fake", Name: "Tasks", Doc: "ten tasks per op.", Ours: []string{"ours"},
+		Cases: []benchmarks.Case{{Name: "impl=ours", F: func(b *testing.B) {
+			u := benchmarks.PerUnit(b, "task")
+			for range b.N {
+				for range 10 {
+					sink.Store(new([64]byte))
+				}
+			}
+			u.Stop(b.N * 10)
+		}}},
+	}}
+}
+
+// TestUnits: a case measured per task shows time, bytes and allocations
+// per task, in the tables and in the summary, never per op beside them.
+func TestUnits(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, do(&out, &bytes.Buffer{}, perTask(), options{benchtime: "1000x", count: 1, format: "text"}))
+	assert.Regexp(t, `impl\s+ns/task\s+B/task\s+allocs/task\s+vs ours`, out.String())
+	m := regexp.MustCompile(`ours \(ours\)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+1\.00x`).FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	bytesPer, err := strconv.ParseFloat(m[2], 64)
+	require.NoError(t, err)
+	allocsPer, err := strconv.ParseFloat(m[3], 64)
+	require.NoError(t, err)
+	// A little slack for what the runtime allocates meanwhile.
+	assert.InDelta(t, 64, bytesPer, 2, "B/task: one 64-byte allocation per task")
+	assert.InDelta(t, 1, allocsPer, 0.05, "allocs/task")
+
+	path := filepath.Join(t.TempDir(), "README.md")
+	require.NoError(t, os.WriteFile(path, []byte(beginMarker+"\n"+endMarker+"\n"), 0o644))
+	require.NoError(t, do(&bytes.Buffer{}, &bytes.Buffer{}, perTask(), options{benchtime: "1000x", count: 1, format: "text", embed: path}))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Regexp(t, `ours [0-9.]+ ns/task, [0-9.]+ allocs/task`, string(got))
+}
+
+// TestUnitsInconsistent: a case that reports ns/task but not allocs/task
+// and B/task fails the run (after its output), so that CI's smoke run
+// catches it.
+func TestUnitsInconsistent(t *testing.T) {
+	p := fake()
+	p[0].Cases = append(p[0].Cases, benchmarks.Case{Name: "k=1/impl=half", F: func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			runtime.Gosched()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10, "ns/task")
+	}})
+	var out bytes.Buffer
+	err := do(&out, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, format: "text"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "fake.Add/k=1/impl=half reports ns/task but not B/task, allocs/task")
+	assert.Contains(t, out.String(), "fake.Add", "the results are printed all the same")
+}
+
+// svgNode is any element of the chart, read back with encoding/xml.
+type svgNode struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Text    string     `xml:",chardata"`
+	Nodes   []svgNode  `xml:",any"`
+}
+
+func (n svgNode) attr(name string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func (n svgNode) float(t *testing.T, name string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(n.attr(name), 64)
+	require.NoError(t, err, "<%s %s=%q>", n.XMLName.Local, name, n.attr(name))
+	return v
+}
+
+// find returns every element under n (n included) whose class list holds
+// class and whose tag is tag.
+func (n svgNode) find(tag, class string) []svgNode {
+	var out []svgNode
+	if n.XMLName.Local == tag && slices.Contains(strings.Fields(n.attr("class")), class) {
+		out = append(out, n)
+	}
+	for _, c := range n.Nodes {
+		out = append(out, c.find(tag, class)...)
+	}
+	return out
+}
+
+func parseSVG(t *testing.T, s string) svgNode {
+	t.Helper()
+	var root svgNode
+	require.NoError(t, xml.Unmarshal([]byte(s), &root), "the chart is well-formed XML")
+	require.Equal(t, "svg", root.XMLName.Local)
+	return root
+}
+
+// parseValue reads a bar's label ("28.2 ns · 1.00×", "12.6 ms") back into
+// nanoseconds and the ratio (0 if none).
+func parseValue(t *testing.T, s string) (ns, ratio float64) {
+	t.Helper()
+	value, r, hasRatio := strings.Cut(s, " · ")
+	num, unit, ok := strings.Cut(value, " ")
+	require.True(t, ok, "label %q", s)
+	v, err := strconv.ParseFloat(num, 64)
+	require.NoError(t, err, "label %q", s)
+	scale := map[string]float64{"ns": 1, "µs": 1e3, "ms": 1e6, "s": 1e9}[unit]
+	require.NotZero(t, scale, "unit of label %q", s)
+	if hasRatio {
+		ratio, err = strconv.ParseFloat(strings.TrimSuffix(r, "×"), 64)
+		require.NoError(t, err, "label %q", s)
+	}
+	return v * scale, ratio
+}
+
+// TestSVGBars draws known results and reads the chart back: every case has
+// its bar, labelled with its time and its multiple of ours, and the bar's
+// length is where that time falls on the panel's log scale, as its grid
+// lines give it.
+func TestSVGBars(t *testing.T) {
+	at := func(nsPerOp float64, extra map[string]float64) []testing.BenchmarkResult {
+		const n = 1000
+		return []testing.BenchmarkResult{{N: n, T: time.Duration(nsPerOp * n), Extra: extra}}
+	}
+	failed := []testing.BenchmarkResult{{}}
+	// Two patterns: one with two parameter sets and a failed case, one
+	// per task whose times span six decades; both at two GOMAXPROCS.
+	ms := []*measured{{
+		p: benchmarks.Pattern{Pkg: "semaphore", Name: "Acquire", Doc: "one pair.", Ours: []string{"chan", "weighted"}, Cases: []benchmarks.Case{
+			{Name: "limit=1/impl=chan"}, {Name: "limit=1/impl=weighted"}, {Name: "limit=1/impl=xsync"},
+			{Name: "limit=4/impl=chan"}, {Name: "limit=4/impl=broken"},
+		}},
+		procs: []int{1, 2},
+		runs: [][][]testing.BenchmarkResult{
+			{at(28.2, nil), at(31.3, nil)},
+			{at(9, nil), at(9.34, nil)},
+			{at(12.3, nil), at(338, nil)},
+			{at(1.5, nil), at(46.9, nil)},
+			{failed, failed},
+		},
+	}, {
+		p: benchmarks.Pattern{Pkg: "pool", Name: "Workers", Doc: "tasks.", Ours: []string{"workers"}, Cases: []benchmarks.Case{
+			{Name: "impl=mutexqueue"}, {Name: "impl=workers"}, {Name: "impl=slow"},
+		}},
+		procs: []int{1, 2},
+		runs: [][][]testing.BenchmarkResult{
+			{at(21400, map[string]float64{"ns/task": 21.4, "B/task": 0, "allocs/task": 0}), at(25400, map[string]float64{"ns/task": 25.4, "B/task": 0, "allocs/task": 0})},
+			{at(55700, map[string]float64{"ns/task": 55.7, "B/task": 8, "allocs/task": 1}), at(44100, map[string]float64{"ns/task": 44.1, "B/task": 8, "allocs/task": 1})},
+			{at(12.6e9, map[string]float64{"ns/task": 12.6e6, "B/task": 0, "allocs/task": 0}), at(0.29e3, map[string]float64{"ns/task": 0.29, "B/task": 0, "allocs/task": 0})},
+		},
+	}}
+	// What each bar must show, by case and GOMAXPROCS: the time per unit
+	// and the multiple of the first of ours in the same group.
+	type want struct{ ns, ratio float64 }
+	wants := map[string]want{
+		"semaphore.Acquire/limit=1/impl=chan 1": {28.2, 1}, "semaphore.Acquire/limit=1/impl=chan 2": {31.3, 1},
+		"semaphore.Acquire/limit=1/impl=weighted 1": {9, 9 / 28.2}, "semaphore.Acquire/limit=1/impl=weighted 2": {9.34, 9.34 / 31.3},
+		"semaphore.Acquire/limit=1/impl=xsync 1": {12.3, 12.3 / 28.2}, "semaphore.Acquire/limit=1/impl=xsync 2": {338, 338 / 31.3},
+		"semaphore.Acquire/limit=4/impl=chan 1": {1.5, 1}, "semaphore.Acquire/limit=4/impl=chan 2": {46.9, 1},
+		"pool.Workers/impl=mutexqueue 1": {21.4, 21.4 / 55.7}, "pool.Workers/impl=mutexqueue 2": {25.4, 25.4 / 44.1},
+		"pool.Workers/impl=workers 1": {55.7, 1}, "pool.Workers/impl=workers 2": {44.1, 1},
+		"pool.Workers/impl=slow 1": {12.6e6, 12.6e6 / 55.7}, "pool.Workers/impl=slow 2": {0.29, 0.29 / 44.1},
+	}
+
+	e := env{goVersion: "go1.26.8", goos: "linux", goarch: "amd64", cpu: "Test CPU", numCPU: 2, gomaxprocs: 2, levels: []int{1, 2}, date: "2026-01-02"}
+	var out bytes.Buffer
+	w := &svgWriter{out: &out}
+	w.header(e)
+	for _, m := range ms {
+		w.pattern(m)
+	}
+	require.NoError(t, w.finish())
+	root := parseSVG(t, out.String())
+
+	machine := root.find("text", "machine")
+	require.Len(t, machine, 1)
+	for _, s := range []string{"Test CPU", "go1.26.8", "GOMAXPROCS=1,2", "2026-01-02", "linux/amd64"} {
+		assert.Contains(t, machine[0].Text, s, "the title names the machine")
+	}
+
+	panels := root.find("g", "panel")
+	var params []string
+	for _, p := range panels {
+		params = append(params, p.attr("data-pattern")+" "+p.attr("data-params")+" per "+p.attr("data-unit"))
+	}
+	assert.Equal(t, []string{"semaphore.Acquire limit=1 per op", "semaphore.Acquire limit=4 per op", "pool.Workers  per task"}, params,
+		"one panel per pattern and parameter set, in the pattern's unit")
+
+	seen := map[string]bool{}
+	for _, p := range panels {
+		ticks := p.find("line", "tick")
+		require.GreaterOrEqual(t, len(ticks), 2, "a scale needs two grid lines")
+		first, last := ticks[0], ticks[len(ticks)-1]
+		n0, x0 := first.float(t, "data-ns"), first.float(t, "x1")
+		n1, x1 := last.float(t, "data-ns"), last.float(t, "x1")
+		scale := func(ns float64) float64 {
+			return x0 + (math.Log10(ns)-math.Log10(n0))/(math.Log10(n1)-math.Log10(n0))*(x1-x0)
+		}
+		for _, tick := range ticks {
+			assert.InDelta(t, scale(tick.float(t, "data-ns")), tick.float(t, "x1"), 0.02, "grid lines one decade apart, evenly")
+		}
+		for _, bar := range p.find("g", "bar") {
+			key := bar.attr("data-case") + " " + bar.attr("data-procs")
+			seen[key] = true
+			values := bar.find("text", "value")
+			require.Len(t, values, 1, key)
+			if slices.Contains(strings.Fields(bar.attr("class")), "failed") {
+				assert.Equal(t, "failed", values[0].Text, key)
+				assert.Empty(t, bar.find("rect", "len"), "%s: no bar for a failed case", key)
+				continue
+			}
+			w, ok := wants[key]
+			require.True(t, ok, "unexpected bar %s", key)
+			ns, ratio := parseValue(t, values[0].Text)
+			assert.InEpsilon(t, w.ns, ns, 0.005, "%s: printed time", key)
+			assert.InDelta(t, w.ratio, ratio, 0.006, "%s: printed multiple of ours", key)
+			rects := bar.find("rect", "len")
+			require.Len(t, rects, 1, key)
+			x, width := rects[0].float(t, "x"), rects[0].float(t, "width")
+			assert.InDelta(t, x0, x, 0.01, "%s: the bar starts at the scale's origin", key)
+			assert.InDelta(t, scale(w.ns), x+width, 0.02, "%s: the bar ends at its time on the log scale", key)
+			assert.Greater(t, width, 5.0, "%s: even the fastest bar shows", key)
+			assert.Greater(t, values[0].float(t, "x"), x+width, "%s: the label follows the bar", key)
+			assert.Equal(t, strconv.FormatBool(strings.Contains(key, "impl=chan") || strings.Contains(key, "impl=weighted") || strings.Contains(key, "impl=workers")), bar.attr("data-ours"), key)
+		}
+	}
+	for key := range wants {
+		assert.True(t, seen[key], "no bar for %s", key)
+	}
+	assert.True(t, seen["semaphore.Acquire/limit=4/impl=broken 2"], "the failed case is shown as failed")
+}
+
+// TestSVGFlags: -format svg prints the chart, and -svg writes it to a file
+// beside another format, for every case that ran.
+func TestSVGFlags(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, do(&out, &bytes.Buffer{}, fake(), options{benchtime: "10x", count: 1, format: "svg"}))
+	root := parseSVG(t, out.String())
+	assert.Len(t, root.find("g", "bar"), 2)
+
+	path := filepath.Join(t.TempDir(), "RESULTS.svg")
+	out.Reset()
+	var progress bytes.Buffer
+	require.NoError(t, do(&out, &progress, fake(), options{benchtime: "10x", count: 1, format: "markdown", svg: path}))
+	assert.Contains(t, out.String(), "## fake.Add", "the main output is unchanged")
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	root = parseSVG(t, string(got))
+	var cases []string
+	for _, b := range root.find("g", "bar") {
+		cases = append(cases, b.attr("data-case"))
+	}
+	assert.Equal(t, []string{"fake.Add/k=1/impl=atomic", "fake.Add/k=1/impl=alloc"}, cases)
+	assert.Contains(t, progress.String(), "chart written to "+path)
 }
