@@ -168,7 +168,7 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 	if chart != nil {
 		chart.header(e)
 	}
-	sum := &summary{cmdline: o.cmdline}
+	sum := &summary{cmdline: o.cmdline, top: headline(e, levels)}
 	var problems []string
 	done, total := 0, cases*len(levels)
 	start := time.Now()

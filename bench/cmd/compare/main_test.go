@@ -235,14 +235,23 @@ func TestCPUSweep(t *testing.T) {
 	assert.Contains(t, out, "| case | procs | impl | ns/op | B/op | allocs/op | things/op | vs ours |")
 	assert.Contains(t, out, "| k=1 | 3 | **atomic (ours)** |")
 
+	// The README's summary is at one level, the headline: the default
+	// GOMAXPROCS if the sweep has it, else the first.
+	top := headline(env{gomaxprocs: runtime.GOMAXPROCS(0)}, []int{1, 3})
 	path := filepath.Join(t.TempDir(), "README.md")
 	require.NoError(t, os.WriteFile(path, []byte(beginMarker+"\n"+endMarker+"\n"), 0o644))
 	require.NoError(t, do(&bytes.Buffer{}, &bytes.Buffer{}, p, options{benchtime: "10x", count: 1, cpu: "1,3", format: "text", embed: path}))
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
-	assert.Contains(t, string(got), "| pattern | case | procs | compendium | alternatives |")
-	assert.Regexp(t, `\n\| fake\.Add \| k=1 \| 1 \| atomic [0-9.]+ ns/op, [0-9.]+ allocs/op \| alloc [0-9.]+ \([0-9.]+x\) \|\n`, string(got))
-	assert.Regexp(t, `\n\|  \|  \| 3 \| atomic `, string(got), "the second level's row leaves pattern and case blank")
+	assert.Contains(t, string(got), "GOMAXPROCS=1,3 (-cpu)). This table is at GOMAXPROCS="+strconv.Itoa(top)+"; the full tables have every level.")
+	assert.Equal(t, 1, strings.Count(string(got), "| fake.Add | k=1 | atomic "), "one row, at the headline level")
+}
+
+func TestHeadline(t *testing.T) {
+	e := env{gomaxprocs: 2}
+	assert.Equal(t, 2, headline(e, nil))
+	assert.Equal(t, 2, headline(e, []int{1, 2, 4, 8}), "the default, where the sweep has it")
+	assert.Equal(t, 4, headline(e, []int{4, 8}), "else the first level")
 }
 
 // perTask is a pattern whose op is 10 tasks of one 64-byte allocation
@@ -330,11 +339,11 @@ func (n svgNode) float(t *testing.T, name string) float64 {
 	return v
 }
 
-// find returns every element under n (n included) whose class list holds
-// class and whose tag is tag.
+// find returns every element under n (n included) whose tag is tag and
+// whose class list holds class (any class if class is "").
 func (n svgNode) find(tag, class string) []svgNode {
 	var out []svgNode
-	if n.XMLName.Local == tag && slices.Contains(strings.Fields(n.attr("class")), class) {
+	if n.XMLName.Local == tag && (class == "" || slices.Contains(strings.Fields(n.attr("class")), class)) {
 		out = append(out, n)
 	}
 	for _, c := range n.Nodes {
@@ -458,8 +467,29 @@ func TestSVGBars(t *testing.T) {
 		for _, bar := range p.find("g", "bar") {
 			key := bar.attr("data-case") + " " + bar.attr("data-procs")
 			seen[key] = true
+			assert.Equal(t, "2", bar.attr("data-procs"), "%s: bars at the headline GOMAXPROCS, the default", key)
 			values := bar.find("text", "value")
 			require.Len(t, values, 1, key)
+			// The other levels are marks on the bar's line, each where its
+			// time falls on the scale.
+			labelAfter := 0.0
+			for _, m := range bar.find("g", "mark") {
+				mkey := bar.attr("data-case") + " " + m.attr("data-procs")
+				seen[mkey] = true
+				w, ok := wants[mkey]
+				require.True(t, ok, "unexpected mark %s", mkey)
+				assert.InEpsilon(t, w.ns, m.float(t, "data-ns"), 1e-9, mkey)
+				circles := m.find("circle", "")
+				require.Len(t, circles, 1, mkey)
+				assert.InDelta(t, scale(w.ns), circles[0].float(t, "cx"), 0.02, "%s: the mark sits at its time on the log scale", mkey)
+				require.Len(t, m.find("title", ""), 1, mkey)
+				tip := m.find("title", "")[0].Text
+				assert.True(t, strings.HasPrefix(tip, "GOMAXPROCS="+m.attr("data-procs")+": "), "%s: tooltip %q", mkey, tip)
+				ns, ratio := parseValue(t, strings.TrimPrefix(tip, "GOMAXPROCS="+m.attr("data-procs")+": "))
+				assert.InEpsilon(t, w.ns, ns, 0.005, "%s: tooltip time", mkey)
+				assert.InDelta(t, w.ratio, ratio, 0.006, "%s: tooltip multiple of ours", mkey)
+				labelAfter = max(labelAfter, circles[0].float(t, "cx"))
+			}
 			if slices.Contains(strings.Fields(bar.attr("class")), "failed") {
 				assert.Equal(t, "failed", values[0].Text, key)
 				assert.Empty(t, bar.find("rect", "len"), "%s: no bar for a failed case", key)
@@ -476,7 +506,7 @@ func TestSVGBars(t *testing.T) {
 			assert.InDelta(t, x0, x, 0.01, "%s: the bar starts at the scale's origin", key)
 			assert.InDelta(t, scale(w.ns), x+width, 0.02, "%s: the bar ends at its time on the log scale", key)
 			assert.Greater(t, width, 5.0, "%s: even the fastest bar shows", key)
-			assert.Greater(t, values[0].float(t, "x"), x+width, "%s: the label follows the bar", key)
+			assert.Greater(t, values[0].float(t, "x"), max(x+width, labelAfter), "%s: the label follows the bar and its marks", key)
 			assert.Equal(t, strconv.FormatBool(strings.Contains(key, "impl=chan") || strings.Contains(key, "impl=weighted") || strings.Contains(key, "impl=workers")), bar.attr("data-ours"), key)
 		}
 	}
@@ -484,6 +514,7 @@ func TestSVGBars(t *testing.T) {
 		assert.True(t, seen[key], "no bar for %s", key)
 	}
 	assert.True(t, seen["semaphore.Acquire/limit=4/impl=broken 2"], "the failed case is shown as failed")
+	assert.False(t, seen["semaphore.Acquire/limit=4/impl=broken 1"], "and has no mark")
 }
 
 // TestSVGFlags: -format svg prints the chart, and -svg writes it to a file

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -44,45 +45,65 @@ const (
 	gridLine  = "#d8dee4"
 )
 
-// panel is one pattern's parameter set: its bars, block by block, one
-// block per GOMAXPROCS.
+// panel is one pattern's parameter set: a bar per implementation.
 type panel struct {
 	pattern, params, unit string
 	doc                   string // the pattern's Doc, on its first panel only
-	blocks                []block
+	bars                  []bar
 	lo, hi                float64 // the log scale's ends, in ns: powers of ten
 }
 
-type block struct {
-	procs int
-	rows  []row
+// bar is one case: its row at the headline GOMAXPROCS, drawn as the bar,
+// and with -cpu its rows at the other levels, drawn as numbered marks on
+// the bar's line, so that a sweep takes no more room than one level.
+type bar struct {
+	row   row
+	marks []row
 }
 
-func panels(ms []*measured) []panel {
+// headline is the GOMAXPROCS whose numbers the chart's bars and the
+// README's summary show: the default, which compare found, if -cpu
+// includes it, else the first level.
+func headline(e env, procs []int) int {
+	if slices.Contains(procs, e.gomaxprocs) || len(procs) == 0 {
+		return e.gomaxprocs
+	}
+	return procs[0]
+}
+
+func panels(e env, ms []*measured) []panel {
 	var out []panel
 	for _, m := range ms {
 		rs, _ := rows(m)
+		top := headline(e, m.procs)
 		for i, r := range rs {
+			if r.procs != top {
+				continue
+			}
 			// rows come grouped by parameter set: a new set, a new panel.
-			if i == 0 || r.params != rs[i-1].params {
+			if len(out) == 0 || out[len(out)-1].pattern != m.p.Pkg+"."+m.p.Name || out[len(out)-1].params != r.params {
 				pn := panel{pattern: m.p.Pkg + "." + m.p.Name, params: r.params}
-				if i == 0 {
+				if len(out) == 0 || out[len(out)-1].pattern != pn.pattern {
 					pn.doc = m.p.Doc
 				}
 				out = append(out, pn)
 			}
 			pn := &out[len(out)-1]
-			if k := len(pn.blocks); k == 0 || pn.blocks[k-1].procs != r.procs {
-				pn.blocks = append(pn.blocks, block{procs: r.procs})
+			b := bar{row: r}
+			for _, o := range rs {
+				if o.name == r.name && o.procs != top {
+					b.marks = append(b.marks, o)
+				}
 			}
-			b := &pn.blocks[len(pn.blocks)-1]
-			b.rows = append(b.rows, r)
-			switch {
-			case r.failed:
-			case pn.unit == "":
-				pn.unit = r.unit
-			case r.unit != pn.unit:
-				pn.unit = "unit" // the cases of one parameter set disagree
+			pn.bars = append(pn.bars, b)
+			for _, x := range append([]row{rs[i]}, b.marks...) {
+				switch {
+				case x.failed:
+				case pn.unit == "":
+					pn.unit = x.unit
+				case x.unit != pn.unit:
+					pn.unit = "unit" // the cases of one parameter set disagree
+				}
 			}
 		}
 	}
@@ -90,7 +111,7 @@ func panels(ms []*measured) []panel {
 		if out[i].unit == "" {
 			out[i].unit = "op"
 		}
-		out[i].lo, out[i].hi = logRange(out[i].blocks)
+		out[i].lo, out[i].hi = logRange(out[i].bars)
 	}
 	return out
 }
@@ -98,10 +119,10 @@ func panels(ms []*measured) []panel {
 // logRange returns the powers of ten that frame the panel's times: lo at
 // least a fifth of a decade below the fastest, so that its bar shows, and
 // hi at or above the slowest.
-func logRange(bs []block) (lo, hi float64) {
+func logRange(bs []bar) (lo, hi float64) {
 	minV, maxV := math.Inf(1), 0.0
 	for _, b := range bs {
-		for _, r := range b.rows {
+		for _, r := range append([]row{b.row}, b.marks...) {
 			if !r.failed && r.ns > 0 {
 				minV, maxV = min(minV, r.ns), max(maxV, r.ns)
 			}
@@ -130,16 +151,14 @@ func svgText(s string, size float64, bold bool) float64 {
 }
 
 func chart(e env, ms []*measured) string {
-	ps := panels(ms)
-	sweep := e.sweep()
+	ps := panels(e, ms)
+	top := headline(e, e.levels)
 
 	// The label column fits the longest implementation name.
-	labelW := svgText("GOMAXPROCS=00", 12, true)
+	labelW := 0.0
 	for _, p := range ps {
-		for _, b := range p.blocks {
-			for _, r := range b.rows {
-				labelW = max(labelW, svgText(r.impl, 13, r.ours))
-			}
+		for _, b := range p.bars {
+			labelW = max(labelW, svgText(b.row.impl, 13, b.row.ours))
 		}
 	}
 	x0 := svgPad + labelW + 12
@@ -156,19 +175,31 @@ func chart(e env, ms []*measured) string {
 	fmt.Fprintf(&body, `<text class="machine" x="%d" y="%.1f" font-size="14" fill="%s">%s</text>`+"\n", svgPad, y, mutedText, esc(machine))
 	y += 26
 	fmt.Fprintf(&body, `<g class="legend">`+"\n")
-	fmt.Fprintf(&body, `<rect x="%d" y="%.1f" width="14" height="14" fill="%s"/>`, svgPad, y-12, oursFill)
-	fmt.Fprintf(&body, `<text x="%d" y="%.1f" font-size="13" font-weight="700" fill="%s">compendium (ours)</text>`+"\n", svgPad+20, y, oursText)
-	lx := float64(svgPad) + 20 + svgText("compendium (ours)", 13, true) + 24
-	fmt.Fprintf(&body, `<rect x="%.1f" y="%.1f" width="14" height="14" fill="%s"/>`, lx, y-12, altFill)
-	fmt.Fprintf(&body, `<text x="%.1f" y="%.1f" font-size="13" fill="%s">alternative</text>`+"\n", lx+20, y, inkText)
+	lx := float64(svgPad)
+	key := func(fill, text, color, weight string) {
+		fmt.Fprintf(&body, `<rect x="%.1f" y="%.1f" width="14" height="14" rx="2" fill="%s"/>`, lx, y-12, fill)
+		fmt.Fprintf(&body, `<text x="%.1f" y="%.1f" font-size="13" font-weight="%s" fill="%s">%s</text>`+"\n", lx+20, y, weight, color, esc(text))
+		lx += 20 + svgText(text, 13, weight == "700") + 24
+	}
+	key(oursFill, "compendium (ours)", oursText, "700")
+	key(altFill, "alternative", inkText, "400")
+	if e.sweep() {
+		var others []string
+		for _, l := range e.levels {
+			if l != top {
+				others = append(others, fmt.Sprint(l))
+			}
+		}
+		text := fmt.Sprintf("bars at GOMAXPROCS=%d; marks: the same case at GOMAXPROCS=%s", top, strings.Join(others, ", "))
+		mark(&body, lx+7, y-5, 4)
+		fmt.Fprintf(&body, `<text x="%.1f" y="%.1f" font-size="13" fill="%s">%s</text>`+"\n", lx+20, y, inkText, esc(text))
+	}
 	fmt.Fprintf(&body, `</g>`+"\n")
 	notes := []string{
 		"Bar length: time per op, or per task or item where the panel says so, on a log scale of its own per panel (shorter is faster).",
-		"The label after each bar: that time, and its multiple of the first compendium implementation's under the same parameters"}
-	if sweep {
-		notes[1] += " and GOMAXPROCS"
+		"The label after each bar: that time, and its multiple of the first compendium implementation's under the same parameters" +
+			" and GOMAXPROCS (above 1×: ours is faster).",
 	}
-	notes[1] += " (above 1×: ours is faster)."
 	for _, n := range notes {
 		for _, line := range wrap(n, int((svgWidth-2*svgPad)/svgText("x", 13, false))) {
 			y += 18
@@ -178,7 +209,7 @@ func chart(e env, ms []*measured) string {
 	y += 8
 
 	for _, p := range ps {
-		y = drawPanel(&body, p, y, x0, x1, sweep)
+		y = drawPanel(&body, p, y, x0, x1)
 	}
 	y += svgPad
 
@@ -195,7 +226,7 @@ func chart(e env, ms []*measured) string {
 }
 
 // drawPanel draws p from y down and returns the y under it.
-func drawPanel(out *strings.Builder, p panel, y, x0, x1 float64, sweep bool) float64 {
+func drawPanel(out *strings.Builder, p panel, y, x0, x1 float64) float64 {
 	scale := func(ns float64) float64 {
 		return x0 + (math.Log10(ns)-math.Log10(p.lo))/(math.Log10(p.hi)-math.Log10(p.lo))*(x1-x0)
 	}
@@ -217,16 +248,9 @@ func drawPanel(out *strings.Builder, p panel, y, x0, x1 float64, sweep bool) flo
 
 	top := y
 	var bars strings.Builder
-	for _, b := range p.blocks {
-		if sweep {
-			y += 15
-			fmt.Fprintf(&bars, `<text x="%d" y="%.1f" font-size="12" font-weight="700" fill="%s">GOMAXPROCS=%d</text>`+"\n", svgPad, y, mutedText, b.procs)
-			y += 5
-		}
-		for _, r := range b.rows {
-			drawBar(&bars, r, y, x0, scale)
-			y += svgBarH + svgBarGap
-		}
+	for _, b := range p.bars {
+		drawBar(&bars, b, y, x0, scale)
+		y += svgBarH + svgBarGap
 	}
 	bottom := y - svgBarGap + 4
 
@@ -242,8 +266,10 @@ func drawPanel(out *strings.Builder, p panel, y, x0, x1 float64, sweep bool) flo
 	return bottom + 16
 }
 
-// drawBar draws r's bar with its top at y.
-func drawBar(out *strings.Builder, r row, y, x0 float64, scale func(float64) float64) {
+// drawBar draws b with its top at y: the bar, the marks of the other
+// GOMAXPROCS levels on it, and after the rightmost of them the label.
+func drawBar(out *strings.Builder, b bar, y, x0 float64, scale func(float64) float64) {
+	r := b.row
 	fill, label, weight := altFill, inkText, "400"
 	if r.ours {
 		fill, label, weight = oursFill, oursText, "700"
@@ -253,16 +279,34 @@ func drawBar(out *strings.Builder, r row, y, x0 float64, scale func(float64) flo
 		class += " failed"
 	}
 	fmt.Fprintf(out, `<g class="%s" data-case="%s" data-procs="%d" data-ours="%t">`, class, esc(r.name), r.procs, r.ours)
-	mid := y + svgBarH/2 + 4.5 // a 13px text's baseline, centred on the bar
-	fmt.Fprintf(out, `<text x="%.1f" y="%.1f" font-size="13" font-weight="%s" fill="%s" text-anchor="end">%s</text>`, x0-10, mid, weight, label, esc(r.impl))
+	mid := y + svgBarH/2
+	base := mid + 4.5 // a 13px text's baseline, centred on the bar
+	fmt.Fprintf(out, `<text x="%.1f" y="%.1f" font-size="13" font-weight="%s" fill="%s" text-anchor="end">%s</text>`, x0-10, base, weight, label, esc(r.impl))
+	end := x0 // where the label may start
+	if !r.failed && r.ns > 0 {
+		end = scale(r.ns)
+		fmt.Fprintf(out, `<rect class="len" x="%.2f" y="%.1f" width="%.2f" height="%d" rx="2" fill="%s"/>`, x0, y, end-x0, svgBarH, fill)
+	}
+	for _, m := range b.marks {
+		if m.failed || m.ns <= 0 {
+			continue
+		}
+		x := scale(m.ns)
+		tip := fmt.Sprintf("GOMAXPROCS=%d: %s", m.procs, duration(m.ns, false))
+		if m.ratio > 0 {
+			tip += fmt.Sprintf(" · %.2f×", m.ratio)
+		}
+		fmt.Fprintf(out, `<g class="mark" data-procs="%d" data-ns="%g" data-x="%.2f"><title>%s</title>`, m.procs, m.ns, x, esc(tip))
+		mark(out, x, mid, m.procs)
+		out.WriteString("</g>")
+		end = max(end, x+8)
+	}
 	switch {
 	case r.failed:
-		fmt.Fprintf(out, `<text class="value" x="%.1f" y="%.1f" font-size="12" font-style="italic" fill="#b42318">failed</text>`, x0+4, mid)
+		fmt.Fprintf(out, `<text class="value" x="%.1f" y="%.1f" font-size="12" font-style="italic" fill="#b42318">failed</text>`, end+6, base)
 	case r.ns <= 0:
-		fmt.Fprintf(out, `<text class="value" x="%.1f" y="%.1f" font-size="12" fill="%s">0 ns</text>`, x0+4, mid, inkText)
+		fmt.Fprintf(out, `<text class="value" x="%.1f" y="%.1f" font-size="12" fill="%s">0 ns</text>`, end+6, base, inkText)
 	default:
-		w := scale(r.ns) - x0
-		fmt.Fprintf(out, `<rect class="len" x="%.2f" y="%.1f" width="%.2f" height="%d" rx="2" fill="%s"/>`, x0, y, w, svgBarH, fill)
 		text := duration(r.ns, false)
 		if r.ratio > 0 {
 			text += fmt.Sprintf(" · %.2f×", r.ratio)
@@ -270,9 +314,21 @@ func drawBar(out *strings.Builder, r row, y, x0 float64, scale func(float64) flo
 		// A white outline keeps the label readable where it crosses a
 		// grid line.
 		fmt.Fprintf(out, `<text class="value" x="%.2f" y="%.1f" font-size="12" fill="%s" stroke="#ffffff" stroke-width="3" paint-order="stroke">%s</text>`,
-			x0+w+6, mid-0.5, inkText, esc(text))
+			end+6, base-0.5, inkText, esc(text))
 	}
 	out.WriteString("</g>\n")
+}
+
+// mark draws a GOMAXPROCS level's mark centred at x, y: a ringed circle
+// holding the level's number.
+func mark(out *strings.Builder, x, y float64, procs int) {
+	label := fmt.Sprint(procs)
+	r := 7.0
+	if len(label) > 1 {
+		r = 8.5
+	}
+	fmt.Fprintf(out, `<circle cx="%.2f" cy="%.1f" r="%.1f" fill="#ffffff" stroke="%s" stroke-width="1.3"/>`, x, y, r, inkText)
+	fmt.Fprintf(out, `<text x="%.2f" y="%.1f" font-size="10" font-weight="700" fill="%s" text-anchor="middle">%s</text>`, x, y+3.5, inkText, label)
 }
 
 // duration prints ns in the unit that keeps it between 1 and 1000: with
