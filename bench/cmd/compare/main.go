@@ -163,6 +163,7 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 	runs := cases * len(levels) * o.count
 	fmt.Fprintf(stderr, "compare: %d cases x %d GOMAXPROCS (%s) x -count %d = %d runs of -benchtime %s; %s\n",
 		cases, len(levels), joinInts(levels), o.count, runs, o.benchtime, estimate(runs, o.benchtime))
+	fmt.Fprint(stderr, loadNote(e.numCPU))
 
 	w.header(e)
 	if chart != nil {
@@ -276,12 +277,31 @@ func estimate(runs int, benchtime string) string {
 	switch {
 	case t < 10*time.Second:
 		t = t.Round(100 * time.Millisecond)
-	case t < time.Minute:
-		t = t.Round(time.Second)
+	case t < 5*time.Minute:
+		t = t.Round(5 * time.Second)
 	default:
 		t = t.Round(time.Minute)
 	}
-	return fmt.Sprintf("estimated time %v (%.1fx -benchtime per run, as measured on 2 cores)", t, perRun)
+	return fmt.Sprintf("estimated time %v (%.1fx -benchtime per run, as measured on 2 idle cores)", t, perRun)
+}
+
+// loadNote warns when the machine is busy: the run then takes longer than
+// the estimate, and its numbers are noisier. It reads the one-minute load
+// average from /proc/loadavg, and says nothing where there is none.
+func loadNote(numCPU int) string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || load < float64(numCPU)/2 {
+		return ""
+	}
+	return fmt.Sprintf("compare: the load average is %.1f on %d CPUs: expect it to take longer, and noisier numbers\n", load, numCPU)
 }
 
 // selectCases keeps the cases whose full name matches re, and the patterns

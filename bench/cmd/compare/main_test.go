@@ -192,8 +192,10 @@ func TestPlanBeforeFirstCase(t *testing.T) {
 }
 
 func TestEstimate(t *testing.T) {
-	assert.Equal(t, "estimated time 1m0s (1.6x -benchtime per run, as measured on 2 cores)", estimate(150, "250ms"))
-	assert.Equal(t, "estimated time 20s (1.6x -benchtime per run, as measured on 2 cores)", estimate(50, "250ms"))
+	assert.Equal(t, "estimated time 1m0s (1.6x -benchtime per run, as measured on 2 idle cores)", estimate(150, "250ms"))
+	assert.Equal(t, "estimated time 1m15s (1.6x -benchtime per run, as measured on 2 idle cores)", estimate(183, "250ms"))
+	assert.Equal(t, "estimated time 20s (1.6x -benchtime per run, as measured on 2 idle cores)", estimate(50, "250ms"))
+	assert.Equal(t, "estimated time 15m0s (1.6x -benchtime per run, as measured on 2 idle cores)", estimate(183*4*3, "250ms"))
 	assert.Equal(t, "no time estimate for -benchtime Nx", estimate(50, "1x"))
 }
 
