@@ -70,11 +70,24 @@ func main() {
 	if err := do(os.Stdout, os.Stderr, benchmarks.All(), options{
 		run: *run, benchtime: *benchtime, count: *count, cpu: *cpu, format: *format, list: *list,
 		embed: *embed, svg: *svg, args: fs.Args(),
-		cmdline: strings.Join(append([]string{"go run ./bench/cmd/compare"}, os.Args[1:]...), " "),
+		cmdline: cmdline(os.Args[1:]),
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(2)
 	}
+}
+
+// cmdline is how compare was run, as a shell would take it: the generated
+// files say so.
+func cmdline(args []string) string {
+	parts := []string{"go run ./bench/cmd/compare"}
+	for _, a := range args {
+		if strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,./=_:-") != "" {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
 }
 
 type options struct {
@@ -163,7 +176,8 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 	runs := cases * len(levels) * o.count
 	fmt.Fprintf(stderr, "compare: %d cases x %d GOMAXPROCS (%s) x -count %d = %d runs of -benchtime %s; %s\n",
 		cases, len(levels), joinInts(levels), o.count, runs, o.benchtime, estimate(runs, o.benchtime))
-	fmt.Fprint(stderr, loadNote(e.numCPU))
+	loadavg, _ := os.ReadFile("/proc/loadavg") // none outside Linux: no note
+	fmt.Fprint(stderr, loadNote(string(loadavg), e.numCPU))
 
 	w.header(e)
 	if chart != nil {
@@ -286,14 +300,11 @@ func estimate(runs int, benchtime string) string {
 }
 
 // loadNote warns when the machine is busy: the run then takes longer than
-// the estimate, and its numbers are noisier. It reads the one-minute load
-// average from /proc/loadavg, and says nothing where there is none.
-func loadNote(numCPU int) string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
+// the estimate, and its numbers are noisier. loadavg is the content of
+// /proc/loadavg, whose first field is the one-minute load average; where
+// there is none, loadNote says nothing.
+func loadNote(loadavg string, numCPU int) string {
+	f := strings.Fields(loadavg)
 	if len(f) == 0 {
 		return ""
 	}
