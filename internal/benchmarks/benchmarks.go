@@ -9,7 +9,11 @@
 //
 //	func BenchmarkAcquire(b *testing.B) { benchmarks.SemaphoreAcquire().Bench(b) }
 //
-// and bench/cmd/compare runs each [Case] through testing.Benchmark.
+// and bench/cmd/compare runs each [Case] through testing.Benchmark, at each
+// GOMAXPROCS of its -cpu flag as go test -cpu does. A body whose result
+// depends on GOMAXPROCS loops with `for range b.N` or b.RunParallel, not
+// b.Loop, which under go test -cpu measures at the default GOMAXPROCS
+// (golang/go#49980).
 package benchmarks
 
 import (
