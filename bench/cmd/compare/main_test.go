@@ -380,19 +380,25 @@ func parseValue(t *testing.T, s string) (ns, ratio float64) {
 	return v * scale, ratio
 }
 
-// TestSVGBars draws known results and reads the chart back: every case has
-// its bar, labelled with its time and its multiple of ours, and the bar's
-// length is where that time falls on the panel's log scale, as its grid
-// lines give it.
-func TestSVGBars(t *testing.T) {
+// svgWant is what a bar or a mark must show: the time per unit and the
+// multiple of the first of ours in the same group.
+type svgWant struct{ ns, ratio float64 }
+
+// svgFixture is known results to draw: two patterns at two GOMAXPROCS, one
+// with two parameter sets and a failed case, one per task whose times span
+// eight decades, with a failed first case and one measured at 0 ns (a
+// clock too coarse for one iteration). wants is what each case must show,
+// by case and GOMAXPROCS.
+func svgFixture() (ms []*measured, wants map[string]svgWant) {
 	at := func(nsPerOp float64, extra map[string]float64) []testing.BenchmarkResult {
 		const n = 1000
 		return []testing.BenchmarkResult{{N: n, T: time.Duration(nsPerOp * n), Extra: extra}}
 	}
+	task := func(ns float64) map[string]float64 {
+		return map[string]float64{"ns/task": ns, "B/task": 8, "allocs/task": 1}
+	}
 	failed := []testing.BenchmarkResult{{}}
-	// Two patterns: one with two parameter sets and a failed case, one
-	// per task whose times span six decades; both at two GOMAXPROCS.
-	ms := []*measured{{
+	ms = []*measured{{
 		p: benchmarks.Pattern{Pkg: "semaphore", Name: "Acquire", Doc: "one pair.", Ours: []string{"chan", "weighted"}, Cases: []benchmarks.Case{
 			{Name: "limit=1/impl=chan"}, {Name: "limit=1/impl=weighted"}, {Name: "limit=1/impl=xsync"},
 			{Name: "limit=4/impl=chan"}, {Name: "limit=4/impl=broken"},
@@ -401,35 +407,41 @@ func TestSVGBars(t *testing.T) {
 		runs: [][][]testing.BenchmarkResult{
 			{at(28.2, nil), at(31.3, nil)},
 			{at(9, nil), at(9.34, nil)},
-			{at(12.3, nil), at(338, nil)},
+			{at(12.3, nil), at(1000, nil)}, // a power of ten: the panel's longest bar, to its end
 			{at(1.5, nil), at(46.9, nil)},
 			{failed, failed},
 		},
 	}, {
 		p: benchmarks.Pattern{Pkg: "pool", Name: "Workers", Doc: "tasks.", Ours: []string{"workers"}, Cases: []benchmarks.Case{
-			{Name: "impl=mutexqueue"}, {Name: "impl=workers"}, {Name: "impl=slow"},
+			{Name: "impl=broken"}, {Name: "impl=mutexqueue"}, {Name: "impl=workers"}, {Name: "impl=slow"}, {Name: "impl=instant"},
 		}},
 		procs: []int{1, 2},
 		runs: [][][]testing.BenchmarkResult{
-			{at(21400, map[string]float64{"ns/task": 21.4, "B/task": 0, "allocs/task": 0}), at(25400, map[string]float64{"ns/task": 25.4, "B/task": 0, "allocs/task": 0})},
-			{at(55700, map[string]float64{"ns/task": 55.7, "B/task": 8, "allocs/task": 1}), at(44100, map[string]float64{"ns/task": 44.1, "B/task": 8, "allocs/task": 1})},
-			{at(12.6e9, map[string]float64{"ns/task": 12.6e6, "B/task": 0, "allocs/task": 0}), at(0.29e3, map[string]float64{"ns/task": 0.29, "B/task": 0, "allocs/task": 0})},
+			{failed, failed},
+			{at(21400, task(21.4)), at(25400, task(25.4))},
+			{at(55700, task(55.7)), at(44100, task(44.1))},
+			{at(0.29e3, task(0.29)), at(12.6e9, task(12.6e6))},
+			{at(0, task(0)), at(0, task(0))},
 		},
 	}}
-	// What each bar must show, by case and GOMAXPROCS: the time per unit
-	// and the multiple of the first of ours in the same group.
-	type want struct{ ns, ratio float64 }
-	wants := map[string]want{
+	wants = map[string]svgWant{
 		"semaphore.Acquire/limit=1/impl=chan 1": {28.2, 1}, "semaphore.Acquire/limit=1/impl=chan 2": {31.3, 1},
 		"semaphore.Acquire/limit=1/impl=weighted 1": {9, 9 / 28.2}, "semaphore.Acquire/limit=1/impl=weighted 2": {9.34, 9.34 / 31.3},
-		"semaphore.Acquire/limit=1/impl=xsync 1": {12.3, 12.3 / 28.2}, "semaphore.Acquire/limit=1/impl=xsync 2": {338, 338 / 31.3},
+		"semaphore.Acquire/limit=1/impl=xsync 1": {12.3, 12.3 / 28.2}, "semaphore.Acquire/limit=1/impl=xsync 2": {1000, 1000 / 31.3},
 		"semaphore.Acquire/limit=4/impl=chan 1": {1.5, 1}, "semaphore.Acquire/limit=4/impl=chan 2": {46.9, 1},
 		"pool.Workers/impl=mutexqueue 1": {21.4, 21.4 / 55.7}, "pool.Workers/impl=mutexqueue 2": {25.4, 25.4 / 44.1},
 		"pool.Workers/impl=workers 1": {55.7, 1}, "pool.Workers/impl=workers 2": {44.1, 1},
-		"pool.Workers/impl=slow 1": {12.6e6, 12.6e6 / 55.7}, "pool.Workers/impl=slow 2": {0.29, 0.29 / 44.1},
+		"pool.Workers/impl=slow 1": {0.29, 0.29 / 55.7}, "pool.Workers/impl=slow 2": {12.6e6, 12.6e6 / 44.1},
 	}
+	return ms, wants
+}
 
-	e := env{goVersion: "go1.26.8", goos: "linux", goarch: "amd64", cpu: "Test CPU", numCPU: 2, gomaxprocs: 2, levels: []int{1, 2}, date: "2026-01-02"}
+// svgFixtureChart draws svgFixture as compare would at the default
+// GOMAXPROCS of 2, with -cpu 1,2.
+func svgFixtureChart(t *testing.T) (svgNode, map[string]svgWant) {
+	t.Helper()
+	ms, wants := svgFixture()
+	e := env{goVersion: "go1.26.8", goos: "linux", goarch: "amd64", cpu: "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz, a long name", numCPU: 2, gomaxprocs: 2, levels: []int{1, 2}, date: "2026-01-02"}
 	var out bytes.Buffer
 	w := &svgWriter{out: &out}
 	w.header(e)
@@ -437,12 +449,30 @@ func TestSVGBars(t *testing.T) {
 		w.pattern(m)
 	}
 	require.NoError(t, w.finish())
-	root := parseSVG(t, out.String())
+	return parseSVG(t, out.String()), wants
+}
 
-	machine := root.find("text", "machine")
-	require.Len(t, machine, 1)
-	for _, s := range []string{"Test CPU", "go1.26.8", "GOMAXPROCS=1,2", "2026-01-02", "linux/amd64"} {
-		assert.Contains(t, machine[0].Text, s, "the title names the machine")
+// TestSVGBars draws known results and reads the chart back: every case has
+// its bar, labelled with its time and its multiple of ours, and the bar's
+// length is where that time falls on the panel's log scale, as its grid
+// lines give it.
+func TestSVGBars(t *testing.T) {
+	root, wants := svgFixtureChart(t)
+	var machine []string
+	for _, m := range root.find("text", "machine") {
+		machine = append(machine, m.Text)
+	}
+	for _, s := range []string{"Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz", "go1.26.8", "GOMAXPROCS=1,2", "2026-01-02", "linux/amd64"} {
+		assert.Contains(t, strings.Join(machine, " "), s, "the title names the machine")
+	}
+	for _, doc := range []string{"one pair.", "tasks."} {
+		n := 0
+		for _, text := range root.find("text", "") {
+			if text.Text == doc {
+				n++
+			}
+		}
+		assert.Equal(t, 1, n, "the pattern's doc %q is printed once, above its first panel", doc)
 	}
 
 	panels := root.find("g", "panel")
@@ -489,7 +519,7 @@ func TestSVGBars(t *testing.T) {
 				assert.True(t, strings.HasPrefix(tip, "GOMAXPROCS="+m.attr("data-procs")+": "), "%s: tooltip %q", mkey, tip)
 				ns, ratio := parseValue(t, strings.TrimPrefix(tip, "GOMAXPROCS="+m.attr("data-procs")+": "))
 				assert.InEpsilon(t, w.ns, ns, 0.005, "%s: tooltip time", mkey)
-				assert.InDelta(t, w.ratio, ratio, 0.006, "%s: tooltip multiple of ours", mkey)
+				assert.InDelta(t, w.ratio, ratio, max(0.006, w.ratio*0.005), "%s: tooltip multiple of ours", mkey)
 				labelAfter = max(labelAfter, circles[0].float(t, "cx"))
 			}
 			if slices.Contains(strings.Fields(bar.attr("class")), "failed") {
@@ -497,11 +527,16 @@ func TestSVGBars(t *testing.T) {
 				assert.Empty(t, bar.find("rect", "len"), "%s: no bar for a failed case", key)
 				continue
 			}
+			if slices.Contains(strings.Fields(bar.attr("class")), "zero") {
+				assert.Equal(t, "0 ns", values[0].Text, key)
+				assert.Empty(t, bar.find("rect", "len"), "%s: no bar for 0 ns, which a log scale cannot place", key)
+				continue
+			}
 			w, ok := wants[key]
 			require.True(t, ok, "unexpected bar %s", key)
 			ns, ratio := parseValue(t, values[0].Text)
 			assert.InEpsilon(t, w.ns, ns, 0.005, "%s: printed time", key)
-			assert.InDelta(t, w.ratio, ratio, 0.006, "%s: printed multiple of ours", key)
+			assert.InDelta(t, w.ratio, ratio, max(0.006, w.ratio*0.005), "%s: printed multiple of ours", key)
 			rects := bar.find("rect", "len")
 			require.Len(t, rects, 1, key)
 			x, width := rects[0].float(t, "x"), rects[0].float(t, "width")
@@ -515,8 +550,10 @@ func TestSVGBars(t *testing.T) {
 	for key := range wants {
 		assert.True(t, seen[key], "no bar for %s", key)
 	}
-	assert.True(t, seen["semaphore.Acquire/limit=4/impl=broken 2"], "the failed case is shown as failed")
-	assert.False(t, seen["semaphore.Acquire/limit=4/impl=broken 1"], "and has no mark")
+	for _, c := range []string{"semaphore.Acquire/limit=4/impl=broken", "pool.Workers/impl=broken", "pool.Workers/impl=instant"} {
+		assert.True(t, seen[c+" 2"], "%s is shown, as failed or 0 ns", c)
+		assert.False(t, seen[c+" 1"], "%s has no mark", c)
+	}
 }
 
 // TestSVGFlags: -format svg prints the chart, and -svg writes it to a file
@@ -541,9 +578,11 @@ func TestSVGFlags(t *testing.T) {
 	}
 	assert.Equal(t, []string{"fake.Add/k=1/impl=atomic", "fake.Add/k=1/impl=alloc"}, cases)
 	assert.Contains(t, progress.String(), "chart written to "+path)
-	machine := root.find("text", "machine")
-	require.Len(t, machine, 1)
-	assert.Contains(t, machine[0].Text, runtime.Version(), "the file's chart names the machine too")
+	var machine []string
+	for _, m := range root.find("text", "machine") {
+		machine = append(machine, m.Text)
+	}
+	assert.Contains(t, strings.Join(machine, " "), runtime.Version(), "the file's chart names the machine too")
 }
 
 func TestCmdline(t *testing.T) {
@@ -673,4 +712,91 @@ func TestWriteErrors(t *testing.T) {
 	err = do(&bytes.Buffer{}, &bytes.Buffer{}, fake(), options{benchtime: "1x", count: 1, format: "text", svg: dir})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-svg: ")
+}
+
+// svgBox is an element's extent on the canvas, a text's estimated with the
+// glyph width the chart lays out by.
+type svgBox struct {
+	x0, y0, x1, y1 float64
+	what           string
+}
+
+func (b svgBox) overlaps(o svgBox) bool {
+	return b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1
+}
+
+// svgBoxes returns the extent of every text, rect, line and circle under n,
+// and separately of the texts.
+func svgBoxes(t *testing.T, n svgNode) (all, texts []svgBox) {
+	t.Helper()
+	switch n.XMLName.Local {
+	case "text":
+		content, bold := n.Text, n.attr("font-weight") == "700"
+		for _, c := range n.Nodes {
+			content += c.Text
+			bold = bold || c.attr("font-weight") == "700"
+		}
+		size := n.float(t, "font-size")
+		w := svgText(content, size, bold)
+		x, y := n.float(t, "x"), n.float(t, "y")
+		switch n.attr("text-anchor") {
+		case "middle":
+			x -= w / 2
+		case "end":
+			x -= w
+		}
+		b := svgBox{x, y - 0.8*size, x + w, y + 0.2*size, "text " + strings.TrimSpace(content)}
+		return []svgBox{b}, []svgBox{b}
+	case "rect":
+		if n.attr("width") == "100%" {
+			return nil, nil // the background
+		}
+		x, y := n.float(t, "x"), n.float(t, "y")
+		all = append(all, svgBox{x, y, x + n.float(t, "width"), y + n.float(t, "height"), "rect"})
+	case "line":
+		all = append(all, svgBox{n.float(t, "x1"), n.float(t, "y1"), n.float(t, "x2"), n.float(t, "y2"), "line"})
+	case "circle":
+		x, y, r := n.float(t, "cx"), n.float(t, "cy"), n.float(t, "r")
+		all = append(all, svgBox{x - r, y - r, x + r, y + r, "circle"})
+	}
+	for _, c := range n.Nodes {
+		a, tx := svgBoxes(t, c)
+		all, texts = append(all, a...), append(texts, tx...)
+	}
+	return all, texts
+}
+
+// TestSVGLayout: everything is drawn inside the canvas, no two labels
+// overlap (text widths estimated as the chart lays them out), and panels
+// follow one another down the page, each below the last.
+func TestSVGLayout(t *testing.T) {
+	root, _ := svgFixtureChart(t)
+	width, height := root.float(t, "width"), root.float(t, "height")
+	assert.Equal(t, "0 0 "+root.attr("width")+" "+root.attr("height"), root.attr("viewBox"))
+	all, texts := svgBoxes(t, root)
+	require.NotEmpty(t, texts)
+	for _, b := range all {
+		assert.True(t, b.x0 >= 0 && b.x1 <= width && b.y0 >= 0 && b.y1 <= height, "%s at (%.0f,%.0f)-(%.0f,%.0f) is outside the %.0fx%.0f canvas", b.what, b.x0, b.y0, b.x1, b.y1, width, height)
+	}
+	for i, a := range texts {
+		for _, b := range texts[i+1:] {
+			assert.False(t, a.overlaps(b), "%q overlaps %q", a.what, b.what)
+		}
+	}
+	last := 0.0
+	for _, p := range root.find("g", "panel") {
+		pall, _ := svgBoxes(t, p)
+		top, bottom := math.Inf(1), math.Inf(-1)
+		for _, b := range pall {
+			top, bottom = min(top, b.y0), max(bottom, b.y1)
+		}
+		assert.Greater(t, top, last, "panel %s %s starts below the one above", p.attr("data-pattern"), p.attr("data-params"))
+		last = bottom
+		// Grid lines from left to right, a decade apart.
+		ticks := p.find("line", "tick")
+		for i := 1; i < len(ticks); i++ {
+			assert.Greater(t, ticks[i].float(t, "x1"), ticks[i-1].float(t, "x1"))
+			assert.InEpsilon(t, 10, ticks[i].float(t, "data-ns")/ticks[i-1].float(t, "data-ns"), 1e-9)
+		}
+	}
 }

@@ -118,7 +118,7 @@ func panels(e env, ms []*measured) []panel {
 
 // logRange returns the powers of ten that frame the panel's times: lo at
 // least a fifth of a decade below the fastest, so that its bar shows, and
-// hi at or above the slowest.
+// hi at or above the slowest; so lo < hi, at least a decade apart.
 func logRange(bs []bar) (lo, hi float64) {
 	minV, maxV := math.Inf(1), 0.0
 	for _, b := range bs {
@@ -133,9 +133,6 @@ func logRange(bs []bar) (lo, hi float64) {
 	}
 	lo = math.Pow(10, math.Floor(math.Log10(minV)-0.2))
 	hi = math.Pow(10, math.Ceil(math.Log10(maxV)))
-	if hi <= lo {
-		hi = lo * 10
-	}
 	return lo, hi
 }
 
@@ -172,7 +169,12 @@ func chart(e env, ms []*measured) string {
 	fmt.Fprintf(&body, `<text x="%d" y="%.1f" font-size="22" font-weight="700" fill="%s">compendium: ours against the alternatives</text>`+"\n", svgPad, y, inkText)
 	y += 22
 	machine := fmt.Sprintf("%s · %d CPUs · %s/%s · %s · %s · %s", e.cpu, e.numCPU, e.goos, e.goarch, e.goVersion, e.procs(), e.date)
-	fmt.Fprintf(&body, `<text class="machine" x="%d" y="%.1f" font-size="14" fill="%s">%s</text>`+"\n", svgPad, y, mutedText, esc(machine))
+	for i, line := range wrap(machine, int((svgWidth-2*svgPad)/svgText("x", 14, false))) {
+		if i > 0 {
+			y += 19
+		}
+		fmt.Fprintf(&body, `<text class="machine" x="%d" y="%.1f" font-size="14" fill="%s">%s</text>`+"\n", svgPad, y, mutedText, esc(line))
+	}
 	y += 26
 	fmt.Fprintf(&body, `<g class="legend">`+"\n")
 	lx := float64(svgPad)
@@ -191,6 +193,10 @@ func chart(e env, ms []*measured) string {
 			}
 		}
 		text := fmt.Sprintf("bars at GOMAXPROCS=%d; marks: the same case at GOMAXPROCS=%s", top, strings.Join(others, ", "))
+		if lx+20+svgText(text, 13, false) > svgWidth-svgPad {
+			// No room beside the keys: a line of its own.
+			lx, y = svgPad, y+20
+		}
 		mark(&body, lx+7, y-5, 4)
 		fmt.Fprintf(&body, `<text x="%.1f" y="%.1f" font-size="13" fill="%s">%s</text>`+"\n", lx+20, y, inkText, esc(text))
 	}
@@ -275,8 +281,11 @@ func drawBar(out *strings.Builder, b bar, y, x0 float64, scale func(float64) flo
 		fill, label, weight = oursFill, oursText, "700"
 	}
 	class := "bar"
-	if r.failed || r.ns <= 0 {
+	switch {
+	case r.failed:
 		class += " failed"
+	case r.ns <= 0:
+		class += " zero" // no length on a log scale
 	}
 	fmt.Fprintf(out, `<g class="%s" data-case="%s" data-procs="%d" data-ours="%t">`, class, esc(r.name), r.procs, r.ours)
 	mid := y + svgBarH/2
@@ -294,7 +303,7 @@ func drawBar(out *strings.Builder, b bar, y, x0 float64, scale func(float64) flo
 		x := scale(m.ns)
 		tip := fmt.Sprintf("GOMAXPROCS=%d: %s", m.procs, duration(m.ns, false))
 		if m.ratio > 0 {
-			tip += fmt.Sprintf(" · %.2f×", m.ratio)
+			tip += " · " + ratio(m.ratio)
 		}
 		fmt.Fprintf(out, `<g class="mark" data-procs="%d" data-ns="%g" data-x="%.2f"><title>%s</title>`, m.procs, m.ns, x, esc(tip))
 		mark(out, x, mid, m.procs)
@@ -309,7 +318,7 @@ func drawBar(out *strings.Builder, b bar, y, x0 float64, scale func(float64) flo
 	default:
 		text := duration(r.ns, false)
 		if r.ratio > 0 {
-			text += fmt.Sprintf(" · %.2f×", r.ratio)
+			text += " · " + ratio(r.ratio)
 		}
 		// A white outline keeps the label readable where it crosses a
 		// grid line.
@@ -329,6 +338,19 @@ func mark(out *strings.Builder, x, y float64, procs int) {
 	}
 	fmt.Fprintf(out, `<circle cx="%.2f" cy="%.1f" r="%.1f" fill="#ffffff" stroke="%s" stroke-width="1.3"/>`, x, y, r, inkText)
 	fmt.Fprintf(out, `<text x="%.2f" y="%.1f" font-size="10" font-weight="700" fill="%s" text-anchor="middle">%s</text>`, x, y+3.5, inkText, label)
+}
+
+// ratio prints a multiple of ours with three significant digits, as the
+// times are, so that a 1,345x label is no longer than a 1.35x one.
+func ratio(x float64) string {
+	switch {
+	case x < 10:
+		return fmt.Sprintf("%.2f×", x)
+	case x < 100:
+		return fmt.Sprintf("%.1f×", x)
+	default:
+		return fmt.Sprintf("%.0f×", x)
+	}
 }
 
 // duration prints ns in the unit that keeps it between 1 and 1000: with
