@@ -400,7 +400,12 @@ func cpuModel() string {
 		return "unknown cpu"
 	}
 	defer f.Close()
-	s := bufio.NewScanner(f)
+	return cpuModelIn(f)
+}
+
+// cpuModelIn returns the first "model name" of a /proc/cpuinfo.
+func cpuModelIn(cpuinfo io.Reader) string {
+	s := bufio.NewScanner(cpuinfo)
 	for s.Scan() {
 		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
 			return strings.TrimSpace(v)
