@@ -185,7 +185,7 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 	}
 	sum := &summary{cmdline: o.cmdline, top: headline(e, levels)}
 	var problems []string
-	done, total := 0, cases*len(levels)
+	done, total := 0, cases*len(levels) // progress is per case and level
 	start := time.Now()
 	for _, p := range patterns {
 		m := &measured{p: p, procs: levels, runs: make([][][]testing.BenchmarkResult, len(p.Cases))}
@@ -228,7 +228,7 @@ func do(stdout, stderr io.Writer, all []benchmarks.Pattern, o options) error {
 		}
 		fmt.Fprintf(stderr, "compare: summary written into %s\n", o.embed)
 	}
-	fmt.Fprintf(stderr, "compare: %d cases in %v\n", total, time.Since(start).Round(time.Second))
+	fmt.Fprintf(stderr, "compare: %d cases x %d GOMAXPROCS x -count %d in %v\n", cases, len(levels), o.count, time.Since(start).Round(time.Second))
 	if len(problems) > 0 {
 		return fmt.Errorf("%d cases report their units inconsistently:\n\t%s", len(problems), strings.Join(problems, "\n\t"))
 	}

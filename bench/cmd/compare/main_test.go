@@ -232,6 +232,7 @@ func TestCPUSweep(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(out, "BenchmarkAdd/k=1/impl=atomic\t"))
 	assert.Equal(t, 2, strings.Count(out, "BenchmarkAdd/k=1/impl=atomic-3\t"))
 	assert.Contains(t, progress, "[4/4] fake.Add/k=1/impl=alloc procs=3\n")
+	assert.Regexp(t, `\ncompare: 2 cases x 2 GOMAXPROCS x -count 2 in \d+s\n$`, progress)
 
 	out, _ = run("text")
 	assert.Contains(t, out, "GOMAXPROCS=1,3 (-cpu)")
