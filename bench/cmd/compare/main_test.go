@@ -411,6 +411,7 @@ func svgFixture() (ms []*measured, wants map[string]svgWant) {
 		p: benchmarks.Pattern{Pkg: "semaphore", Name: "Acquire", Doc: "one pair.", Ours: []string{"chan", "weighted"}, Cases: []benchmarks.Case{
 			{Name: "limit=1/impl=chan"}, {Name: "limit=1/impl=weighted"}, {Name: "limit=1/impl=xsync"},
 			{Name: "limit=4/impl=chan"}, {Name: "limit=4/impl=broken"},
+			{Name: "limit=8/impl=chan"}, {Name: "limit=8/impl=xsync"},
 		}},
 		procs: []int{1, 2},
 		runs: [][][]testing.BenchmarkResult{
@@ -419,6 +420,8 @@ func svgFixture() (ms []*measured, wants map[string]svgWant) {
 			{at(12.3, nil), at(1000, nil)}, // a power of ten: the panel's longest bar, to its end
 			{at(1.5, nil), at(46.9, nil)},
 			{failed, failed},
+			{failed, failed},         // ours failed:
+			{at(5, nil), at(6, nil)}, // no multiple of it
 		},
 	}, {
 		p: benchmarks.Pattern{Pkg: "pool", Name: "Workers", Doc: "tasks.", Ours: []string{"workers"}, Cases: []benchmarks.Case{
@@ -438,6 +441,7 @@ func svgFixture() (ms []*measured, wants map[string]svgWant) {
 		"semaphore.Acquire/limit=1/impl=weighted 1": {9, 9 / 28.2}, "semaphore.Acquire/limit=1/impl=weighted 2": {9.34, 9.34 / 31.3},
 		"semaphore.Acquire/limit=1/impl=xsync 1": {12.3, 12.3 / 28.2}, "semaphore.Acquire/limit=1/impl=xsync 2": {1000, 1000 / 31.3},
 		"semaphore.Acquire/limit=4/impl=chan 1": {1.5, 1}, "semaphore.Acquire/limit=4/impl=chan 2": {46.9, 1},
+		"semaphore.Acquire/limit=8/impl=xsync 1": {5, 0}, "semaphore.Acquire/limit=8/impl=xsync 2": {6, 0},
 		"pool.Workers/impl=mutexqueue 1": {21.4, 21.4 / 55.7}, "pool.Workers/impl=mutexqueue 2": {25.4, 25.4 / 44.1},
 		"pool.Workers/impl=workers 1": {55.7, 1}, "pool.Workers/impl=workers 2": {44.1, 1},
 		"pool.Workers/impl=slow 1": {0.29, 0.29 / 55.7}, "pool.Workers/impl=slow 2": {12.6e6, 12.6e6 / 44.1},
@@ -489,7 +493,7 @@ func TestSVGBars(t *testing.T) {
 	for _, p := range panels {
 		params = append(params, p.attr("data-pattern")+" "+p.attr("data-params")+" per "+p.attr("data-unit"))
 	}
-	assert.Equal(t, []string{"semaphore.Acquire limit=1 per op", "semaphore.Acquire limit=4 per op", "pool.Workers  per task"}, params,
+	assert.Equal(t, []string{"semaphore.Acquire limit=1 per op", "semaphore.Acquire limit=4 per op", "semaphore.Acquire limit=8 per op", "pool.Workers  per task"}, params,
 		"one panel per pattern and parameter set, in the pattern's unit")
 
 	seen := map[string]bool{}
@@ -527,6 +531,9 @@ func TestSVGBars(t *testing.T) {
 				tip := m.find("title", "")[0].Text
 				assert.True(t, strings.HasPrefix(tip, "GOMAXPROCS="+m.attr("data-procs")+": "), "%s: tooltip %q", mkey, tip)
 				ns, ratio := parseValue(t, strings.TrimPrefix(tip, "GOMAXPROCS="+m.attr("data-procs")+": "))
+				if w.ratio == 0 {
+					assert.NotContains(t, tip, "×", "%s: no multiple where none of ours ran", mkey)
+				}
 				assert.InEpsilon(t, w.ns, ns, 0.005, "%s: tooltip time", mkey)
 				assert.InDelta(t, w.ratio, ratio, max(0.006, w.ratio*0.005), "%s: tooltip multiple of ours", mkey)
 				labelAfter = max(labelAfter, circles[0].float(t, "cx"))
@@ -544,6 +551,9 @@ func TestSVGBars(t *testing.T) {
 			w, ok := wants[key]
 			require.True(t, ok, "unexpected bar %s", key)
 			ns, ratio := parseValue(t, values[0].Text)
+			if w.ratio == 0 {
+				assert.NotContains(t, values[0].Text, "×", "%s: no multiple where none of ours ran", key)
+			}
 			assert.InEpsilon(t, w.ns, ns, 0.005, "%s: printed time", key)
 			assert.InDelta(t, w.ratio, ratio, max(0.006, w.ratio*0.005), "%s: printed multiple of ours", key)
 			rects := bar.find("rect", "len")
@@ -862,5 +872,59 @@ func TestSVGFrame(t *testing.T) {
 		for _, r := range b.find("rect", "len") {
 			assert.Equal(t, want, r.attr("fill"), "%s: ours in the legend's colour, the others in theirs", b.attr("data-case"))
 		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	cases := []struct {
+		ns   float64
+		tick bool
+		want string
+	}{
+		{0, false, "0 ns"},
+		{0.291, false, "0.29 ns"},
+		{0.1, true, "0.1 ns"},
+		{1.5, false, "1.50 ns"},
+		{28.2, false, "28.2 ns"},
+		{999.4, false, "999 ns"},
+		{999.7, false, "1.00 µs"}, // 999.7 would print as "1000 ns"
+		{1000, true, "1 µs"},
+		{1e5, true, "100 µs"},
+		{12.6e6, false, "12.6 ms"},
+		{2e9, false, "2.00 s"},
+		{1e10, true, "10 s"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, duration(c.ns, c.tick), "duration(%v, %t)", c.ns, c.tick)
+	}
+}
+
+func TestRatio(t *testing.T) {
+	for x, want := range map[float64]string{0.004: "0.00×", 1: "1.00×", 9.994: "9.99×", 10: "10.0×", 99.94: "99.9×", 100: "100×", 285714.29: "285714×"} {
+		assert.Equal(t, want, ratio(x), "ratio(%v)", x)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	assert.Equal(t, []string{"aa bb", "cc"}, wrap("aa bb cc", 5), "a line may be exactly as wide as allowed")
+	assert.Equal(t, []string{"aa", "bb", "cc"}, wrap("aa bb cc", 4))
+	assert.Equal(t, []string{"averylongword", "b"}, wrap("averylongword b", 4), "a word longer than a line has one of its own")
+	assert.Empty(t, wrap("", 10))
+}
+
+// TestMark: a GOMAXPROCS of two digits gets a wider ring, so that its
+// number fits inside.
+func TestMark(t *testing.T) {
+	for procs, r := range map[int]string{4: "7.0", 16: "8.5"} {
+		var b strings.Builder
+		mark(&b, 100, 50, procs)
+		root := parseSVG(t, `<svg xmlns="http://www.w3.org/2000/svg">`+b.String()+`</svg>`)
+		circles := root.find("circle", "")
+		require.Len(t, circles, 1)
+		assert.Equal(t, r, circles[0].attr("r"), "procs=%d", procs)
+		texts := root.find("text", "")
+		require.Len(t, texts, 1)
+		assert.Equal(t, strconv.Itoa(procs), texts[0].Text)
+		assert.Equal(t, "middle", texts[0].attr("text-anchor"))
 	}
 }

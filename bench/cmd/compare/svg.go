@@ -313,10 +313,8 @@ func drawBar(out *strings.Builder, b bar, y, x0 float64, scale func(float64) flo
 	switch {
 	case r.failed:
 		fmt.Fprintf(out, `<text class="value" x="%.1f" y="%.1f" font-size="12" font-style="italic" fill="#b42318">failed</text>`, end+6, base)
-	case r.ns <= 0:
-		fmt.Fprintf(out, `<text class="value" x="%.1f" y="%.1f" font-size="12" fill="%s">0 ns</text>`, end+6, base, inkText)
 	default:
-		text := duration(r.ns, false)
+		text := duration(r.ns, false) // "0 ns" for a case the clock could not time
 		if r.ratio > 0 {
 			text += " · " + ratio(r.ratio)
 		}
