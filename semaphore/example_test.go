@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/semaphore"
 )
 
@@ -17,7 +18,7 @@ import (
 // ten goroutines do their work at once (Effective Go's "limit
 // concurrency"), and a gauge records the peak.
 func Example() {
-	s := semaphore.New(3)
+	s := semaphore.NewCounting(3)
 	var inFlight, peak atomic.Int64
 	var wg sync.WaitGroup
 	for range 10 {
@@ -42,7 +43,7 @@ func Example() {
 // Counting, acquiring in the loop so that no goroutine starts before it
 // has a slot.
 func ExampleCounting() {
-	s := semaphore.New(2)
+	s := semaphore.NewCounting(2)
 	ctx := context.Background()
 	pages := []string{"a", "b", "c", "d", "e"}
 	sizes := make([]int, len(pages))
@@ -63,8 +64,8 @@ func ExampleCounting() {
 }
 
 // This example creates a semaphore and shows its capacity.
-func ExampleNew() {
-	s := semaphore.New(4)
+func ExampleNewCounting() {
+	s := semaphore.NewCounting(4)
 	fmt.Println(s.Cap(), "slots,", s.Len(), "held")
 	// Output:
 	// 4 slots, 0 held
@@ -73,7 +74,7 @@ func ExampleNew() {
 // This example shows that Acquire gives up when its context ends, and
 // leaves the semaphore as it was.
 func ExampleCounting_Acquire() {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	_ = s.Acquire(context.Background()) // the only slot
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
@@ -87,7 +88,7 @@ func ExampleCounting_Acquire() {
 // This example shows TryAcquire taking the free slots and then reporting
 // false instead of blocking.
 func ExampleCounting_TryAcquire() {
-	s := semaphore.New(2)
+	s := semaphore.NewCounting(2)
 	fmt.Println(s.TryAcquire(), s.TryAcquire(), s.TryAcquire())
 	// Output:
 	// true true false
@@ -96,7 +97,7 @@ func ExampleCounting_TryAcquire() {
 // This example shows that Release frees a slot, and that releasing a slot
 // nobody holds panics.
 func ExampleCounting_Release() {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	_ = s.Acquire(context.Background())
 	s.Release()
 	fmt.Println("held:", s.Len())
@@ -105,14 +106,14 @@ func ExampleCounting_Release() {
 	s.Release()
 	// Output:
 	// held: 0
-	// recovered: semaphore: released more than held
+	// recovered: semaphore: Counting.Release: released more than held, got 0 of 1 held
 }
 
 // This example waits for a slot and for a result in one select, which no
 // mutex-based semaphore can do: here the result arrives first, because the
 // only slot is held.
 func ExampleCounting_Acquirer() {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	_ = s.Acquire(context.Background()) // someone else holds the slot
 
 	results := make(chan string, 1)
@@ -130,7 +131,7 @@ func ExampleCounting_Acquirer() {
 
 // This example reads how many slots are held.
 func ExampleCounting_Len() {
-	s := semaphore.New(3)
+	s := semaphore.NewCounting(3)
 	s.TryAcquire()
 	s.TryAcquire()
 	fmt.Println(s.Len(), "of", s.Cap())
@@ -140,7 +141,7 @@ func ExampleCounting_Len() {
 
 // This example reads the capacity.
 func ExampleCounting_Cap() {
-	fmt.Println(semaphore.New(8).Cap())
+	fmt.Println(semaphore.NewCounting(8).Cap())
 	// Output:
 	// 8
 }
@@ -252,7 +253,7 @@ func ExampleWeighted_Release() {
 	w.Release(1)
 	// Output:
 	// waiter: <nil>
-	// recovered: semaphore: released more than held
+	// recovered: semaphore: Weighted.Release: released more than held, got 1 with 0 held
 }
 
 // ErrTooLarge is checked with errors.Is.
@@ -369,17 +370,193 @@ func ExampleGroup_Context() {
 }
 
 // This example recovers the panic that Wait re-raises from a task, with the
-// original value and the task's stack.
-func ExamplePanicError() {
+// original value and the task's stack; Close re-raises the same one.
+func ExampleGroup_Wait_panic() {
 	g := semaphore.NewGroup(context.Background(), 1)
 	_ = g.Go(context.Background(), func(context.Context) error {
 		panic("index out of range")
 	})
-	defer func() {
-		p := recover().(*semaphore.PanicError)
-		fmt.Println("task panicked:", p.Value, "- stack captured:", len(p.Stack) > 0)
-	}()
-	_ = g.Wait()
+	for _, call := range []func() error{g.Wait, g.Close} {
+		func() {
+			defer func() {
+				p := recover().(*compendium.PanicError)
+				fmt.Println("task panicked:", p.Value, "- stack captured:", len(p.Stack) > 0)
+			}()
+			_ = call()
+		}()
+	}
 	// Output:
 	// task panicked: index out of range - stack captured: true
+	// task panicked: index out of range - stack captured: true
+}
+
+// This example walks a tree: each task submits its node's children with
+// the context it received, which never blocks, so the walk cannot
+// deadlock even at a limit of 1; Wait returns once every node is done.
+func ExampleGroup_recursive() {
+	children := map[string][]string{
+		"/":      {"/a", "/b"},
+		"/a":     {"/a/x", "/a/y"},
+		"/b":     {"/b/z"},
+		"/a/x":   {"/a/x/1"},
+		"/b/z":   {},
+		"/a/y":   {},
+		"/a/x/1": {},
+	}
+	g := semaphore.NewGroup(context.Background(), 1)
+	defer g.Close()
+	var mu sync.Mutex
+	var seen []string
+	var visit func(node string) func(context.Context) error
+	visit = func(node string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			mu.Lock()
+			seen = append(seen, node)
+			mu.Unlock()
+			for _, c := range children[node] {
+				if err := g.Go(ctx, visit(c)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	_ = g.Go(context.Background(), visit("/"))
+	fmt.Println(g.Wait())
+	slices.Sort(seen)
+	fmt.Println(seen)
+	// Output:
+	// <nil>
+	// [/ /a /a/x /a/x/1 /a/y /b /b/z]
+}
+
+// This example closes a group whose task waits for its context: Close
+// cancels it, waits for it, and refuses work from then on.
+func ExampleGroup_Close() {
+	g := semaphore.NewGroup(context.Background(), 2)
+	_ = g.Go(context.Background(), func(ctx context.Context) error {
+		<-ctx.Done() // runs until the group is closed
+		return ctx.Err()
+	})
+	fmt.Println(g.Close()) // the task's ctx.Err() is a consequence, not a failure
+	err := g.Go(context.Background(), func(context.Context) error { return nil })
+	fmt.Println(err, errors.Is(err, compendium.ErrClosed))
+	// Output:
+	// <nil>
+	// semaphore: Group is closed true
+}
+
+// This example raises the limit of a running group: the waiting work
+// starts at once.
+func ExampleGroup_SetLimit() {
+	g := semaphore.NewGroup(context.Background(), 1)
+	defer g.Close()
+	release := make(chan struct{})
+	var running atomic.Int64
+	hold := func(context.Context) error {
+		running.Add(1)
+		<-release
+		return nil
+	}
+	_ = g.Go(context.Background(), hold)
+	go func() { _ = g.Go(context.Background(), hold) }() // waits: the slot is taken
+	for g.Stats().Waiting == 0 {
+		runtime.Gosched()
+	}
+	g.SetLimit(2)
+	for running.Load() < 2 {
+		runtime.Gosched()
+	}
+	fmt.Println("running:", running.Load())
+	close(release)
+	fmt.Println(g.Wait())
+	// Output:
+	// running: 2
+	// <nil>
+}
+
+// This example reads a group's counters once its work is done.
+func ExampleGroup_Stats() {
+	g := semaphore.NewGroup(context.Background(), 2)
+	defer g.Close()
+	for i := range 5 {
+		_ = g.Go(context.Background(), func(context.Context) error {
+			if i == 4 {
+				return errors.New("the fifth fails")
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	s := g.Stats()
+	fmt.Println("submitted", s.Submitted, "completed", s.Completed, "failed", s.Failed)
+	// Output:
+	// submitted 5 completed 4 failed 1
+}
+
+// This example shows the identity every GroupStats snapshot satisfies.
+func ExampleGroupStats() {
+	g := semaphore.NewGroup(context.Background(), 1)
+	defer g.Close()
+	_ = g.Go(context.Background(), func(context.Context) error { return nil })
+	_ = g.Wait()
+	s := g.Stats()
+	fmt.Println(s.Submitted == s.Queued+s.Running+s.Completed+s.Failed+s.Panicked+s.Canceled)
+	// Output:
+	// true
+}
+
+// This example bounds the pending list to 1: of the three tasks a task
+// submits with every slot taken, the first waits for a slot and the next
+// two run inline, in the submitting task's slot, before their Go returns.
+func ExampleMaxPending() {
+	g := semaphore.NewGroup(context.Background(), 1, semaphore.MaxPending(1))
+	defer g.Close()
+	_ = g.Go(context.Background(), func(ctx context.Context) error {
+		for i := 1; i <= 3; i++ {
+			_ = g.Go(ctx, func(context.Context) error {
+				fmt.Println("child", i)
+				return nil
+			})
+		}
+		fmt.Println("parent returns")
+		return nil
+	})
+	_ = g.Wait()
+	fmt.Println("inline:", g.Stats().Inline)
+	// Output:
+	// child 2
+	// child 3
+	// parent returns
+	// child 1
+	// inline: 2
+}
+
+// This example gives each task a deadline on its context; a task that
+// treats the deadline as an expected outcome returns nil.
+func ExampleTaskTimeout() {
+	g := semaphore.NewGroup(context.Background(), 2, semaphore.TaskTimeout(time.Millisecond))
+	defer g.Close()
+	_ = g.Go(context.Background(), func(ctx context.Context) error {
+		select {
+		case <-ctx.Done(): // a slow answer: give up on it
+			fmt.Println("gave up:", ctx.Err())
+			return nil
+		case <-time.After(time.Hour):
+			return nil
+		}
+	})
+	fmt.Println(g.Wait())
+	// Output:
+	// gave up: context deadline exceeded
+	// <nil>
+}
+
+// This example passes options to NewGroup.
+func ExampleGroupOption() {
+	opts := []semaphore.GroupOption{semaphore.MaxPending(16), semaphore.TaskTimeout(time.Second)}
+	g := semaphore.NewGroup(context.Background(), 4, opts...)
+	fmt.Println(g.Close())
+	// Output:
+	// <nil>
 }

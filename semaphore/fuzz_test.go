@@ -92,7 +92,7 @@ func FuzzWeighted(f *testing.F) {
 					}
 				case 2: // Release
 					if k > held {
-						assert.PanicsWithValue(t, releasedMore, func() { w.Release(k) }, "Release(%d) holding %d", k, held)
+						assert.PanicsWithValue(t, weightedReleasedMore(k, held), func() { w.Release(k) }, "Release(%d) holding %d", k, held)
 						break
 					}
 					w.Release(k)
@@ -147,7 +147,7 @@ func FuzzSemaphore(f *testing.F) {
 			ops = ops[:128]
 		}
 		synctest.Test(t, func(t *testing.T) {
-			s := semaphore.New(n)
+			s := semaphore.NewCounting(n)
 			held := 0
 			var blocked []*fuzzWaiter // in no particular order
 
@@ -203,7 +203,7 @@ func FuzzSemaphore(f *testing.F) {
 					}
 				case 3: // Release
 					if held == 0 {
-						assert.PanicsWithValue(t, releasedMore, s.Release, "Release() holding nothing")
+						assert.PanicsWithValue(t, countingReleasedMore(n), s.Release, "Release() holding nothing")
 						break
 					}
 					s.Release()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/semaphore"
 )
 
@@ -30,24 +31,6 @@ func recoverPanic(f func()) (v any) {
 	defer func() { v = recover() }()
 	f()
 	return nil
-}
-
-func TestNewGroupBadInput(t *testing.T) {
-	cases := []struct {
-		n    int
-		want string
-	}{
-		{0, "semaphore: n must be at least 1, got 0"},
-		{-1, "semaphore: n must be at least 1, got -1"},
-	}
-	for _, c := range cases {
-		assert.PanicsWithValue(t, c.want, func() { semaphore.NewGroup(context.Background(), c.n) }, "NewGroup(ctx, %d)", c.n)
-	}
-	g := semaphore.NewGroup(context.Background(), 1)
-	const nilTask = "semaphore: f must not be nil"
-	assert.PanicsWithValue(t, nilTask, func() { _ = g.Go(context.Background(), nil) }, "Go(ctx, nil)")
-	assert.PanicsWithValue(t, nilTask, func() { g.TryGo(nil) }, "TryGo(nil)")
-	assert.NoError(t, g.Wait())
 }
 
 func TestGroupLimitReachedNeverExceeded(t *testing.T) {
@@ -97,6 +80,7 @@ func TestGroupConcurrentSubmitters(t *testing.T) {
 		require.NoError(t, g.Wait())
 		assert.Equal(t, int64(limit), inFlight.peak.Load(), "peak tasks in flight")
 		assert.Equal(t, int64(submitters*each), ran.Load(), "tasks run")
+		assert.Equal(t, compendium.TaskStats{Submitted: submitters * each, Completed: submitters * each}, g.Stats().TaskStats)
 	})
 }
 
@@ -131,21 +115,40 @@ func TestGroupFirstErrorCancelsAndIsReturned(t *testing.T) {
 	})
 }
 
-func TestGroupWaitNilAndSingleUse(t *testing.T) {
+// TestGroupWaitJoinsWithoutRefusing: Wait waits for every task and
+// cancels nothing, so the group takes work again; Close cancels and
+// refuses, on every call.
+func TestGroupWaitJoinsWithoutRefusing(t *testing.T) {
 	g := semaphore.NewGroup(context.Background(), 2)
 	var ran atomic.Int64
+	inc := func(context.Context) error {
+		ran.Add(1)
+		return nil
+	}
 	for range 10 {
-		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
-			ran.Add(1)
-			return nil
-		}))
+		require.NoError(t, g.Go(context.Background(), inc))
 	}
 	assert.NoError(t, g.Wait())
-	assert.Equal(t, int64(10), ran.Load())
-	assert.ErrorIs(t, g.Context().Err(), context.Canceled, "Context() after Wait")
-	assert.ErrorIs(t, g.Go(context.Background(), nop), context.Canceled, "Go after Wait")
-	assert.False(t, g.TryGo(nop), "TryGo after Wait")
+	assert.Equal(t, int64(10), ran.Load(), "Wait returned before every task had")
+	assert.NoError(t, g.Context().Err(), "Wait cancelled the group")
+
+	require.NoError(t, g.Go(context.Background(), inc), "Go after Wait")
+	assert.True(t, g.TryGo(inc), "TryGo after Wait")
 	assert.NoError(t, g.Wait(), "a second Wait")
+	assert.Equal(t, int64(12), ran.Load())
+
+	assert.NoError(t, g.Close())
+	assert.NoError(t, g.Close(), "Close is idempotent")
+	assert.ErrorIs(t, context.Cause(g.Context()), compendium.ErrClosed, "the group's cause after Close")
+	err := g.Go(context.Background(), inc)
+	assert.ErrorIs(t, err, compendium.ErrClosed, "Go after Close")
+	assert.EqualError(t, err, "semaphore: Group is closed")
+	assert.False(t, g.TryGo(inc), "TryGo after Close")
+	assert.Equal(t, int64(12), ran.Load(), "a task ran after Close")
+	s := g.Stats()
+	assert.Equal(t, uint64(12), s.Submitted)
+	assert.Equal(t, uint64(12), s.Completed)
+	assert.Equal(t, uint64(2), s.Rejected, "the refused Go and TryGo")
 }
 
 func TestGroupParentCancelStopsGo(t *testing.T) {
@@ -196,6 +199,8 @@ func TestGroupGoHonoursCallerContext(t *testing.T) {
 
 		assert.NoError(t, g.Wait())
 		assert.False(t, called.Load(), "a task whose Go failed was called")
+		assert.Equal(t, compendium.TaskStats{Submitted: 1, Rejected: 2, Completed: 1}, g.Stats().TaskStats,
+			"both refused Go calls count as Rejected")
 	})
 }
 
@@ -232,6 +237,10 @@ func TestGroupTryGo(t *testing.T) {
 		synctest.Wait()
 		assert.True(t, g.TryGo(nop), "TryGo once the tasks are done")
 		assert.NoError(t, g.Wait())
+		assert.Equal(t, uint64(1), g.Stats().Rejected, "the refused TryGo")
+		require.NoError(t, g.Close())
+		assert.False(t, g.TryGo(nop), "TryGo after Close")
+		assert.Equal(t, uint64(2), g.Stats().Rejected, "TryGo after Close counts as Rejected")
 	})
 }
 
@@ -258,17 +267,22 @@ func TestGroupPanicReraisedByWait(t *testing.T) {
 
 			v := recoverPanic(func() { _ = g.Wait() })
 			require.NotNil(t, v, "Wait returned instead of panicking")
-			p, ok := v.(*semaphore.PanicError)
-			require.True(t, ok, "Wait panicked with %T, want *semaphore.PanicError", v)
+			p, ok := v.(*compendium.PanicError)
+			require.True(t, ok, "Wait panicked with %T, want *compendium.PanicError", v)
 			assert.Equal(t, c.value, p.Value)
 			assert.Contains(t, string(p.Stack), "semaphore_test.panicWith", "the stack is the panicking goroutine's")
 			assert.Contains(t, p.Error(), "panic: ")
 
-			var pe *semaphore.PanicError
+			var pe *compendium.PanicError
 			assert.ErrorAs(t, context.Cause(g.Context()), &pe, "the group's cause is the panic")
 			if err, isErr := c.value.(error); isErr {
 				assert.ErrorIs(t, p, err, "errors.Is through the PanicError")
 			}
+			assert.Same(t, p, recoverPanic(func() { _ = g.Wait() }), "a second Wait re-raises the same panic")
+			for range 2 {
+				assert.Same(t, p, recoverPanic(func() { _ = g.Close() }), "every Close re-raises the same panic")
+			}
+			assert.Equal(t, compendium.TaskStats{Submitted: 2, Completed: 1, Panicked: 1}, g.Stats().TaskStats)
 		})
 	}
 }
@@ -286,8 +300,8 @@ func TestGroupPanicAfterErrorStillReraised(t *testing.T) {
 			return errors.New("first")
 		}))
 		v := recoverPanic(func() { _ = g.Wait() })
-		require.IsType(t, &semaphore.PanicError{}, v, "a panic after an error was swallowed")
-		assert.Equal(t, "second", v.(*semaphore.PanicError).Value)
+		require.IsType(t, &compendium.PanicError{}, v, "a panic after an error was swallowed")
+		assert.Equal(t, "second", v.(*compendium.PanicError).Value)
 	})
 }
 
@@ -306,7 +320,7 @@ func TestGroupPanicUnblocksGo(t *testing.T) {
 			called.Store(true)
 			return nil
 		})
-		var pe *semaphore.PanicError
+		var pe *compendium.PanicError
 		require.ErrorAs(t, err, &pe, "Go blocked behind a panicking task")
 		assert.Equal(t, "boom", pe.Value)
 
@@ -316,16 +330,21 @@ func TestGroupPanicUnblocksGo(t *testing.T) {
 	})
 }
 
-func TestGroupGoexitDoesNotHangWait(t *testing.T) {
+// TestGroupGoexitIsAFailure: a task that calls runtime.Goexit (as
+// t.FailNow does) produced no result, so it fails the group with
+// compendium.ErrGoexit, gives up its slot, and does not hang Wait.
+func TestGroupGoexitIsAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := semaphore.NewGroup(context.Background(), 1)
 		require.NoError(t, g.Go(context.Background(), func(context.Context) error {
 			runtime.Goexit()
 			return nil
 		}))
-		// The slot was freed: the next task can start.
-		require.NoError(t, g.Go(context.Background(), nop))
-		assert.NoError(t, g.Wait())
+		assert.ErrorIs(t, g.Wait(), compendium.ErrGoexit)
+		assert.ErrorIs(t, context.Cause(g.Context()), compendium.ErrGoexit, "the Goexit cancelled the group")
+		assert.ErrorIs(t, g.Go(context.Background(), nop), compendium.ErrGoexit, "Go after the failure")
+		assert.Equal(t, uint64(1), g.Stats().Failed)
+		assert.ErrorIs(t, g.Close(), compendium.ErrGoexit, "Close returns the first failure")
 	})
 }
 
@@ -394,4 +413,139 @@ func TestGroupGoCancelledBeforeFree(t *testing.T) {
 		func() { free <- struct{}{} },
 		func() bool { return started.Load() != 0 })
 	require.NoError(t, g.Wait())
+	s := g.Stats()
+	assert.Equal(t, uint64(1000), s.Rejected, "every refused Go counts as Rejected: %+v", s)
+	assert.Equal(t, s.Submitted, s.Completed)
+}
+
+// endsWhenChecked is a context that, once armed, is cancelled at the
+// very moment its Err is read, and reports nil to that read: the
+// interleaving where a cancellation lands just after Group looked at a
+// waiting Go's context and took its task.
+type endsWhenChecked struct {
+	context.Context
+	done  chan struct{}
+	armed atomic.Bool
+	once  sync.Once
+}
+
+func newEndsWhenChecked() *endsWhenChecked {
+	return &endsWhenChecked{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *endsWhenChecked) Done() <-chan struct{} { return c.done }
+
+func (c *endsWhenChecked) Err() error {
+	if !c.armed.Load() {
+		return nil
+	}
+	first := false
+	c.once.Do(func() { first = true; close(c.done) })
+	if first {
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestGroupWaiterTakenAsItsContextEnds: a waiting Go whose task is taken
+// in the same instant its ctx ends reports the task accepted, and the
+// task runs: the one that takes it never waits for the Go to look.
+func TestGroupWaiterTakenAsItsContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 1)
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error { <-release; return nil }))
+		ctx := newEndsWhenChecked()
+		var ran atomic.Bool
+		errc := make(chan error, 1)
+		go func() { errc <- g.Go(ctx, func(context.Context) error { ran.Store(true); return nil }) }()
+		synctest.Wait() // the Go waits
+		ctx.armed.Store(true)
+		close(release) // the finishing task takes its task, and ctx ends
+		assert.NoError(t, <-errc, "a Go whose task was taken")
+		require.NoError(t, g.Wait())
+		assert.True(t, ran.Load())
+		require.NoError(t, g.Close())
+	})
+}
+
+// TestGroupSetLimitOnDoneGroupStartsNothing: once the group's context is
+// done, raising the limit starts neither pending tasks nor waiting ones;
+// the pending ones are dropped when their submitter ends.
+func TestGroupSetLimitOnDoneGroupStartsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		parent, cancel := context.WithCancel(context.Background())
+		g := semaphore.NewGroup(parent, 1, semaphore.MaxPending(3))
+		var ran atomic.Int64
+		count := func(context.Context) error { ran.Add(1); return nil }
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+			for range 3 {
+				if err := g.Go(ctx, count); err != nil {
+					return err
+				}
+			}
+			<-release // holds the slot, ignoring ctx
+			return nil
+		}))
+		synctest.Wait()
+		require.Equal(t, uint64(3), g.Stats().Queued)
+		cancel()
+		g.SetLimit(8)
+		synctest.Wait()
+		assert.Zero(t, ran.Load(), "SetLimit started a task on a cancelled group")
+		close(release)
+		assert.ErrorIs(t, g.Wait(), context.Canceled)
+		assert.Zero(t, ran.Load())
+		assert.Equal(t, uint64(3), g.Stats().Canceled)
+		assert.ErrorIs(t, g.Close(), context.Canceled)
+	})
+}
+
+// TestGroupCloseJoins: Close returns only once every task has returned
+// and its goroutine is done with the group.
+func TestGroupCloseJoins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := semaphore.NewGroup(context.Background(), 2)
+		var returned atomic.Int64
+		for range 2 {
+			require.NoError(t, g.Go(context.Background(), func(ctx context.Context) error {
+				<-ctx.Done()
+				time.Sleep(time.Second) // cleaning up after the cancellation
+				returned.Add(1)
+				return nil
+			}))
+		}
+		start := time.Now()
+		require.NoError(t, g.Close())
+		assert.Equal(t, int64(2), returned.Load(), "Close returned before its tasks")
+		assert.Equal(t, time.Second, time.Since(start))
+	})
+}
+
+// TestGroupWaiterCancelledBeforeFreeIsNotTaken: a waiting Go whose ctx
+// ends before a slot frees returns ctx.Err(), and its task never runs,
+// even when the task that frees the slot looks at the waiters before the
+// Go has woken. GOMAXPROCS(1) gives that order: the cancelled Go is made
+// runnable first, the finishing task second, and the scheduler runs the
+// last one made runnable first.
+func TestGroupWaiterCancelledBeforeFreeIsNotTaken(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var ran atomic.Int64
+	for i := range 100 {
+		g := semaphore.NewGroup(context.Background(), 1)
+		release := make(chan struct{})
+		require.NoError(t, g.Go(context.Background(), func(context.Context) error { <-release; return nil }))
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- g.Go(ctx, func(context.Context) error { ran.Add(1); return nil }) }()
+		for g.Stats().Waiting == 0 {
+			runtime.Gosched()
+		}
+		cancel()
+		close(release)
+		require.ErrorIs(t, <-errc, context.Canceled, "iteration %d", i)
+		require.NoError(t, g.Close())
+		require.Zero(t, ran.Load(), "iteration %d: the task of a cancelled Go ran", i)
+	}
 }

@@ -40,23 +40,10 @@ const hold = time.Millisecond
 // goroutines is how many goroutines compete in the limit tests.
 const goroutines = 1000
 
-func TestNewPanicsOnBadSize(t *testing.T) {
-	cases := []struct {
-		n    int
-		want string
-	}{
-		{0, "semaphore: n must be at least 1, got 0"},
-		{-1, "semaphore: n must be at least 1, got -1"},
-	}
-	for _, c := range cases {
-		assert.PanicsWithValue(t, c.want, func() { semaphore.New(c.n) }, "New(%d)", c.n)
-	}
-}
-
 func TestSemaphoreLimitReachedNeverExceeded(t *testing.T) {
 	for _, limit := range []int{1, 4, 64} {
 		synctest.Test(t, func(t *testing.T) {
-			s := semaphore.New(limit)
+			s := semaphore.NewCounting(limit)
 			var g gauge
 			var wg sync.WaitGroup
 			for range goroutines {
@@ -79,7 +66,7 @@ func TestSemaphoreLimitReachedNeverExceeded(t *testing.T) {
 
 func TestSemaphoreAcquireBlocksUntilRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := semaphore.New(2)
+		s := semaphore.NewCounting(2)
 		require.NoError(t, s.Acquire(context.Background()))
 		require.True(t, s.TryAcquire())
 		assert.False(t, s.TryAcquire(), "TryAcquire() on a full semaphore")
@@ -103,7 +90,7 @@ func TestSemaphoreAcquireBlocksUntilRelease(t *testing.T) {
 
 func TestSemaphoreAcquireCancelLeavesStateUnchanged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := semaphore.New(1)
+		s := semaphore.NewCounting(1)
 		require.NoError(t, s.Acquire(context.Background()))
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -118,7 +105,7 @@ func TestSemaphoreAcquireCancelLeavesStateUnchanged(t *testing.T) {
 }
 
 func TestSemaphoreDoneContextNeverAcquires(t *testing.T) {
-	s := semaphore.New(3)
+	s := semaphore.NewCounting(3)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 100 {
@@ -128,8 +115,8 @@ func TestSemaphoreDoneContextNeverAcquires(t *testing.T) {
 }
 
 func TestSemaphoreReleasePanics(t *testing.T) {
-	s := semaphore.New(2)
-	const want = "semaphore: released more than held"
+	s := semaphore.NewCounting(2)
+	want := countingReleasedMore(2)
 	assert.PanicsWithValue(t, want, s.Release, "Release() on a fresh semaphore")
 	require.True(t, s.TryAcquire())
 	s.Release()
@@ -139,7 +126,7 @@ func TestSemaphoreReleasePanics(t *testing.T) {
 
 func TestSemaphoreAcquirerComposesWithSelect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := semaphore.New(1)
+		s := semaphore.NewCounting(1)
 		other := make(chan int, 1)
 
 		// A free slot: the send wins (other is empty).
@@ -175,7 +162,7 @@ func TestSemaphoreAcquirerComposesWithSelect(t *testing.T) {
 }
 
 func TestSemaphoreLenCap(t *testing.T) {
-	s := semaphore.New(3)
+	s := semaphore.NewCounting(3)
 	assert.Equal(t, 3, s.Cap())
 	for want := 1; want <= 3; want++ {
 		require.True(t, s.TryAcquire())
@@ -194,7 +181,7 @@ func TestSemaphoreLenCap(t *testing.T) {
 // first alternates.
 func TestSemaphoreCancelRacingRelease(t *testing.T) {
 	const size = 2
-	s := semaphore.New(size)
+	s := semaphore.NewCounting(size)
 	for range size {
 		require.True(t, s.TryAcquire())
 	}
@@ -264,7 +251,7 @@ func cancelThenFree(t *testing.T, hold func(), call func(context.Context) error,
 // cancelled before the slot is released fails, even when it finds the slot
 // free on its retry after yielding.
 func TestSemaphoreAcquireCancelledBeforeFree(t *testing.T) {
-	s := semaphore.New(1)
+	s := semaphore.NewCounting(1)
 	cancelThenFree(t,
 		func() { require.True(t, s.TryAcquire()) },
 		s.Acquire,

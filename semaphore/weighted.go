@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // ErrTooLarge is returned (wrapped, with the numbers) by [Weighted.Acquire]
@@ -33,49 +35,43 @@ const queued = 1
 // Acquire(ctx, k) takes k of it at once, as a job takes k units of memory
 // or k connections. Unlike k calls to a counting semaphore, a weighted
 // Acquire takes all k or nothing, so two goroutines each acquiring k > 1
-// can never each hold part of what the other needs and deadlock.
+// can never each hold part of what the other needs and deadlock. With
+// k = 1 it is a counting semaphore without [Counting.Acquirer].
 //
 // Waiters are served in FIFO order: a request that does not fit blocks
 // every request behind it, however small, so a large request is not
 // starved by a stream of small ones. [Weighted.TryAcquire] never barges
-// past a queued waiter, and a waiter that gives up at the head of the queue
-// hands the weight on to those behind it.
+// past a queued waiter, and a waiter that gives up at the head of the
+// queue hands the weight on to those behind it.
 //
 // Create one with [NewWeighted]; the zero value is not usable. A Weighted
 // must not be copied after first use. All methods are safe for concurrent
-// use. A [Weighted.Release] synchronizes before the Acquire or TryAcquire it
-// makes room for returns.
+// use. A [Weighted.Release] synchronizes before the Acquire or TryAcquire
+// it makes room for returns.
 //
-// The state (weight held, and whether anyone waits) is one atomic word. An
-// Acquire or Release that finds no waiter and enough room settles with a
-// single compare-and-swap, and an Acquire that finds no room yields the
-// processor once and tries again before it queues, so that goroutines
-// queue only when they really must wait. Once one must, it takes a lock
-// that is a 1-buffered channel, appends itself to a FIFO queue and sets
-// the queued bit; from then on every Release takes the lock, hands weight
-// to the waiters at the head and wakes each by a send on its own
-// 1-buffered ready channel. Channels rather than a sync.Mutex and
-// sync.Cond because a waiter must also wait for its ctx (a select on ready
-// and ctx.Done, which no condition variable offers), and because a
-// goroutine blocked on a channel is durably blocked for testing/synctest.
-// Waiters are recycled, so blocking allocates nothing in the steady state.
-//
-// Cost (BenchmarkAcquire, 2 cores, weight 1): about 9 ns per uncontended
-// Acquire+Release, below x/sync's 12.6; with 16 goroutines, about 9 ns on 1
-// slot and 9 to 40 on 4 (where both cores' compare-and-swaps succeed and
-// contend for the state's cache line, so it varies most between runs),
-// where x/sync's Weighted takes 260 to 520 ns and 2 to 3 allocations.
+// Cost: see semaphore.Acquire (impl=weighted) in bench/RESULTS.md.
 type Weighted struct {
 	size int64
-	// state is held<<1 | queued. Without the queued bit, any goroutine may
-	// change it by compare-and-swap; with it, only the holder of lock.
+	// state is held<<1 | queued: the weight held, and whether anyone
+	// waits, in one atomic word. Without the queued bit, any goroutine may
+	// change it by compare-and-swap, so an Acquire or Release that finds
+	// no waiter and enough room settles with one swap; an Acquire that
+	// finds no room yields once and retries before it queues, so that
+	// goroutines queue only when they really must wait. With the bit set,
+	// only the holder of lock changes it: every Release then hands weight
+	// to the waiters at the head, in order.
 	state atomic.Int64
 	// lock guards the queue: a send takes it, a receive gives it back.
+	// Channels rather than a sync.Mutex and sync.Cond because a waiter
+	// must also wait for its ctx (a select on ready and ctx.Done, which no
+	// condition variable offers), and because a goroutine blocked on a
+	// channel is durably blocked for testing/synctest.
 	lock chan struct{}
 	// head and tail are the FIFO queue of waiters, guarded by lock; the
 	// queue is non-empty exactly when state has the queued bit.
 	head, tail *waiter
-	// spare recycles waiters and their ready channels.
+	// spare recycles waiters and their ready channels, so that blocking
+	// allocates nothing in the steady state.
 	spare sync.Pool
 }
 
@@ -95,20 +91,18 @@ type waiter struct {
 // is the queued flag). x/sync accepts a size of 0, which blocks every
 // non-zero Acquire forever; here that is a programming error.
 func NewWeighted(n int64) *Weighted {
-	if n < 1 {
-		panic(fmt.Sprintf("semaphore: n must be at least 1, got %d", n))
-	}
+	lifecycle.Min(pkg, "NewWeighted", "n", n, 1)
 	if n > maxWeighted {
-		panic(fmt.Sprintf("semaphore: n must be at most %d, got %d", int64(maxWeighted), n))
+		lifecycle.Panicf(pkg, "NewWeighted", "n must be at most %d, got %d", int64(maxWeighted), n)
 	}
 	return &Weighted{size: n, lock: make(chan struct{}, 1)}
 }
 
-// checkWeight panics on a negative weight: there is no sensible meaning for
-// it, and clamping it to 0 would hide the bug.
-func checkWeight(k int64) {
+// checkWeight panics on a negative weight: there is no sensible meaning
+// for it, and clamping it to 0 would hide the bug. fn names the method.
+func checkWeight(fn string, k int64) {
 	if k < 0 {
-		panic(fmt.Sprintf("semaphore: weight must not be negative, got %d", k))
+		lifecycle.Panicf(pkg, fn, "k must not be negative, got %d", k)
 	}
 }
 
@@ -121,9 +115,11 @@ func checkWeight(k int64) {
 // already done never acquires, even when the weight is free. If k is
 // larger than the semaphore's size, Acquire returns an error wrapping
 // [ErrTooLarge] at once (x/sync would wait for ctx). Acquire(ctx, 0)
-// succeeds once the waiters ahead of it are served. A negative k panics.
+// succeeds once the waiters ahead of it are served. Acquire panics if ctx
+// is nil or k is negative.
 func (w *Weighted) Acquire(ctx context.Context, k int64) error {
-	checkWeight(k)
+	lifecycle.Context(pkg, "Weighted.Acquire", ctx)
+	checkWeight("Weighted.Acquire", k)
 	if k > w.size {
 		return fmt.Errorf("%w: %d > %d", ErrTooLarge, k, w.size)
 	}
@@ -144,8 +140,8 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 	// Acquire must queue behind it and every Release must hand over through
 	// the lock and a goroutine switch; with enough goroutines that convoy
 	// never drains. Yielding first is not barging: a queued waiter still
-	// blocks the retry. (BenchmarkAcquire, 16 goroutines on 1 slot: 280 to
-	// 330 ns per Acquire+Release without the yield, 9 to 15 with it.)
+	// blocks the retry. BenchmarkAcquire (mode=parallel, -cpu 1,2,4,8)
+	// measures the yield against queueing at once.
 	runtime.Gosched()
 	if !w.tryAcquire(k) {
 		if err := w.acquireSlow(ctx, done, k); err != nil {
@@ -177,7 +173,7 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 // TryAcquire(k) with k larger than the size returns false. A negative k
 // panics.
 func (w *Weighted) TryAcquire(k int64) bool {
-	checkWeight(k)
+	checkWeight("Weighted.TryAcquire", k)
 	return w.tryAcquire(k)
 }
 
@@ -253,18 +249,17 @@ func (w *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, k int6
 
 // Release gives back weight k taken by [Weighted.Acquire] or
 // [Weighted.TryAcquire], waking the waiters at the head of the queue that
-// now fit. It never blocks for long (only on the internal lock) and panics
-// with "semaphore: released more than held" if k exceeds the weight held.
-// A negative k panics.
+// now fit. It never blocks for long (only on the internal lock). It
+// panics if k is negative or exceeds the weight held.
 func (w *Weighted) Release(k int64) {
-	checkWeight(k)
+	checkWeight("Weighted.Release", k)
 	for {
 		s := w.state.Load()
 		if s&queued != 0 {
 			break
 		}
 		if s>>1 < k {
-			panic("semaphore: released more than held")
+			releasedMore(k, s>>1)
 		}
 		if w.state.CompareAndSwap(s, s-k<<1) {
 			return
@@ -275,6 +270,11 @@ func (w *Weighted) Release(k int64) {
 	<-w.lock
 }
 
+// releasedMore panics for a Release of k with only held held.
+func releasedMore(k, held int64) {
+	lifecycle.Panicf(pkg, "Weighted.Release", "released more than held, got %d with %d held", k, held)
+}
+
 // releaseLocked gives back weight k with the lock held. The queued bit may
 // have been cleared since the caller saw it, so it falls back to the
 // compare-and-swap when nobody waits.
@@ -283,7 +283,7 @@ func (w *Weighted) releaseLocked(k int64) {
 		s := w.state.Load()
 		if s>>1 < k {
 			<-w.lock
-			panic("semaphore: released more than held")
+			releasedMore(k, s>>1)
 		}
 		if s&queued != 0 {
 			w.grantLocked(s>>1 - k)

@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -163,12 +164,6 @@ func TestCallStartsNothing(t *testing.T) {
 	}
 }
 
-func TestCallNilFunc(t *testing.T) {
-	_, err := timeout.Call[int](context.Background(), time.Second, nil)
-	assert.EqualError(t, err, "timeout: Call: f is nil")
-	assert.EqualError(t, timeout.Do(context.Background(), time.Second, nil), "timeout: Do: f is nil")
-}
-
 func TestCallPanicBeforeDeadlineReachesCaller(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := recoverPanic(func() {
@@ -177,8 +172,8 @@ func TestCallPanicBeforeDeadlineReachesCaller(t *testing.T) {
 				panic(errBoom)
 			})
 		})
-		var pe *timeout.PanicError
-		require.ErrorAs(t, p, &pe, "recovered %#v; want a *timeout.PanicError", p)
+		var pe *compendium.PanicError
+		require.ErrorAs(t, p, &pe, "recovered %#v; want a *compendium.PanicError", p)
 		assert.Equal(t, errBoom, pe.Value)
 		assert.ErrorIs(t, pe, errBoom)
 		assert.Contains(t, string(pe.Stack), "call_test.go", "stack must show where f panicked")
@@ -192,7 +187,8 @@ func TestCallGoexit(t *testing.T) {
 			runtime.Goexit()
 			return 0, nil
 		})
-		assert.EqualError(t, err, "timeout: function called runtime.Goexit")
+		assert.ErrorIs(t, err, compendium.ErrGoexit)
+		assert.EqualError(t, err, "timeout: Call: compendium: function called runtime.Goexit")
 		assert.Zero(t, time.Since(start), "Call waited for the deadline after a Goexit")
 	})
 }
@@ -325,4 +321,57 @@ func recoverPanic(f func()) (p error) {
 	}()
 	f()
 	return nil
+}
+
+// TestCallFailureAfterItsContextEndedIsTheTimeout: an f that fails once
+// its context has ended most likely failed because it had, so Call reports
+// why the context ended (its deadline: ErrTimeout; the caller's ctx: that
+// error), never f's echo of it; a success at that instant is still a
+// success, and a failure before the end is f's own.
+func TestCallFailureAfterItsContextEndedIsTheTimeout(t *testing.T) {
+	live := context.Background()
+	expired, cancel := context.WithTimeout(live, -1)
+	defer cancel()
+	callerGone, cancelCaller := context.WithCancel(live)
+	cancelCaller()
+	cases := []struct {
+		name      string
+		ctx, fctx context.Context
+		v         int
+		err       error
+		want      int
+		wantErr   string
+	}{
+		{"fails after the deadline", live, expired, 0, context.DeadlineExceeded, 0, "timeout: Call: no result within 1s: context deadline exceeded"},
+		{"fails after the caller's ctx ended", callerGone, callerGone, 0, errBoom, 0, "context canceled"},
+		{"succeeds at the deadline", live, expired, 7, nil, 7, ""},
+		{"fails before the deadline", live, live, 0, errBoom, 0, "boom"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := timeout.SettleCall(c.ctx, c.fctx, time.Second, c.v, c.err)
+			assert.Equal(t, c.want, v)
+			if c.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.EqualError(t, err, c.wantErr)
+		})
+	}
+}
+
+// TestCallFailureAtTheDeadlineIsTheTimeout is the same rule through Call:
+// f honours its context and fails with ctx.Err() at the deadline, while
+// Call wakes to it too; whichever Call sees first, it reports its own
+// timeout. Run many times, so that both orders occur.
+func TestCallFailureAtTheDeadlineIsTheTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for range 200 {
+			err := timeout.Do(t.Context(), time.Millisecond, func(ctx context.Context) error {
+				<-ctx.Done()
+				return context.Cause(ctx)
+			})
+			require.EqualError(t, err, "timeout: Do: no result within 1ms: context deadline exceeded")
+		}
+	})
 }

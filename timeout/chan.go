@@ -3,6 +3,8 @@ package timeout
 import (
 	"context"
 	"time"
+
+	"github.com/go-compendium/compendium/internal/lifecycle"
 )
 
 // Recv receives a value from ch, waiting at most d: the select with a
@@ -12,7 +14,7 @@ import (
 //   - no value within d: an error matching [ErrTimeout] and
 //     [context.DeadlineExceeded];
 //   - ctx ended first: ctx.Err();
-//   - ch is closed and drained: [ErrClosed].
+//   - ch is closed and drained: [ErrChannelClosed].
 //
 // d is a per-message timeout: every call starts its own d, so a loop of
 // Recv calls can run forever as long as each message arrives within d. That
@@ -24,22 +26,28 @@ import (
 // <= 0 (a deadline already passed) is a poll: it takes a ready value or
 // reports the timeout at once. A ctx that is already done returns ctx.Err()
 // without receiving. A nil ch is never ready, as in a select, so Recv waits
-// out d (or ctx).
+// out d (or ctx). A nil ctx panics. Recv starts no goroutine.
 //
-// Cost: with a value ready, a receive and no allocation (31 ns, against 252
-// ns and 3 allocations for a select with time.After); otherwise one timer,
-// stopped before Recv returns (451 ns against 695 for a ping-pong;
-// BenchmarkRecv).
+// Cost: with a value ready, a receive and no timer; otherwise one timer,
+// stopped before Recv returns. See timeout.Recv in bench/RESULTS.md,
+// beside a select with a time.After case.
 func Recv[T any](ctx context.Context, ch <-chan T, d time.Duration) (T, error) {
-	return recv(ctx, "Recv", ch, d)
+	lifecycle.Context("timeout", "Recv", ctx)
+	return recv(ctx, "Recv", ch, d, false)
 }
 
 // RecvUntil is [Recv] with an absolute deadline instead of a duration:
 // calls in a loop that pass the same deadline share it, so the loop as a
 // whole ends by then however the messages are spaced (a whole-conversation
 // deadline). The errors are Recv's; a deadline in the past is a poll.
+//
+// A zero deadline panics: to net.Conn's SetDeadline it means "no
+// deadline", to a comparison it means the year 1, and guessing which one
+// was meant would be wrong half the time. Receive directly (or with ctx)
+// to wait without a deadline; call Recv with d = 0 to poll.
 func RecvUntil[T any](ctx context.Context, ch <-chan T, deadline time.Time) (T, error) {
-	return recv(ctx, "RecvUntil", ch, time.Until(deadline))
+	checkUntil("RecvUntil", ctx, deadline)
+	return recv(ctx, "RecvUntil", ch, time.Until(deadline), true)
 }
 
 // Send sends v on ch, waiting at most d for a receiver or room in the
@@ -52,18 +60,30 @@ func RecvUntil[T any](ctx context.Context, ch <-chan T, deadline time.Time) (T, 
 // owner closes it, after its last send (recovering that panic would hide a
 // bug, not fix it). A ready receiver or free buffer slot is used without a
 // timer, so d <= 0 is a non-blocking send. A ctx that is already done
-// returns ctx.Err() without sending.
+// returns ctx.Err() without sending. A nil ctx panics.
 func Send[T any](ctx context.Context, ch chan<- T, v T, d time.Duration) error {
-	return send(ctx, "Send", ch, v, d)
+	lifecycle.Context("timeout", "Send", ctx)
+	return send(ctx, "Send", ch, v, d, false)
 }
 
 // SendUntil is [Send] with an absolute deadline instead of a duration, for
-// a deadline shared by every send of a loop (see [RecvUntil]).
+// a deadline shared by every send of a loop (see [RecvUntil], also for why
+// a zero deadline panics).
 func SendUntil[T any](ctx context.Context, ch chan<- T, v T, deadline time.Time) error {
-	return send(ctx, "SendUntil", ch, v, time.Until(deadline))
+	checkUntil("SendUntil", ctx, deadline)
+	return send(ctx, "SendUntil", ch, v, time.Until(deadline), true)
 }
 
-func recv[T any](ctx context.Context, op string, ch <-chan T, d time.Duration) (T, error) {
+// checkUntil panics on RecvUntil's and SendUntil's programming errors.
+func checkUntil(op string, ctx context.Context, deadline time.Time) {
+	lifecycle.Context("timeout", op, ctx)
+	if deadline.IsZero() {
+		lifecycle.Panicf("timeout", op, "deadline must not be the zero time.Time (use a receive or send without one to wait, or d = 0 to poll), got %v", deadline)
+	}
+}
+
+// recv is Recv with d the time left; until says it came from a deadline.
+func recv[T any](ctx context.Context, op string, ch <-chan T, d time.Duration, until bool) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
@@ -75,7 +95,7 @@ func recv[T any](ctx context.Context, op string, ch <-chan T, d time.Duration) (
 	default:
 	}
 	if d <= 0 {
-		return zero, &timeoutError{op: op, what: "no value", d: d}
+		return zero, &timeoutError{op: op, what: "no value", d: d, until: until}
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -85,18 +105,19 @@ func recv[T any](ctx context.Context, op string, ch <-chan T, d time.Duration) (
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case <-t.C:
-		return zero, &timeoutError{op: op, what: "no value", d: d}
+		return zero, &timeoutError{op: op, what: "no value", d: d, until: until}
 	}
 }
 
 func received[T any](v T, ok bool) (T, error) {
 	if !ok {
-		return v, ErrClosed
+		return v, ErrChannelClosed
 	}
 	return v, nil
 }
 
-func send[T any](ctx context.Context, op string, ch chan<- T, v T, d time.Duration) error {
+// send is Send with d the time left; until says it came from a deadline.
+func send[T any](ctx context.Context, op string, ch chan<- T, v T, d time.Duration, until bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -106,7 +127,7 @@ func send[T any](ctx context.Context, op string, ch chan<- T, v T, d time.Durati
 	default:
 	}
 	if d <= 0 {
-		return &timeoutError{op: op, what: "no receiver", d: d}
+		return &timeoutError{op: op, what: "no receiver", d: d, until: until}
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -116,6 +137,6 @@ func send[T any](ctx context.Context, op string, ch chan<- T, v T, d time.Durati
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return &timeoutError{op: op, what: "no receiver", d: d}
+		return &timeoutError{op: op, what: "no receiver", d: d, until: until}
 	}
 }

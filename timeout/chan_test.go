@@ -30,13 +30,13 @@ func TestRecvOutcomes(t *testing.T) {
 			time.AfterFunc(20*time.Millisecond, func() { ch <- 2 })
 		}, want: 2, wantAt: 20 * time.Millisecond},
 		{name: "timeout", d: 50 * time.Millisecond, setup: func(chan int, context.CancelFunc) {},
-			wantErr: timeout.ErrTimeout, notErr: timeout.ErrClosed, wantAt: 50 * time.Millisecond},
+			wantErr: timeout.ErrTimeout, notErr: timeout.ErrChannelClosed, wantAt: 50 * time.Millisecond},
 		{name: "cancelled", d: time.Second, setup: func(_ chan int, cancel context.CancelFunc) {
 			time.AfterFunc(30*time.Millisecond, cancel)
 		}, wantErr: context.Canceled, notErr: timeout.ErrTimeout, wantAt: 30 * time.Millisecond},
 		{name: "closed", d: time.Second, setup: func(ch chan int, _ context.CancelFunc) {
 			time.AfterFunc(40*time.Millisecond, func() { close(ch) })
-		}, wantErr: timeout.ErrClosed, notErr: timeout.ErrTimeout, wantAt: 40 * time.Millisecond},
+		}, wantErr: timeout.ErrChannelClosed, notErr: timeout.ErrTimeout, wantAt: 40 * time.Millisecond},
 		{name: "closed after value", d: time.Second, setup: func(ch chan int, _ context.CancelFunc) { ch <- 3; close(ch) }, want: 3},
 		{name: "poll ready", d: 0, setup: func(ch chan int, _ context.CancelFunc) { ch <- 4 }, want: 4},
 		{name: "poll empty", d: 0, setup: func(chan int, context.CancelFunc) {}, wantErr: timeout.ErrTimeout},
@@ -117,7 +117,7 @@ func TestPerMessageVersusConversationDeadline(t *testing.T) {
 					n++
 				}
 			}
-			assert.ErrorIs(t, err, timeout.ErrClosed, "no message was ever 50ms late")
+			assert.ErrorIs(t, err, timeout.ErrChannelClosed, "no message was ever 50ms late")
 			assert.Equal(t, 10, n)
 			assert.Equal(t, 300*time.Millisecond, time.Since(start))
 		})
@@ -196,7 +196,7 @@ func TestSendUntil(t *testing.T) {
 			require.NoError(t, timeout.SendUntil(t.Context(), ch, i, deadline))
 		}
 		err := timeout.SendUntil(t.Context(), ch, 2, deadline)
-		assert.EqualError(t, err, "timeout: SendUntil: no receiver within 40ms: context deadline exceeded")
+		assert.EqualError(t, err, "timeout: SendUntil: no receiver by the deadline, 40ms after the call: context deadline exceeded")
 		assert.Equal(t, deadline, time.Now())
 	})
 }
@@ -212,15 +212,17 @@ func TestSendOnClosedChannelPanics(t *testing.T) {
 	assert.PanicsWithError(t, "send on closed channel", func() { _ = timeout.Send(context.Background(), closed, 1, 0) })
 }
 
-// TestUntilWithPastDeadlineIsPoll: a deadline already passed (even the zero
-// time) takes what is ready and otherwise times out at once, never waits.
+// TestUntilWithPastDeadlineIsPoll: a deadline already passed takes what is
+// ready and otherwise times out at once, never waits; the error says the
+// deadline had passed, not "within -1h".
 func TestUntilWithPastDeadlineIsPoll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		for _, deadline := range []time.Time{time.Now(), time.Now().Add(-time.Hour), {}} {
+		for _, deadline := range []time.Time{time.Now(), time.Now().Add(-time.Hour), time.Unix(0, 0)} {
 			start := time.Now()
 			ch := make(chan int, 1)
 			_, err := timeout.RecvUntil(t.Context(), ch, deadline)
 			assert.ErrorIs(t, err, timeout.ErrTimeout, "RecvUntil(%v) on an empty channel", deadline)
+			assert.EqualError(t, err, "timeout: RecvUntil: no value by the deadline, which had passed at the call: context deadline exceeded")
 			require.NoError(t, timeout.SendUntil(t.Context(), ch, 5, deadline), "SendUntil(%v) with room", deadline)
 			err = timeout.SendUntil(t.Context(), ch, 6, deadline)
 			assert.ErrorIs(t, err, timeout.ErrTimeout, "SendUntil(%v) on a full channel", deadline)
@@ -271,5 +273,21 @@ func TestHugeDurations(t *testing.T) {
 		time.Sleep(1000 * time.Hour)
 		assert.True(t, it.Stop(), "an idle timer of MaxInt64 expired")
 		assert.False(t, fired)
+
+		hb := timeout.NewHeartbeat(forever)
+		time.Sleep(1000 * time.Hour)
+		assert.False(t, received(hb.Missed()), "a heartbeat of MaxInt64 reported")
+		assert.NoError(t, hb.Close())
 	})
+}
+
+// TestPollArmsNoTimer: d <= 0 is a poll, answered from the channel's state
+// alone: the only allocation is the timeout error itself, no timer.
+func TestPollArmsNoTimer(t *testing.T) {
+	ctx := context.Background()
+	empty, full := make(chan int), make(chan int)
+	for _, d := range []time.Duration{0, -time.Second} {
+		assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = timeout.Recv(ctx, empty, d) }), "Recv(d=%v) allocations", d)
+		assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = timeout.Send(ctx, full, 1, d) }), "Send(d=%v) allocations", d)
+	}
 }

@@ -1,14 +1,53 @@
 // Package timeout provides the signalling and timing patterns of Go's
 // channels as small, leak-free functions and types: quit signals, verified
 // stop, calls with deadlines, sends and receives with timeouts, first-of-N
-// and hedged calls, heartbeats with a watchdog, and idle timers.
+// and hedged calls, heartbeats and idle timers.
+//
+//	need                                    use                   cost        instead, when
+//	a signal many goroutines wait on        Quit                  channel     a context's cancel, if there is a context
+//	long-lived workers, stopped verifiably  Stopper               goroutine   semaphore.Group or errgroup, if workers return errors
+//	a call that returns at its deadline     Call, Do              goroutine   context.WithTimeout, if f honours ctx
+//	the first of N answers                  First                 goroutines  one call, if one replica is enough
+//	a hedged call against a slow tail       Hedge                 goroutines  First, for the least latency at N times the load
+//	a receive or send with a timeout        Recv, Send            timer       a select with a case of your own timer
+//	one deadline for a whole loop of them   RecvUntil, SendUntil  timer       a context with a deadline, if you have one
+//	an expiry that activity pushes back     IdleTimer             atomic      Timer.Reset, if events are rare
+//	a watchdog over one worker's progress   Heartbeat             atomic      IdleTimer, to act in a callback
 //
 // They come from the SIGNALLING, select and TIMERS sections of John
 // Graham-Cumming's GopherCon 2014 talk "A Channel Compendium", from Rob
 // Pike's [Go Concurrency Patterns] (2012) and from Andrew Gerrand's [Timing
 // out, moving on] on the Go blog (2010). Several of the talk's slides leak
 // or misbehave; each appears here as an Example with its bug fixed and
-// named.
+// named. bench/RESULTS.md holds the measured cost behind each row
+// (timeout.Signal, Call, Idle, Recv).
+//
+// # Lifecycle
+//
+// This package follows the module's lifecycle contract, written out in
+// package [compendium]: Close is idempotent, cancels, joins every goroutine
+// it started and returns the first failure, and nothing left unread can make
+// it hang; a panic in your code is re-raised as the same
+// *[compendium.PanicError] by every Wait and Close; runtime.Goexit in your
+// code is a failure with [compendium.ErrGoexit]; work offered after Close
+// gets an error matching [compendium.ErrClosed]; a programming error panics
+// at the call with "pkg: Func: what, got v"; counters are uint64 and use the
+// vocabulary of [compendium.TaskStats].
+//
+// Here the owners are [Stopper], [IdleTimer] and [Heartbeat], and the two
+// methods that stop without Close's error re-raise a panic too:
+// [Stopper.StopContext], which bounds the wait, and [IdleTimer.Stop],
+// which reports whether it prevented an expiry. [Call], [Do], [First] and
+// [Hedge] have no owner but their caller: they re-raise a panic that
+// happens before they return on the caller's goroutine; one that happens
+// after they returned (a loser, an f that ran past its deadline) has
+// nobody to go to and crashes the program from its own goroutine, as an
+// unrecovered panic in any goroutine would. Nothing is swallowed.
+//
+// Programming errors here are a nil ctx, a nil function, an empty list for
+// First or Hedge, an idle timeout or heartbeat of zero or less, and a
+// zero time.Time as a deadline. A zero or negative timeout for Call, Do,
+// Recv or Send, or a delay for Hedge, is not one: see below.
 //
 // # Signalling by close
 //
@@ -48,20 +87,23 @@
 // deadline even if the function ignores its context: Gerrand's "moving on".
 // Go cannot kill a goroutine, so such a function keeps running until it
 // returns; its result then goes into a buffered channel nobody reads and its
-// goroutine exits. Nothing leaks but the function's own running time.
+// goroutine exits. Nothing leaks but the function's own running time, and
+// that time is outside any limit the caller was counted against: a task of
+// semaphore.Group or pool.Workers that wraps its work in Call gives back
+// its slot at the deadline while the work goes on (see Call).
 //
 // All durations follow one rule: zero or negative means the deadline has
-// already passed, never "wait forever". Call, Do and Hedge's delay act on it
-// at once (Call returns the timeout without starting f; Hedge starts every
-// try at once); Recv and Send still take a value or a receiver that is
-// ready, so d <= 0 is a poll. [NewIdleTimer] and [NewHeartbeat] reject a d
-// that is not positive, since an idle timeout of zero would fire on every
-// event.
+// already passed, never "wait forever", and the largest duration means
+// "never". Call, Do and Hedge's delay act on it at once (Call returns the
+// timeout without starting f; Hedge starts every try at once); Recv and
+// Send still take a value or a receiver that is ready, so d <= 0 is a
+// poll. [NewIdleTimer] and [NewHeartbeat] panic on a d that is not
+// positive, since an idle timeout of zero would fire on every event.
 //
 // Our own timeouts return an error matching [ErrTimeout] and
-// [context.DeadlineExceeded], naming the call and the duration; when the
-// caller's ctx ends first, the functions return ctx.Err(), which does not
-// match ErrTimeout. [Recv] adds a third, distinct outcome: [ErrClosed].
+// [context.DeadlineExceeded], naming the call; when the caller's ctx ends
+// first, the functions return ctx.Err(), which does not match ErrTimeout.
+// [Recv] adds a third, distinct outcome: [ErrChannelClosed].
 //
 // # First of N and hedging
 //
@@ -85,48 +127,23 @@
 // reports the stall. [IdleTimer] is the same mechanism with a callback: the
 // fix for the time.After on every loop iteration of the recycler in
 // Cloudflare's [Recycling memory buffers in Go], which allocated a timer per
-// event. A Touch costs 29 ns and no allocation, against 41 ns for a
-// Timer.Reset per event and 130 ns and three allocations for a time.After
-// per event (BenchmarkIdle; numbers from one run on a 2-core AMD EPYC,
-// GOMAXPROCS=2, Go 1.26, as are all below).
-//
-// # Panics
-//
-// A panic in a function this package runs on its own goroutine is recovered
-// with its stack and re-raised on the caller's goroutine as a *[PanicError]:
-// by Call, Do, First and Hedge if it happens before they return, and by
-// [Stopper.Stop] for a worker. A panic that happens after Call, First or
-// Hedge returned has nobody to go to; it is re-raised on its own goroutine
-// and crashes the program, as an unrecovered panic in any goroutine would.
-// So does a panic in an [IdleTimer]'s f, as in a [time.AfterFunc]'s. It is
-// never swallowed.
+// event (timeout.Idle in bench/RESULTS.md compares the three).
 //
 // # When context.Context alone is the better tool
 //
 // Often. If the work honours its context and nothing must return before it
-// does, context.WithTimeout and a direct call do everything Call does for
-// a quarter to a third of the cost (340 to 410 ns against 1.45 µs per call)
-// and start no goroutine.
-// If one function should stop several goroutines and nobody needs the
-// "verified" part of a stop, a context's cancel is a quit signal you already
-// have. Call earns its goroutine when f may ignore its context (a library
-// without one, a syscall) and the caller must move on regardless. Quit earns
-// its place where there is no context to hang it on, as a field of a
-// long-lived struct; it costs 60% of context.WithCancel (91 ns against 159
-// for a whole lifecycle, best of ten runs, 2 allocations against 4), about
-// what a sync.Once closing a channel costs (79 ns), and, polled from two
-// goroutines at once, Fired costs 0.8 ns where ctx.Err costs 2.1, a select
-// with a default case 3.3 and a mutex-guarded flag 7.7 (BenchmarkSignal).
-// If nobody needs to wait on the signal, only to poll it, a flag is cheaper
-// still: the mutex flag's whole lifecycle is 26 ns, the channel being most
-// of a Quit's cost.
-//
-// Recv costs 31 ns when a value is waiting, because it tries the channel
-// before it arms a timer, where a select with a time.After case costs 252
-// ns and three allocations every time; when it has to wait, 451 ns against
-// 695 (BenchmarkRecv). For errors that stop a group of workers,
-// golang.org/x/sync/errgroup remains the tool; Stopper is for loops that run
-// until told to stop.
+// does, context.WithTimeout and a direct call do everything Call does for a
+// fraction of the cost and start no goroutine (timeout.Call in
+// bench/RESULTS.md). Call earns its goroutine when f may ignore its context
+// (a library without one, a syscall) and the caller must move on
+// regardless. If one function should stop several goroutines and nobody
+// needs the "verified" part of a stop, a context's cancel is a quit signal
+// you already have; Quit earns its place where there is no context to hang
+// it on, as a field of a long-lived struct, and if nobody needs to wait on
+// the signal, only to poll it, an atomic.Bool is cheaper still
+// (timeout.Signal). For errors that stop a group of workers,
+// semaphore.Group or golang.org/x/sync/errgroup remains the tool; Stopper
+// is for loops that run until told to stop.
 //
 // [Go Concurrency Patterns]: https://go.dev/talks/2012/concurrency.slide
 // [Timing out, moving on]: https://go.dev/blog/concurrency-timeouts

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/timeout"
 )
 
@@ -50,12 +51,12 @@ func Example() {
 	})
 	fmt.Println(err)
 
-	st.Stop() // closes quit and returns once the worker has returned
-	fmt.Println("running after Stop:", len(st.Running()))
+	err = st.Close() // closes quit and returns once the worker has returned
+	fmt.Println("running after Close:", len(st.Running()), err)
 	// Output:
 	// served req-1 <nil>
 	// timeout: Call: no result within 50ms: context deadline exceeded
-	// running after Stop: 0
+	// running after Close: 0 <nil>
 }
 
 // The talk's "start gun": goroutines line up on one signal, and one Quit
@@ -162,32 +163,32 @@ func ExampleStopper() {
 			mu.Unlock()
 		})
 	}
-	st.Stop() // returns only when all three have returned
-	fmt.Println("flushed:", len(flushed), "running:", st.Running())
-	// Output: flushed: 3 running: []
+	err := st.Close() // returns only when all three have returned
+	fmt.Println("flushed:", len(flushed), "running:", st.Running(), err)
+	// Output: flushed: 3 running: [] <nil>
 }
 
 // NewStopper is the same as a zero Stopper.
 func ExampleNewStopper() {
 	st := timeout.NewStopper()
-	st.Stop() // with no workers, returns at once
-	fmt.Println("stopped")
-	// Output: stopped
+	fmt.Println(st.Close()) // with no workers, returns at once
+	// Output: <nil>
 }
 
 // Go names workers "worker 1", "worker 2", ... (counting from 1), and
-// refuses new workers once stopping has begun, so none can outlive a Stop.
+// refuses new workers once stopping has begun, so none can outlive a Close:
+// the error matches compendium.ErrClosed.
 func ExampleStopper_Go() {
 	st := timeout.NewStopper()
 	_ = st.Go(func(quit <-chan struct{}) { <-quit })
 	_ = st.Go(func(quit <-chan struct{}) { <-quit })
 	fmt.Println(st.Running())
-	st.Stop()
+	_ = st.Close()
 	err := st.Go(func(quit <-chan struct{}) { <-quit })
-	fmt.Println(err, errors.Is(err, timeout.ErrStopped))
+	fmt.Println(err, errors.Is(err, compendium.ErrClosed))
 	// Output:
 	// [worker 1 worker 2]
-	// timeout: stopper stopped true
+	// timeout: Stopper is closed true
 }
 
 // GoNamed names a worker for StopContext's error and Running.
@@ -195,15 +196,15 @@ func ExampleStopper_GoNamed() {
 	st := timeout.NewStopper()
 	_ = st.GoNamed("poller", func(quit <-chan struct{}) { <-quit })
 	fmt.Println(st.Running())
-	st.Stop()
+	_ = st.Close()
 	// Output: [poller]
 }
 
-// Stop waits for the workers' cleanup, however long it takes: what they
-// did on the way out happens before Stop returns. Here the flush hands the
+// Close waits for the workers' cleanup, however long it takes: what they
+// did on the way out happens before Close returns. Here the flush hands the
 // buffered records to a disk writer, another goroutine, and waits for its
 // acknowledgement.
-func ExampleStopper_Stop() {
+func ExampleStopper_Close() {
 	st := timeout.NewStopper()
 	writes, acks := make(chan []string), make(chan int)
 	go func() { // the disk writer: as slow as the disk
@@ -217,13 +218,13 @@ func ExampleStopper_Stop() {
 		writes <- buffered // a slow flush
 		saved = <-acks
 	})
-	st.Stop()
-	fmt.Println("saved:", saved)
-	// Output: saved: 3
+	err := st.Close()
+	fmt.Println("saved:", saved, err)
+	// Output: saved: 3 <nil>
 }
 
 // StopContext bounds the wait and names the workers that did not finish in
-// time; a later Stop waits for them. The uploader ignores quit until the
+// time; a later Close waits for them. The uploader ignores quit until the
 // example releases it, so it is certainly still running at the deadline.
 // (A worker that obeys quit may or may not have returned by a real-clock
 // deadline: TestStopperStopContextNamesStragglers shows quick and slow
@@ -240,7 +241,7 @@ func ExampleStopper_StopContext() {
 	fmt.Println(errors.Is(err, context.DeadlineExceeded))
 
 	close(uploaded)
-	st.Stop() // waits for the uploader
+	_ = st.Close() // waits for the uploader
 	fmt.Println(st.Running())
 	// Output:
 	// timeout: Stopper: 1 still running (uploader): context deadline exceeded
@@ -248,22 +249,23 @@ func ExampleStopper_StopContext() {
 	// []
 }
 
-// Stopping is closed by Stop or by a worker's panic: a supervisor can watch
-// it to learn that the workers are going down.
+// Stopping is closed by Close or by a worker's failure: a supervisor can
+// watch it to learn that the workers are going down. The panic comes back,
+// as a *compendium.PanicError, from Close.
 func ExampleStopper_Stopping() {
 	st := timeout.NewStopper()
 	_ = st.Go(func(quit <-chan struct{}) { panic("worker broke") })
 	<-st.Stopping()
 	fmt.Println("stopping")
-	defer func() { fmt.Println("recovered:", recover().(*timeout.PanicError).Value) }()
-	st.Stop()
+	defer func() { fmt.Println("recovered:", recover().(*compendium.PanicError).Value) }()
+	_ = st.Close()
 	// Output:
 	// stopping
 	// recovered: worker broke
 }
 
 // Running lists the workers that have not returned, in start order, named
-// or numbered; after Stop, none. (A worker that returns on its own leaves
+// or numbered; after Close, none. (A worker that returns on its own leaves
 // the list when it returns, an instant no example can wait for without a
 // poll: TestStopperRunningDropsReturnedWorkers shows it.)
 func ExampleStopper_Running() {
@@ -272,7 +274,7 @@ func ExampleStopper_Running() {
 	_ = st.Go(func(quit <-chan struct{}) { <-quit })
 	_ = st.GoNamed("writer", func(quit <-chan struct{}) { <-quit })
 	fmt.Println(st.Running())
-	st.Stop()
+	_ = st.Close()
 	fmt.Println(st.Running())
 	// Output:
 	// [reader worker 2 writer]
@@ -329,7 +331,7 @@ func ExampleRecv() {
 
 	close(ch)
 	_, err = timeout.Recv(ctx, ch, 10*time.Millisecond)
-	fmt.Println(errors.Is(err, timeout.ErrClosed), err)
+	fmt.Println(errors.Is(err, timeout.ErrChannelClosed), err)
 	// Output:
 	// 7 <nil>
 	// true timeout: Recv: no value within 10ms: context deadline exceeded
@@ -581,6 +583,22 @@ func ExampleIdleTimer_Stop() {
 	// false
 }
 
+// A panic in f does not crash the program from the timer's goroutine, as
+// it would in a time.AfterFunc: it stops the timer and comes back from
+// Close (and Stop), on the goroutine that owns the timer, as a
+// *compendium.PanicError.
+func ExampleIdleTimer_Close() {
+	ran := make(chan struct{})
+	it := timeout.NewIdleTimer(time.Millisecond, func() {
+		defer close(ran)
+		panic("trim failed")
+	})
+	<-ran
+	defer func() { fmt.Println("recovered:", recover().(*compendium.PanicError).Value) }()
+	_ = it.Close()
+	// Output: recovered: trim failed
+}
+
 // A supervisor restarts a worker that stops beating. The first worker
 // stalls after three units of work; the watchdog reports it; the
 // supervisor starts a replacement, which finishes the job. That a worker
@@ -589,7 +607,7 @@ func ExampleIdleTimer_Stop() {
 // TestHeartbeatBeatsKeepWatchdogQuiet show it on a virtual clock.
 func ExampleHeartbeat() {
 	hb := timeout.NewHeartbeat(10 * time.Millisecond)
-	defer hb.Stop()
+	defer hb.Close()
 	quit := timeout.NewQuit()
 	defer quit.Quit()
 	done := make(chan int)
@@ -620,7 +638,7 @@ func ExampleHeartbeat() {
 // report comes d after NewHeartbeat.
 func ExampleNewHeartbeat() {
 	hb := timeout.NewHeartbeat(10 * time.Millisecond)
-	defer hb.Stop()
+	defer hb.Close()
 	<-hb.Missed()
 	fmt.Println("no beat in 10ms")
 	// Output: no beat in 10ms
@@ -629,7 +647,7 @@ func ExampleNewHeartbeat() {
 // Beat never blocks: a worker can call it in its tightest loop.
 func ExampleHeartbeat_Beat() {
 	hb := timeout.NewHeartbeat(time.Hour)
-	defer hb.Stop()
+	defer hb.Close()
 	for range 10_000 {
 		hb.Beat()
 	}
@@ -641,7 +659,7 @@ func ExampleHeartbeat_Beat() {
 // events.
 func ExampleHeartbeat_Missed() {
 	hb := timeout.NewHeartbeat(10 * time.Millisecond)
-	defer hb.Stop()
+	defer hb.Close()
 	finished := make(chan struct{}) // the worker never finishes
 	select {
 	case <-hb.Missed():
@@ -652,13 +670,13 @@ func ExampleHeartbeat_Missed() {
 	// Output: missed a beat
 }
 
-// After Stop, no report comes: a Beat no longer re-arms the watchdog.
-// Without Stop, the Beat below would bring a report 1ms later; with it,
+// After Close, no report comes: a Beat no longer re-arms the watchdog.
+// Without Close, the Beat below would bring a report 1ms later; with it,
 // none comes, here within twenty times d (nor ever).
-func ExampleHeartbeat_Stop() {
+func ExampleHeartbeat_Close() {
 	hb := timeout.NewHeartbeat(time.Millisecond)
 	<-hb.Missed() // a stall, reported: the watchdog rests until a Beat
-	hb.Stop()
+	_ = hb.Close()
 	hb.Beat()
 	select {
 	case <-hb.Missed():
@@ -685,15 +703,16 @@ func ExampleErrTimeout() {
 	// false true
 }
 
-// ErrClosed ends a receive loop when the producer closes its channel.
-func ExampleErrClosed() {
+// ErrChannelClosed ends a receive loop when the producer closes its
+// channel, as io.EOF ends a read loop.
+func ExampleErrChannelClosed() {
 	ch := make(chan int, 2)
 	ch <- 1
 	ch <- 2
 	close(ch)
 	for {
 		v, err := timeout.Recv(context.Background(), ch, time.Second)
-		if errors.Is(err, timeout.ErrClosed) {
+		if errors.Is(err, timeout.ErrChannelClosed) {
 			fmt.Println("closed")
 			return
 		}
@@ -705,19 +724,11 @@ func ExampleErrClosed() {
 	// closed
 }
 
-// ErrStopped is Go's answer once the Stopper has begun to stop.
-func ExampleErrStopped() {
-	st := timeout.NewStopper()
-	st.Stop()
-	fmt.Println(errors.Is(st.Go(func(<-chan struct{}) {}), timeout.ErrStopped))
-	// Output: true
-}
-
-// A panic in f reaches the caller of Call as a *PanicError, with the
-// original value and the stack of the goroutine that panicked.
-func ExamplePanicError() {
+// A panic in f reaches the caller of Call as a *compendium.PanicError,
+// with the original value and the stack of the goroutine that panicked.
+func Example_panic() {
 	defer func() {
-		pe := recover().(*timeout.PanicError)
+		pe := recover().(*compendium.PanicError)
 		fmt.Println("recovered:", pe.Value, len(pe.Stack) > 0)
 	}()
 	_, _ = timeout.Call(context.Background(), time.Hour, func(context.Context) (int, error) {

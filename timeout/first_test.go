@@ -3,7 +3,6 @@ package timeout_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/timeout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -131,32 +131,19 @@ func TestFirstCtxCancelledWhileRunning(t *testing.T) {
 	})
 }
 
-// TestFirstAndHedgeBadInput: nothing is started for an empty list, a nil
-// function or a context already done.
-func TestFirstAndHedgeBadInput(t *testing.T) {
-	ok := func(context.Context) (int, error) { return 1, nil }
+// TestFirstAndHedgeCancelledCtxStartsNothing: a context already done
+// returns its error without starting a function. (Bad input, which
+// panics, is in TestBadInput.)
+func TestFirstAndHedgeCancelledCtxStartsNothing(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
-	type call func(ctx context.Context, fs ...func(context.Context) (int, error)) (int, error)
-	ops := map[string]call{
-		"First": timeout.First[int],
-		"Hedge": func(ctx context.Context, fs ...func(context.Context) (int, error)) (int, error) {
-			return timeout.Hedge(ctx, time.Millisecond, fs...)
-		},
-	}
-	for op, f := range ops {
-		t.Run(op, func(t *testing.T) {
-			_, err := f(context.Background())
-			assert.EqualError(t, err, fmt.Sprintf("timeout: %s: no functions", op))
-			called := false
-			spy := func(context.Context) (int, error) { called = true; return 1, nil }
-			_, err = f(context.Background(), spy, ok, nil)
-			assert.EqualError(t, err, fmt.Sprintf("timeout: %s: fs[2] is nil", op))
-			_, err = f(cancelled, spy)
-			assert.ErrorIs(t, err, context.Canceled)
-			assert.False(t, called, "a function was started")
-		})
-	}
+	called := false
+	spy := func(context.Context) (int, error) { called = true; return 1, nil }
+	_, err := timeout.First(cancelled, spy)
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = timeout.Hedge(cancelled, time.Millisecond, spy, spy)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, called, "a function was started")
 }
 
 func TestFirstPanicReachesCaller(t *testing.T) {
@@ -168,7 +155,7 @@ func TestFirstPanicReachesCaller(t *testing.T) {
 				func(context.Context) (string, error) { panic(errBoom) },
 			)
 		})
-		var pe *timeout.PanicError
+		var pe *compendium.PanicError
 		require.ErrorAs(t, p, &pe)
 		assert.ErrorIs(t, pe, errBoom)
 		synctest.Wait()
@@ -284,7 +271,112 @@ func TestFirstGoexitIsAFailure(t *testing.T) {
 
 		start := time.Now()
 		_, err = timeout.Hedge(t.Context(), time.Hour, goexit, goexit)
-		assert.EqualError(t, err, "timeout: Hedge: fs[0]: timeout: function called runtime.Goexit\ntimeout: Hedge: fs[1]: timeout: function called runtime.Goexit")
+		assert.ErrorIs(t, err, compendium.ErrGoexit)
+		assert.EqualError(t, err, "timeout: Hedge: fs[0]: compendium: function called runtime.Goexit\ntimeout: Hedge: fs[1]: compendium: function called runtime.Goexit")
 		assert.Zero(t, time.Since(start), "Hedge waited out its delay after a Goexit")
 	})
+}
+
+// TestFirstAndHedgeReturnWhenCtxEndsWithStubbornFunctions: when ctx ends,
+// First and Hedge return ctx.Err() at that instant even if no function
+// honours its context (none will ever report), and the functions finish
+// later into their buffer.
+func TestFirstAndHedgeReturnWhenCtxEndsWithStubbornFunctions(t *testing.T) {
+	calls := map[string]func(ctx context.Context, fs ...func(context.Context) (string, error)) (string, error){
+		"First": timeout.First[string],
+		"Hedge": func(ctx context.Context, fs ...func(context.Context) (string, error)) (string, error) {
+			return timeout.Hedge(ctx, time.Millisecond, fs...)
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				time.AfterFunc(15*time.Millisecond, cancel)
+				r := newReplicas()
+				_, err := call(ctx,
+					r.fn(0, time.Hour, "", nil, true),
+					r.fn(1, time.Hour, "", nil, true),
+				)
+				assert.Equal(t, context.Canceled, err)
+				assert.Equal(t, 15*time.Millisecond, time.Since(r.epoch), "returned after")
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				assert.EqualValues(t, 2, r.returned.Load())
+			})
+		})
+	}
+}
+
+// slowDone is a context whose Done method takes 2ms of (virtual) time:
+// First and Hedge ask for ctx.Done each time round their select, so while
+// the caller is inside Done, its functions run and their outcomes pile up
+// in the buffer, and the next select finds more than one waiting. That is
+// the one way a black-box test can make outcomes arrive "at the same
+// moment" for the caller in a deterministic order.
+type slowDone struct{ context.Context }
+
+func (c slowDone) Done() <-chan struct{} {
+	time.Sleep(2 * time.Millisecond)
+	return c.Context.Done()
+}
+
+// TestFirstPanicWithWinnerIsNotDropped: a success and a panic both arrive
+// before First reads either; the success is read first, and First still
+// re-raises the panic, which happened while First was running and so is
+// its caller's to see.
+func TestFirstPanicWithWinnerIsNotDropped(t *testing.T) {
+	for name, delay := range map[string]time.Duration{"First": 0, "Hedge": -1} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := slowDone{t.Context()}
+				win := func(context.Context) (string, error) { return "winner", nil }
+				boom := func(context.Context) (string, error) {
+					time.Sleep(time.Millisecond) // after win, before the caller's select
+					panic(errBoom)
+				}
+				var v string
+				p := recoverPanic(func() {
+					if delay == 0 {
+						v, _ = timeout.First(ctx, win, boom)
+					} else {
+						v, _ = timeout.Hedge(ctx, delay, win, boom)
+					}
+				})
+				var pe *compendium.PanicError
+				require.ErrorAs(t, p, &pe, "the panic was dropped; First returned %q", v)
+				assert.ErrorIs(t, pe, errBoom)
+			})
+		})
+	}
+}
+
+// TestFinishTakesFirstOutcomeAndFirstPanic: when a caller ends its race
+// with outcomes waiting, it gets the first of them (Call returns a result
+// that came with its deadline) and the first panic among them, wherever
+// it is in the buffer (First re-raises a panic that came with its winner).
+func TestFinishTakesFirstOutcomeAndFirstPanic(t *testing.T) {
+	p1 := &compendium.PanicError{Value: 1}
+	p2 := &compendium.PanicError{Value: 2}
+	cases := []struct {
+		name      string
+		outs      []timeout.Outcome
+		wantFirst timeout.Outcome
+		wantOK    bool
+		wantPanic *compendium.PanicError
+	}{
+		{"none", nil, timeout.Outcome{}, false, nil},
+		{"one success", []timeout.Outcome{{V: 7}}, timeout.Outcome{V: 7}, true, nil},
+		{"failure then success", []timeout.Outcome{{Err: errBoom}, {V: 7}}, timeout.Outcome{Err: errBoom}, true, nil},
+		{"success then panic", []timeout.Outcome{{V: 7}, {Panic: p1}}, timeout.Outcome{V: 7}, true, p1},
+		{"two panics", []timeout.Outcome{{V: 7}, {Panic: p1}, {V: 8}, {Panic: p2}}, timeout.Outcome{V: 7}, true, p1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first, ok, p := timeout.Finish(c.outs...)
+			assert.Equal(t, c.wantFirst, first)
+			assert.Equal(t, c.wantOK, ok)
+			assert.Same(t, c.wantPanic, p)
+		})
+	}
 }

@@ -16,7 +16,7 @@ func TestHeartbeatReportsStallAtDeadline(t *testing.T) {
 	defer goleak.VerifyNone(t) // after the bubble: nothing of ours outlives the test
 	synctest.Test(t, func(t *testing.T) {
 		hb := timeout.NewHeartbeat(30 * ms)
-		defer hb.Stop()
+		defer hb.Close()
 		start := time.Now()
 		go func() {
 			for range 10 {
@@ -38,7 +38,7 @@ func TestHeartbeatReportsStallAtDeadline(t *testing.T) {
 func TestHeartbeatSupervisorRestarts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hb := timeout.NewHeartbeat(50 * ms)
-		defer hb.Stop()
+		defer hb.Close()
 		start := time.Now()
 		var reports []time.Duration
 		for generation := range 3 {
@@ -66,16 +66,16 @@ func TestHeartbeatBeatsKeepWatchdogQuiet(t *testing.T) {
 			time.Sleep(29 * ms)
 			hb.Beat()
 		}
-		hb.Stop()
+		assert.NoError(t, hb.Close())
 		time.Sleep(time.Second)
-		assert.False(t, received(hb.Missed()), "a beat every 29ms missed a 30ms deadline, or Stop did not stop")
+		assert.False(t, received(hb.Missed()), "a beat every 29ms missed a 30ms deadline, or Close did not stop")
 	})
 }
 
 func TestHeartbeatUnreadReportIsNotDoubled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hb := timeout.NewHeartbeat(10 * ms)
-		defer hb.Stop()
+		defer hb.Close()
 		for range 5 { // five stalls, nobody reading
 			time.Sleep(20 * ms)
 			hb.Beat()

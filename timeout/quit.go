@@ -23,15 +23,11 @@ import (
 // Cost: no goroutine. Fired is one atomic load, and Done one atomic load
 // once the channel exists; Quit takes a lock, only until the signal has
 // fired. The channel is allocated on the first Done, and never if Quit
-// comes first. A whole lifecycle (new, Done, Fired, Quit, receive) costs 91
-// ns and 2 allocations, against 159 ns and 4 for context.WithCancel and 79
-// ns for a sync.Once closing a channel (best of ten runs; the lock costs 3
-// ns of it).
-// Polled from two goroutines, Fired costs 0.8 ns where context's Err costs
-// 2.1, a select with a default case 3.3 and a mutex-guarded flag 7.7
-// (BenchmarkSignal). Use a plain atomic.Bool instead if nobody needs to
-// select on the signal: it saves the channel, most of the cost, but a
-// goroutine can only poll it.
+// comes first. See timeout.Signal in bench/RESULTS.md, beside
+// context.WithCancel, a sync.Once closing a channel and a mutex-guarded
+// flag. Use a plain atomic.Bool instead if nobody needs to select on the
+// signal: it saves the channel, most of the cost, but a goroutine can only
+// poll it.
 type Quit struct {
 	// done holds the chan struct{}, created lazily so that the zero value
 	// works: whoever needs it first (Done or Quit) installs it with a

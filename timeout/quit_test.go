@@ -55,6 +55,33 @@ func TestQuitReleasesEveryWaiter(t *testing.T) {
 	})
 }
 
+// TestQuitFirstDonesRaceForOneChannel: goroutines that ask a fresh Quit
+// for its channel at the same moment (each may create one) must all get
+// the one that was installed, which Quit closes: a loser that kept its own
+// would wait forever. Many rounds, released together by a start gun, so
+// that the losing side of the race is taken (most runs, not every run: the
+// window is one allocation wide, and no black-box test can hold it open).
+func TestQuitFirstDonesRaceForOneChannel(t *testing.T) {
+	for range 500 {
+		q := timeout.NewQuit()
+		gun := make(chan struct{})
+		chans := make([]<-chan struct{}, 4)
+		var wg sync.WaitGroup
+		for i := range chans {
+			wg.Go(func() {
+				<-gun
+				chans[i] = q.Done()
+			})
+		}
+		close(gun)
+		wg.Wait()
+		q.Quit()
+		for i, c := range chans {
+			require.True(t, received(c), "goroutine %d got a channel Quit did not close", i)
+		}
+	}
+}
+
 func TestQuitConcurrentFiresOnce(t *testing.T) {
 	// Quit racing Quit and Done (which may both create the channel) from
 	// many goroutines: one winner, one channel, no double close.

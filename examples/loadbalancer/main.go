@@ -211,7 +211,7 @@ func measure(ctx context.Context, w io.Writer, name string, cfg config, dispatch
 // taking delay: a server with a fixed capacity, where requests that
 // arrive while it is busy wait their turn.
 func backend(delay time.Duration) http.Handler {
-	busy := semaphore.New(1)
+	busy := semaphore.NewCounting(1)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := busy.Acquire(r.Context()); err != nil {
 			return // the client has gone

@@ -102,7 +102,7 @@ func nonBlocking(ctx context.Context, p *printer, _ config) error {
 	// The same select, packaged: a timeout of zero is a poll.
 	err := timeout.Send(ctx, c, 7, 0)
 	p.say("timeout.Send with d=0 on room: %v; again, full: %v", err, timeout.Send(ctx, c, 8, 0))
-	sem := semaphore.New(1)
+	sem := semaphore.NewCounting(1)
 	p.say("semaphore.TryAcquire: %v, then %v (the one token is taken)", sem.TryAcquire(), sem.TryAcquire())
 	sem.Release()
 	return nil

@@ -67,7 +67,7 @@ func terminateWorkers(_ context.Context, p *printer, cfg config) error {
 	return nil
 }
 
-// verifyTermination stops workers with a timeout.Stopper: Stop closes
+// verifyTermination stops workers with a timeout.Stopper: Close closes
 // their quit channel and returns once every one of them has returned.
 func verifyTermination(_ context.Context, p *printer, cfg config) error {
 	var (
@@ -82,11 +82,13 @@ func verifyTermination(_ context.Context, p *printer, cfg config) error {
 			return err
 		}
 	}
-	st.Stop()
-	p.say("Stop returned after %d of %d workers had returned", returned.Load(), cfg.workers)
-	p.say("Go after Stop starts nothing: %v", st.Go(func(<-chan struct{}) {}))
+	if err := st.Close(); err != nil {
+		return err
+	}
+	p.say("Close returned after %d of %d workers had returned", returned.Load(), cfg.workers)
+	p.say("Go after Close starts nothing: %v", st.Go(func(<-chan struct{}) {}))
 	p.say("fixed: the slide sends the stop request and waits for the reply on one channel,")
 	p.say("       so with two workers one can take the other's reply, or the sender its own")
-	p.say("       request; Stop asks by closing (every worker sees it) and counts the returns")
+	p.say("       request; Close asks by closing (every worker sees it) and counts the returns")
 	return nil
 }

@@ -65,7 +65,7 @@ func timeoutVsDeadline(ctx context.Context, p *printer, cfg config) error {
 	n, err := listen(messages, gap, func(c <-chan int) (int, error) {
 		return timeout.Recv(ctx, c, perMessage)
 	})
-	if !errors.Is(err, timeout.ErrClosed) {
+	if !errors.Is(err, timeout.ErrChannelClosed) {
 		return err
 	}
 	p.say("timeout of %v per message: received all %d, then the channel closed", perMessage, n)
@@ -108,7 +108,7 @@ func heartbeat(ctx context.Context, p *printer, cfg config) error {
 	const beats = 3
 	limit := 2 * cfg.tick // the watchdog's: no beat for this long is a stall
 	hb := timeout.NewHeartbeat(limit)
-	defer hb.Stop()
+	defer hb.Close()
 
 	var (
 		quit   timeout.Quit

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	xsemaphore "golang.org/x/sync/semaphore"
@@ -89,7 +90,7 @@ func SemaphoreAcquire() Pattern {
 		only int // the one limit this implementation supports; 0 for any
 		make func(limit int) limiter
 	}{
-		{"chan", 0, func(n int) limiter { return semaphore.New(n) }},
+		{"chan", 0, func(n int) limiter { return semaphore.NewCounting(n) }},
 		{"weighted", 0, func(n int) limiter { return weightedOne{semaphore.NewWeighted(int64(n))} }},
 		{"xsync", 0, func(n int) limiter { return xsyncOne{xsemaphore.NewWeighted(int64(n))} }},
 		{"mutex", 1, func(int) limiter { return new(mutexOne) }},
@@ -203,13 +204,17 @@ func acquireRelease(mk func(int) limiter, limit int, parallel bool, rounds int) 
 // SemaphoreGroup compares starting and joining tiny tasks (an atomic add)
 // with compendium's Group, errgroup with SetLimit, and a goroutine per task
 // joined by a sync.WaitGroup with no limit at all (the floor that any limit
-// adds to). One op is one task.
+// adds to). One op is one task. shape=tree grows a binary tree of b.N
+// tasks, each submitting its children from inside (errgroup: TryGo, else
+// the submitter calls the child itself, the caller-runs idiom errgroup
+// allows); deadline=1s gives each task its own deadline (TaskTimeout; for
+// errgroup, context.WithTimeout in the task).
 func SemaphoreGroup() Pattern {
 	const limit = 4
 	return Pattern{
 		Pkg:  "semaphore",
 		Name: "Group",
-		Doc:  "one tiny task (an atomic add) started and joined, at most 4 running; impl=waitgroup is a goroutine per task with no limit.",
+		Doc:  "one tiny task (an atomic add) started and joined, at most 4 running; impl=waitgroup is a goroutine per task with no limit; shape=tree: each task submits its 2 children from inside; deadline=1s: each task gets its own deadline.",
 		Ours: []string{"group"},
 		Cases: []Case{
 			{Name: fmt.Sprintf("limit=%d/impl=group", limit), F: func(b *testing.B) {
@@ -248,6 +253,109 @@ func SemaphoreGroup() Pattern {
 					wg.Go(func() { n.Add(1) })
 				}
 				wg.Wait()
+			}},
+			{Name: fmt.Sprintf("limit=%d/shape=tree/impl=group", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				g := semaphore.NewGroup(context.Background(), limit)
+				var node func(i int) func(context.Context) error
+				node = func(i int) func(context.Context) error {
+					return func(ctx context.Context) error {
+						n.Add(1)
+						for c := 2*i + 1; c <= 2*i+2 && c < b.N; c++ {
+							if err := g.Go(ctx, node(c)); err != nil {
+								return err
+							}
+						}
+						return nil
+					}
+				}
+				b.ReportAllocs()
+				if err := g.Go(context.Background(), node(0)); err != nil {
+					b.Fatal(err)
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+				_ = g.Close()
+			}},
+			{Name: fmt.Sprintf("limit=%d/shape=tree/impl=errgroup", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				var g errgroup.Group
+				g.SetLimit(limit)
+				var node func(i int) func() error
+				node = func(i int) func() error {
+					return func() error {
+						n.Add(1)
+						for c := 2*i + 1; c <= 2*i+2 && c < b.N; c++ {
+							// errgroup's Go would block for a slot that only
+							// this task can free: TryGo, or run it here.
+							if f := node(c); !g.TryGo(f) {
+								if err := f(); err != nil {
+									return err
+								}
+							}
+						}
+						return nil
+					}
+				}
+				b.ReportAllocs()
+				g.Go(node(0))
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}},
+			{Name: fmt.Sprintf("limit=%d/shape=tree/impl=waitgroup", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				var wg sync.WaitGroup
+				var node func(i int) func()
+				node = func(i int) func() {
+					return func() {
+						n.Add(1)
+						for c := 2*i + 1; c <= 2*i+2 && c < b.N; c++ {
+							wg.Go(node(c))
+						}
+					}
+				}
+				b.ReportAllocs()
+				wg.Go(node(0))
+				wg.Wait()
+			}},
+			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=group", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				task := func(context.Context) error { n.Add(1); return nil }
+				ctx := context.Background()
+				b.ReportAllocs()
+				g := semaphore.NewGroup(ctx, limit, semaphore.TaskTimeout(time.Second))
+				for range b.N {
+					if err := g.Go(ctx, task); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+				_ = g.Close()
+			}},
+			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=errgroup", limit), F: func(b *testing.B) {
+				var n atomic.Int64
+				// The deadline derives from the group's context, as
+				// TaskTimeout's does, so that a failure still cancels.
+				g, ctx := errgroup.WithContext(context.Background())
+				task := func() error {
+					ctx, cancel := context.WithTimeout(ctx, time.Second)
+					defer cancel()
+					_ = ctx
+					n.Add(1)
+					return nil
+				}
+				b.ReportAllocs()
+				g.SetLimit(limit)
+				for range b.N {
+					g.Go(task)
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
 			}},
 		},
 	}

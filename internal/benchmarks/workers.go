@@ -139,18 +139,15 @@ func (r *workersOurs) wait() {
 }
 func (r *workersOurs) close() { _ = r.w.Close() }
 
-// workersGroup is compendium's semaphore.Group. A Group is single use (its
-// Wait cancels it), so each op ends by making the next one: one allocation
-// per 1,000 tasks.
+// workersGroup is compendium's semaphore.Group. Its Wait joins without
+// closing it, so one Group serves every op.
 type workersGroup struct {
-	n    int
 	g    *semaphore.Group
 	task func(context.Context) error
 }
 
 func newWorkersGroup(workers int, body func()) workersImpl {
 	return &workersGroup{
-		n:    workers,
 		g:    semaphore.NewGroup(context.Background(), workers),
 		task: func(context.Context) error { body(); return nil },
 	}
@@ -165,9 +162,8 @@ func (r *workersGroup) wait() {
 	if err := r.g.Wait(); err != nil {
 		panic(err)
 	}
-	r.g = semaphore.NewGroup(context.Background(), r.n)
 }
-func (r *workersGroup) close() {}
+func (r *workersGroup) close() { _ = r.g.Close() }
 
 // workersErrgroup is errgroup.Group with SetLimit: a goroutine per task,
 // started once one of the limit's tokens is free.

@@ -78,6 +78,7 @@ func Drive(ctx context.Context, requests, clients int, f func(context.Context) e
 	// semaphore.Group takes a slot before it starts each goroutine, so
 	// there are never more than clients of them.
 	g := semaphore.NewGroup(ctx, clients)
+	defer g.Close()   // Wait joins; Close also releases the group's context
 	var stopped error // why Go refused a request, if it did
 	for range requests {
 		stopped = g.Go(ctx, func(ctx context.Context) error {
