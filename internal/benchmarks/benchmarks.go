@@ -9,10 +9,15 @@
 //
 //	func BenchmarkAcquire(b *testing.B) { benchmarks.SemaphoreAcquire().Bench(b) }
 //
-// and bench/cmd/compare runs each [Case] through testing.Benchmark.
+// and bench/cmd/compare runs each [Case] through testing.Benchmark, at each
+// GOMAXPROCS of its -cpu flag as go test -cpu does. A body whose result
+// depends on GOMAXPROCS loops with `for range b.N` or b.RunParallel, not
+// b.Loop, which under go test -cpu measures at the default GOMAXPROCS
+// (golang/go#49980).
 package benchmarks
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -44,6 +49,9 @@ type Case struct {
 	// F is the benchmark body. It calls b.ReportAllocs and runs b.N
 	// operations (with `for range b.N` or b.RunParallel wherever
 	// GOMAXPROCS matters, since b.Loop ignores -cpu, golang/go#49980).
+	// When one op is many units of work (1,000 tasks, 10^5 items), it
+	// measures them with [PerUnit], so that time, bytes and allocations
+	// are all reported per unit.
 	F func(b *testing.B)
 }
 
@@ -72,4 +80,44 @@ func (c Case) Split() (params, impl string) {
 		rest = append(rest, level)
 	}
 	return strings.Join(rest, "/"), impl
+}
+
+// Units measures a benchmark whose op is many units of work (tasks, items)
+// and reports its cost per unit: ns/unit, B/unit and allocs/unit, the three
+// in the same unit, so that no table puts "ns/task" beside "allocs/op".
+// bench/cmd/compare shows these in place of the per-op figures, and checks
+// that a case reporting one reports all three.
+type Units struct {
+	b      *testing.B
+	unit   string
+	before runtime.MemStats
+}
+
+// PerUnit starts measuring b per unit (unit is the noun: "task", "item").
+// It calls b.ReportAllocs and b.ResetTimer, so setup done before it is not
+// measured. The timer must then run without pause until [Units.Stop]:
+// allocations are counted from runtime.MemStats over that whole span.
+func PerUnit(b *testing.B, unit string) *Units {
+	b.Helper()
+	b.ReportAllocs()
+	u := &Units{b: b, unit: unit}
+	runtime.ReadMemStats(&u.before)
+	b.ResetTimer()
+	return u
+}
+
+// Stop stops b's timer and reports the time, bytes and allocations since
+// [PerUnit] divided by n, the units of work done over all b.N ops.
+func (u *Units) Stop(n int) {
+	u.b.Helper()
+	u.b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if n <= 0 {
+		u.b.Fatalf("benchmarks: Units.Stop: n must be positive, got %d", n)
+	}
+	per := func(x float64) float64 { return x / float64(n) }
+	u.b.ReportMetric(per(float64(u.b.Elapsed().Nanoseconds())), "ns/"+u.unit)
+	u.b.ReportMetric(per(float64(after.TotalAlloc-u.before.TotalAlloc)), "B/"+u.unit)
+	u.b.ReportMetric(per(float64(after.Mallocs-u.before.Mallocs)), "allocs/"+u.unit)
 }

@@ -84,17 +84,17 @@ func fanoutMergeRun(b *testing.B, k int, merge func(context.Context, ...<-chan i
 	// select skips at no cost.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	b.ResetTimer()
+	u := PerUnit(b, "item")
 	close(start)
 	n := 0
 	for range merge(ctx, ins...) {
 		n++
 	}
-	b.StopTimer()
 	if n != per*k {
+		b.StopTimer()
 		b.Fatalf("merged %d items; want %d", n, per*k)
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/item")
+	u.Stop(n)
 }
 
 // fanoutMergeBlog is the Go blog's merge ("Pipelines and cancellation"),

@@ -15,23 +15,15 @@ import (
 // in microseconds.
 const pipelineItems = 100_000
 
-// reportPerItem reports ns/item and allocs/item for b.N runs of items
-// items each. It reads the allocation count from runtime.MemStats because
-// b's own counter is only reported per op.
+// reportPerItem reports ns/item, B/item and allocs/item for b.N runs of
+// items items each.
 func reportPerItem(b *testing.B, items int, run func()) {
 	b.Helper()
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
+	u := PerUnit(b, "item")
 	for range b.N {
 		run()
 	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	total := float64(b.N) * float64(items)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/item")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/item")
+	u.Stop(b.N * items)
 }
 
 // PipelineThreeStage is the Go blog's pipeline (generate, square, sum) over
@@ -301,7 +293,7 @@ func PipelineSoak() Pattern {
 				peakHeap = max(peakHeap, m.HeapAlloc)
 				peakG = max(peakG, runtime.NumGoroutine())
 			}
-			b.ResetTimer()
+			u := PerUnit(b, "item")
 			p := pipeline.New(context.Background())
 			src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
 				for i := range b.N {
@@ -317,16 +309,13 @@ func PipelineSoak() Pattern {
 			squares := pipeline.Map(src, 2, func(_ context.Context, v int) (int, error) { return v * v, nil })
 			odd := pipeline.Filter(squares, 1, func(_ context.Context, v int) (bool, error) { return v%2 == 1, nil })
 			count, err := pipeline.Reduce(odd, 0, func(acc, _ int) int { return acc + 1 })
-			b.StopTimer()
+			u.Stop(b.N)
 			if err != nil {
 				b.Fatal(err)
 			}
 			if want := b.N / 2; count != want {
 				b.Fatalf("count = %d; want %d", count, want)
 			}
-			var after runtime.MemStats
-			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/item")
 			b.ReportMetric(float64(peakHeap-min(peakHeap, before.HeapAlloc))/1024, "peak-heap-KiB")
 			b.ReportMetric(float64(peakG), "goroutines")
 		}}},

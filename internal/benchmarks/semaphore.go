@@ -77,6 +77,13 @@ func (c *condCounter) Release() {
 // (limit 1 only) and a sync.Cond counter, at limits 1 and 4, from one
 // goroutine (mode=serial) and from 8×GOMAXPROCS goroutines (mode=parallel,
 // b.RunParallel with b.SetParallelism(8)), so that goroutines wait.
+//
+// The critical section is empty (work=0), where a semaphore's own cost is
+// all there is and x/sync's mutex-and-list design is at its worst, or holds
+// about 100 ns or 1 µs of CPU work (work=100ns, work=1us), as a real one
+// does: then what matters is how fast a waiter takes over a released slot.
+// The work levels run in mode=parallel only: from one goroutine nobody
+// waits, and the work would add the same time to every implementation.
 func SemaphoreAcquire() Pattern {
 	impls := []struct {
 		name string
@@ -92,7 +99,8 @@ func SemaphoreAcquire() Pattern {
 	p := Pattern{
 		Pkg:  "semaphore",
 		Name: "Acquire",
-		Doc:  "one Acquire+Release pair; mode=parallel runs 8 goroutines per GOMAXPROCS (b.RunParallel) on the one semaphore.",
+		Doc: "one Acquire+Release pair around a critical section of work=0, ~100 ns or ~1 µs of CPU; " +
+			"mode=parallel runs 8 goroutines per GOMAXPROCS (b.RunParallel) on the one semaphore.",
 		Ours: []string{"chan", "weighted"},
 	}
 	for _, limit := range []int{1, 4} {
@@ -101,37 +109,74 @@ func SemaphoreAcquire() Pattern {
 			if parallel {
 				mode = "parallel"
 			}
-			for _, impl := range impls {
-				if impl.only != 0 && impl.only != limit {
+			for _, work := range semaphoreWork {
+				if !parallel && work.rounds != 0 {
 					continue
 				}
-				p.Cases = append(p.Cases, Case{
-					Name: fmt.Sprintf("limit=%d/mode=%s/impl=%s", limit, mode, impl.name),
-					F:    acquireRelease(impl.make, limit, parallel),
-				})
+				for _, impl := range impls {
+					if impl.only != 0 && impl.only != limit {
+						continue
+					}
+					p.Cases = append(p.Cases, Case{
+						Name: fmt.Sprintf("limit=%d/mode=%s/work=%s/impl=%s", limit, mode, work.name, impl.name),
+						F:    acquireRelease(impl.make, limit, parallel, work.rounds),
+					})
+				}
 			}
 		}
 	}
 	return p
 }
 
+// semaphoreWork is the critical section's work at each work= level, in
+// rounds of semaphoreSpin: about 1.1 to 1.3 ns a round on the 2-core
+// reference machine.
+var semaphoreWork = []struct {
+	name   string
+	rounds int
+}{{"0", 0}, {"100ns", 85}, {"1us", 800}}
+
+// semaphoreSpin is CPU work that the compiler cannot remove: a chain of
+// dependent multiply-xorshift rounds, each waiting for the last, in a
+// function that is not inlined. work=0 does not call it at all.
+//
+//go:noinline
+func semaphoreSpin(rounds int) uint64 {
+	x := uint64(rounds) | 1
+	for range rounds {
+		x ^= x >> 13
+		x *= 0x9e3779b97f4a7c15
+	}
+	return x
+}
+
 // parallelism is the b.SetParallelism of mode=parallel: 8 goroutines per
 // GOMAXPROCS, 16 on a 2-core machine.
 const parallelism = 8
 
-// acquireRelease returns the body of one SemaphoreAcquire case.
-func acquireRelease(mk func(int) limiter, limit int, parallel bool) func(*testing.B) {
+// acquireRelease returns the body of one SemaphoreAcquire case: rounds of
+// semaphoreSpin between each Acquire and its Release.
+func acquireRelease(mk func(int) limiter, limit int, parallel bool, rounds int) func(*testing.B) {
 	return func(b *testing.B) {
 		s := mk(limit)
 		ctx := context.Background()
+		// sum keeps the work's results, so that they are used.
+		var sum atomic.Uint64
 		b.ReportAllocs()
 		if !parallel {
+			// for range b.N, not b.Loop: b.Loop ignores -cpu
+			// (golang/go#49980).
+			var x uint64
 			for range b.N {
 				if err := s.Acquire(ctx); err != nil {
 					b.Fatal(err)
 				}
+				if rounds > 0 {
+					x += semaphoreSpin(rounds)
+				}
 				s.Release()
 			}
+			sum.Add(x)
 			return
 		}
 		// 8 goroutines per P: more goroutines than slots, so that some
@@ -140,13 +185,18 @@ func acquireRelease(mk func(int) limiter, limit int, parallel bool) func(*testin
 		// measure cache-line traffic).
 		b.SetParallelism(parallelism)
 		b.RunParallel(func(pb *testing.PB) {
+			var x uint64
 			for pb.Next() {
 				if err := s.Acquire(ctx); err != nil {
 					b.Error(err)
 					return
 				}
+				if rounds > 0 {
+					x += semaphoreSpin(rounds)
+				}
 				s.Release()
 			}
+			sum.Add(x)
 		})
 	}
 }

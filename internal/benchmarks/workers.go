@@ -3,7 +3,6 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -127,10 +126,7 @@ type workersImpl interface {
 // benchWorkers submits workersBatch tasks per op and waits for them.
 func benchWorkers(b *testing.B, r workersImpl) {
 	defer r.close()
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
+	u := PerUnit(b, "task")
 	// for range b.N, not b.Loop: the result depends on GOMAXPROCS
 	// (golang/go#49980).
 	for range b.N {
@@ -139,11 +135,7 @@ func benchWorkers(b *testing.B, r workersImpl) {
 		}
 		r.wait()
 	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	tasks := float64(b.N) * workersBatch
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/tasks, "ns/task")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/tasks, "allocs/task")
+	u.Stop(b.N * workersBatch)
 }
 
 // workersOurs is compendium's pool.Workers; ctx is what Go is given.

@@ -13,66 +13,96 @@ import (
 	"github.com/go-compendium/compendium/internal/benchmarks"
 )
 
+// measured is one pattern's results: runs[i][j] holds the -count runs of
+// p.Cases[i] at GOMAXPROCS procs[j].
+type measured struct {
+	p     benchmarks.Pattern
+	procs []int
+	runs  [][][]testing.BenchmarkResult
+}
+
 // writer prints results in one output format.
 type writer interface {
 	header(e env)
-	// pattern prints one pattern; results[i] holds the -count runs of
-	// p.Cases[i].
-	pattern(p benchmarks.Pattern, results [][]testing.BenchmarkResult)
+	// pattern prints one pattern, or keeps it for finish.
+	pattern(m *measured)
+	// finish prints what could only be printed once every pattern ran.
+	finish() error
 }
 
-// row is one case reduced to the medians of its runs.
+// row is one case at one GOMAXPROCS, reduced to the medians of its runs.
 type row struct {
+	name         string // the case's full name, for messages
 	params, impl string
+	procs        int
 	ours         bool
-	ns           float64 // ns/op, float so that sub-nanosecond loops show
-	bytes        float64
-	allocs       float64
-	extra        map[string]float64
-	ratio        float64 // ns / the baseline's ns in the same params group; 0 if none
-	failed       bool
+	// unit is what one measurement is per: "op", or the unit of the
+	// ns/<unit> metric the case reports (benchmarks.PerUnit), whose B/ and
+	// allocs/ then replace the per-op figures.
+	unit              string
+	ns, bytes, allocs float64 // per unit; ns is float so that sub-nanosecond loops show
+	extra             map[string]float64
+	ratio             float64 // ns / the baseline's ns in the same params and procs; 0 if none
+	failed            bool
+	missing           []string // per-unit metrics the case should have reported and did not
 }
 
-// rows reduces a pattern's results to one row per case and fills in the
-// ratio to compendium's implementation under the same parameters.
-func rows(p benchmarks.Pattern, results [][]testing.BenchmarkResult) (rs []row, extraKeys []string) {
+// unitOf returns the unit of the first ns/<unit> metric in extra, or "op".
+func unitOf(extra map[string]float64) string {
+	var units []string
+	for k := range extra {
+		if u, ok := strings.CutPrefix(k, "ns/"); ok && u != "op" {
+			units = append(units, u)
+		}
+	}
+	if len(units) == 0 {
+		return "op"
+	}
+	slices.Sort(units)
+	return units[0]
+}
+
+// rows reduces a pattern's results to one row per case and GOMAXPROCS,
+// ordered by parameter set (in the cases' order), then GOMAXPROCS, then
+// case, and fills in the ratio to compendium's implementation under the
+// same parameters and GOMAXPROCS.
+func rows(m *measured) (rs []row, extraKeys []string) {
+	p := m.p
+	var groups []string
+	for _, c := range p.Cases {
+		if params, _ := c.Split(); !slices.Contains(groups, params) {
+			groups = append(groups, params)
+		}
+	}
 	seen := map[string]bool{}
-	for i, c := range p.Cases {
-		params, impl := c.Split()
-		r := row{params: params, impl: impl, ours: slices.Contains(p.Ours, impl), extra: map[string]float64{}}
-		var ns, bytes, allocs []float64
-		extras := map[string][]float64{}
-		for _, res := range results[i] {
-			if res.N == 0 {
-				continue
-			}
-			ns = append(ns, float64(res.T.Nanoseconds())/float64(res.N))
-			bytes = append(bytes, float64(res.MemBytes)/float64(res.N))
-			allocs = append(allocs, float64(res.MemAllocs)/float64(res.N))
-			for k, v := range res.Extra {
-				extras[k] = append(extras[k], v)
-			}
-		}
-		if len(ns) == 0 {
-			r.failed = true
-		} else {
-			r.ns, r.bytes, r.allocs = median(ns), median(bytes), median(allocs)
-		}
-		for k, vs := range extras {
-			r.extra[k] = median(vs)
-			if !seen[k] {
-				seen[k] = true
-				extraKeys = append(extraKeys, k)
+	for _, g := range groups {
+		for j, procs := range m.procs {
+			for i, c := range p.Cases {
+				params, impl := c.Split()
+				if params != g {
+					continue
+				}
+				r := reduce(m.runs[i][j])
+				r.name, r.params, r.impl, r.procs = p.Pkg+"."+p.Name+"/"+c.Name, params, impl, procs
+				r.ours = slices.Contains(p.Ours, impl)
+				for k := range r.extra {
+					if !seen[k] {
+						seen[k] = true
+						extraKeys = append(extraKeys, k)
+					}
+				}
+				rs = append(rs, r)
 			}
 		}
-		rs = append(rs, r)
 	}
 	slices.Sort(extraKeys)
 
-	// The baseline of a params group is the first of p.Ours that ran in it.
+	// The baseline of a group is the first of p.Ours that ran in it.
 	for i := range rs {
 		for _, ours := range p.Ours {
-			j := slices.IndexFunc(rs, func(b row) bool { return b.params == rs[i].params && b.impl == ours && !b.failed })
+			j := slices.IndexFunc(rs, func(b row) bool {
+				return b.params == rs[i].params && b.procs == rs[i].procs && b.impl == ours && !b.failed
+			})
 			if j >= 0 {
 				if !rs[i].failed && rs[j].ns > 0 {
 					rs[i].ratio = rs[i].ns / rs[j].ns
@@ -82,6 +112,63 @@ func rows(p benchmarks.Pattern, results [][]testing.BenchmarkResult) (rs []row, 
 		}
 	}
 	return rs, extraKeys
+}
+
+// reduce takes the medians of one case's runs, per unit.
+func reduce(results []testing.BenchmarkResult) row {
+	r := row{unit: "op", extra: map[string]float64{}}
+	var ns, bytes, allocs []float64
+	extras := map[string][]float64{}
+	for _, res := range results {
+		if res.N == 0 {
+			continue
+		}
+		ns = append(ns, float64(res.T.Nanoseconds())/float64(res.N))
+		bytes = append(bytes, float64(res.MemBytes)/float64(res.N))
+		allocs = append(allocs, float64(res.MemAllocs)/float64(res.N))
+		for k, v := range res.Extra {
+			extras[k] = append(extras[k], v)
+		}
+	}
+	if len(ns) == 0 {
+		r.failed = true
+		return r
+	}
+	r.ns, r.bytes, r.allocs = median(ns), median(bytes), median(allocs)
+	for k, vs := range extras {
+		r.extra[k] = median(vs)
+	}
+	if r.unit = unitOf(r.extra); r.unit != "op" {
+		for _, f := range []struct {
+			key string
+			v   *float64
+		}{{"ns/", &r.ns}, {"B/", &r.bytes}, {"allocs/", &r.allocs}} {
+			k := f.key + r.unit
+			v, ok := r.extra[k]
+			if !ok {
+				r.missing = append(r.missing, k)
+				*f.v = 0
+				continue
+			}
+			*f.v = v
+			delete(r.extra, k)
+		}
+	}
+	return r
+}
+
+// unitProblems lists the cases of m that report time per unit but not
+// bytes or allocations in the same unit: their rows would put "ns/task"
+// beside "allocs/op" again.
+func unitProblems(m *measured) []string {
+	var out []string
+	rs, _ := rows(m)
+	for _, r := range rs {
+		if len(r.missing) > 0 {
+			out = append(out, fmt.Sprintf("%s reports ns/%s but not %s (use benchmarks.PerUnit)", r.name, r.unit, strings.Join(r.missing, ", ")))
+		}
+	}
+	return slices.Compact(out)
 }
 
 func median(xs []float64) float64 {
@@ -108,7 +195,48 @@ func num(x float64) string {
 	}
 }
 
-func (r row) cells(extraKeys []string) []string {
+// table is the columns of a pattern's table: unit is the pattern's unit
+// when every row has the same, else "" and a unit column says each row's.
+type table struct {
+	unit      string
+	procs     bool // a procs column: the cases ran at several GOMAXPROCS
+	extraKeys []string
+}
+
+func newTable(rs []row, extraKeys []string, e env) table {
+	t := table{procs: e.sweep(), extraKeys: extraKeys}
+	for _, r := range rs {
+		if r.failed {
+			continue
+		}
+		switch {
+		case t.unit == "":
+			t.unit = r.unit
+		case t.unit != r.unit:
+			t.unit = "mixed"
+		}
+	}
+	if t.unit == "" {
+		t.unit = "op"
+	}
+	return t
+}
+
+func (t table) columns() []string {
+	cols := []string{"case"}
+	if t.procs {
+		cols = append(cols, "procs")
+	}
+	cols = append(cols, "impl")
+	if t.unit == "mixed" {
+		cols = append(cols, "ns", "B", "allocs", "per")
+	} else {
+		cols = append(cols, "ns/"+t.unit, "B/"+t.unit, "allocs/"+t.unit)
+	}
+	return append(append(cols, t.extraKeys...), "vs ours")
+}
+
+func (t table) cells(r row) []string {
 	impl := r.impl
 	if r.ours {
 		impl += " (ours)"
@@ -117,11 +245,20 @@ func (r row) cells(extraKeys []string) []string {
 	if params == "" {
 		params = "-"
 	}
-	if r.failed {
-		return append([]string{params, impl, "failed"}, make([]string, 3+len(extraKeys))...)
+	cs := []string{params}
+	if t.procs {
+		cs = append(cs, fmt.Sprint(r.procs))
 	}
-	cs := []string{params, impl, num(r.ns), num(r.bytes), num(r.allocs)}
-	for _, k := range extraKeys {
+	cs = append(cs, impl)
+	if r.failed {
+		cs = append(cs, "failed")
+		return append(cs, make([]string, len(t.columns())-len(cs))...)
+	}
+	cs = append(cs, num(r.ns), num(r.bytes), num(r.allocs))
+	if t.unit == "mixed" {
+		cs = append(cs, r.unit)
+	}
+	for _, k := range t.extraKeys {
 		if v, ok := r.extra[k]; ok {
 			cs = append(cs, num(v))
 		} else {
@@ -135,98 +272,126 @@ func (r row) cells(extraKeys []string) []string {
 	return append(cs, ratio)
 }
 
-func columns(extraKeys []string) []string {
-	return append(append([]string{"case", "impl", "ns/op", "B/op", "allocs/op"}, extraKeys...), "vs ours")
+type textWriter struct {
+	out io.Writer
+	e   env
 }
-
-type textWriter struct{ out io.Writer }
 
 func (w *textWriter) header(e env) {
-	fmt.Fprintf(w.out, "compendium comparison: %s %s/%s, %s, GOMAXPROCS=%d, %s\n", e.goVersion, e.goos, e.goarch, e.cpu, e.gomaxprocs, e.date)
-	fmt.Fprintf(w.out, "\"vs ours\" is ns/op divided by compendium's ns/op under the same parameters (above 1.00x: ours is faster).\n")
+	w.e = e
+	fmt.Fprintf(w.out, "compendium comparison: %s %s/%s, %s (%d CPUs), %s, %s\n", e.goVersion, e.goos, e.goarch, e.cpu, e.numCPU, e.procs(), e.date)
+	fmt.Fprintf(w.out, "Times, bytes and allocations are per op, or per task or item where one op is many; \"vs ours\" is time divided by compendium's under the same parameters and GOMAXPROCS (above 1.00x: ours is faster).\n")
 }
 
-func (w *textWriter) pattern(p benchmarks.Pattern, results [][]testing.BenchmarkResult) {
-	rs, keys := rows(p, results)
-	fmt.Fprintf(w.out, "\n%s.%s: %s\n", p.Pkg, p.Name, p.Doc)
+func (w *textWriter) pattern(m *measured) {
+	rs, keys := rows(m)
+	t := newTable(rs, keys, w.e)
+	fmt.Fprintf(w.out, "\n%s.%s: %s\n", m.p.Pkg, m.p.Name, m.p.Doc)
 	tw := tabwriter.NewWriter(w.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(columns(keys), "\t")+"\t")
+	fmt.Fprintln(tw, strings.Join(t.columns(), "\t")+"\t")
 	for _, r := range rs {
-		fmt.Fprintln(tw, strings.Join(r.cells(keys), "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(t.cells(r), "\t")+"\t")
 	}
 	tw.Flush()
 }
 
-type markdownWriter struct{ out io.Writer }
+func (w *textWriter) finish() error { return nil }
 
-func (w *markdownWriter) header(e env) {
-	fmt.Fprintf(w.out, "# compendium benchmark results\n\n")
-	fmt.Fprintf(w.out, "Generated by `go run ./bench/cmd/compare -format markdown`; do not edit by hand.\n\n")
-	fmt.Fprintf(w.out, "- date: %s\n- go: %s %s/%s\n- cpu: %s\n- GOMAXPROCS: %d\n\n", e.date, e.goVersion, e.goos, e.goarch, e.cpu, e.gomaxprocs)
-	fmt.Fprintf(w.out, "\"vs ours\" is ns/op divided by compendium's ns/op under the same parameters: above 1.00x, ours is faster.\n")
+type markdownWriter struct {
+	out     io.Writer
+	cmdline string
+	e       env
 }
 
-func (w *markdownWriter) pattern(p benchmarks.Pattern, results [][]testing.BenchmarkResult) {
-	rs, keys := rows(p, results)
-	fmt.Fprintf(w.out, "\n## %s.%s\n\n%s\n\n", p.Pkg, p.Name, p.Doc)
-	cols := columns(keys)
+func (w *markdownWriter) header(e env) {
+	w.e = e
+	cmd := w.cmdline
+	if cmd == "" {
+		cmd = "go run ./bench/cmd/compare -format markdown"
+	}
+	fmt.Fprintf(w.out, "# compendium benchmark results\n\n")
+	fmt.Fprintf(w.out, "Generated by `%s`; do not edit by hand.\n\n", cmd)
+	fmt.Fprintf(w.out, "- date: %s\n- go: %s %s/%s\n- cpu: %s (%d CPUs)\n- %s\n\n", e.date, e.goVersion, e.goos, e.goarch, e.cpu, e.numCPU, e.procs())
+	fmt.Fprintf(w.out, "Times, bytes and allocations are per op, or per task or item where one op is many (the column headers say which). ")
+	fmt.Fprintf(w.out, "\"vs ours\" is time divided by compendium's under the same parameters")
+	if e.sweep() {
+		fmt.Fprintf(w.out, " and GOMAXPROCS (the procs column)")
+	}
+	fmt.Fprintf(w.out, ": above 1.00x, ours is faster.\n")
+}
+
+func (w *markdownWriter) pattern(m *measured) {
+	rs, keys := rows(m)
+	t := newTable(rs, keys, w.e)
+	fmt.Fprintf(w.out, "\n## %s.%s\n\n%s\n\n", m.p.Pkg, m.p.Name, m.p.Doc)
+	cols := t.columns()
 	fmt.Fprintf(w.out, "| %s |\n", strings.Join(cols, " | "))
 	align := make([]string, len(cols))
-	for i := range align {
+	for i, c := range cols {
 		align[i] = "---:"
+		if c == "case" || c == "impl" || c == "per" {
+			align[i] = "---"
+		}
 	}
-	align[0], align[1] = "---", "---"
 	fmt.Fprintf(w.out, "| %s |\n", strings.Join(align, " | "))
+	impl := slices.Index(cols, "impl")
 	for _, r := range rs {
-		cs := r.cells(keys)
+		cs := t.cells(r)
 		if r.ours {
-			cs[1] = "**" + cs[1] + "**"
+			cs[impl] = "**" + cs[impl] + "**"
 		}
 		fmt.Fprintf(w.out, "| %s |\n", strings.Join(cs, " | "))
 	}
 }
+
+func (w *markdownWriter) finish() error { return nil }
 
 // benchWriter prints the standard Go benchmark format
 // (golang.org/design/14313-benchmark-format), which benchstat reads.
 type benchWriter struct {
 	out io.Writer
 	pkg string
-	e   env
 }
 
 func (w *benchWriter) header(e env) {
-	w.e = e
 	fmt.Fprintf(w.out, "goos: %s\ngoarch: %s\ncpu: %s\n", e.goos, e.goarch, e.cpu)
 }
 
-func (w *benchWriter) pattern(p benchmarks.Pattern, results [][]testing.BenchmarkResult) {
+func (w *benchWriter) pattern(m *measured) {
+	p := m.p
 	if p.Pkg != w.pkg {
 		w.pkg = p.Pkg
 		fmt.Fprintf(w.out, "pkg: github.com/go-compendium/compendium/%s\n", p.Pkg)
 	}
 	for i, c := range p.Cases {
-		name := fmt.Sprintf("Benchmark%s/%s", p.Name, c.Name)
-		if w.e.gomaxprocs > 1 {
-			name += fmt.Sprintf("-%d", w.e.gomaxprocs)
-		}
-		for _, res := range results[i] {
-			if res.N == 0 {
-				continue
+		for j, procs := range m.procs {
+			name := fmt.Sprintf("Benchmark%s/%s", p.Name, c.Name)
+			if procs != 1 {
+				// go test's suffix: none at GOMAXPROCS=1, "-N" otherwise,
+				// which benchstat reads as the GOMAXPROCS.
+				name += fmt.Sprintf("-%d", procs)
 			}
-			line := fmt.Sprintf("%s\t%d\t%.2f ns/op\t%d B/op\t%d allocs/op", name, res.N,
-				float64(res.T.Nanoseconds())/float64(res.N), res.AllocedBytesPerOp(), res.AllocsPerOp())
-			keys := make([]string, 0, len(res.Extra))
-			for k := range res.Extra {
-				keys = append(keys, k)
+			for _, res := range m.runs[i][j] {
+				if res.N == 0 {
+					continue
+				}
+				line := fmt.Sprintf("%s\t%d\t%.2f ns/op\t%d B/op\t%d allocs/op", name, res.N,
+					float64(res.T.Nanoseconds())/float64(res.N), res.AllocedBytesPerOp(), res.AllocsPerOp())
+				keys := make([]string, 0, len(res.Extra))
+				for k := range res.Extra {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				for _, k := range keys {
+					line += fmt.Sprintf("\t%g %s", res.Extra[k], k)
+				}
+				fmt.Fprintln(w.out, line)
 			}
-			slices.Sort(keys)
-			for _, k := range keys {
-				line += fmt.Sprintf("\t%g %s", res.Extra[k], k)
-			}
-			fmt.Fprintln(w.out, line)
 		}
 	}
 }
+
+func (w *benchWriter) finish() error { return nil }
 
 // cpuModel reads the processor's name from /proc/cpuinfo where there is one.
 func cpuModel() string {
@@ -235,7 +400,12 @@ func cpuModel() string {
 		return "unknown cpu"
 	}
 	defer f.Close()
-	s := bufio.NewScanner(f)
+	return cpuModelIn(f)
+}
+
+// cpuModelIn returns the first "model name" of a /proc/cpuinfo.
+func cpuModelIn(cpuinfo io.Reader) string {
+	s := bufio.NewScanner(cpuinfo)
 	for s.Scan() {
 		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
 			return strings.TrimSpace(v)
