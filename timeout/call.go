@@ -20,9 +20,11 @@ import (
 // (semaphore.Group, pool.Workers, a semaphore slot) that wraps its work in
 // Call gives its slot back at the deadline while f still runs, and the
 // limit no longer bounds the work: to bound a limited task's time and keep
-// the slot until f returns, see the per-task deadline of semaphore.Group
-// and pool.Workers, or use context.WithTimeout in the task with an f that
-// honours it (NewRequestWithContext, QueryContext).
+// the slot until f returns, give the limiter the deadline instead
+// ([github.com/go-compendium/compendium/semaphore.TaskTimeout],
+// [github.com/go-compendium/compendium/pool.TaskTimeout]), or use
+// context.WithTimeout in the task with an f that honours it
+// (NewRequestWithContext, QueryContext).
 //
 // At the deadline Call returns an error matching [ErrTimeout] and
 // [context.DeadlineExceeded] that names the call and d; if ctx ends first,
