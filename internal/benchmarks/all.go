@@ -34,5 +34,6 @@ func All() []Pattern {
 		ScenarioOwnedState(),
 		ScenarioHandoff(),
 		ScenarioRequestPath(),
+		ScenarioTracing(),
 	}
 }
