@@ -50,6 +50,7 @@ type Workers struct {
 	stopWake      func() bool     // unregisters wakeBlocked from the pool's context
 	hookExpired   func()          // tests only: runs when a worker's idle timer has fired
 	hookBlocked   func()          // tests only: runs when a Go is about to wait for room
+	noYield       bool            // tests only: no Gosched after a wake-up (see loop)
 
 	// mu guards everything below. One short critical section per task on
 	// each side (admit; finish-and-pop) makes Stats an exact snapshot; a

@@ -12,3 +12,16 @@ func SetIdleExpiredHook(w *Workers, f func()) { w.hookExpired = f }
 // on the doorbell: the moment where a worker may ring for it before it
 // listens. Call it before submitting anything.
 func SetBlockedHook(w *Workers, f func()) { w.hookBlocked = f }
+
+// SetTuning turns on or off the two scheduling aids of w, for
+// BenchmarkWorkersTuning: the Gosched with which a worker that has just
+// woken a submitter blocked for room lets it refill the queue (yield), and
+// the mark at which a blocked submitter is woken, when the queue is down
+// to half (half) or as soon as one slot is free (not half). Call it before
+// submitting anything.
+func SetTuning(w *Workers, yield, half bool) {
+	w.noYield = !yield
+	if !half {
+		w.wakeAt = w.q // ringRoom rings while Queued < q+coming: whenever admit would take a task
+	}
+}

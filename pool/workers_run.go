@@ -117,8 +117,8 @@ func (w *Workers) wake(s *worker) {
 // ringRoom wakes a submitter waiting for room, with w.mu held, once the
 // queue is down to half its capacity. Waking at half rather than at every
 // free slot lets a producer faster than the workers refill q/2 slots per
-// wake-up instead of one: waking at every free slot was slower in
-// BenchmarkWorkers' tiny-task rows at every GOMAXPROCS from 1 to 8. It
+// wake-up instead of one; BenchmarkWorkersTuning (mark=half against
+// mark=one, -cpu 1,2,4,8) measures it against waking at every free slot. It
 // rings only if admit would take a task (a worker is idle or can start, or
 // the queue has room), so that with a queue of 0 a pop does not wake a
 // submitter that would find the worker busy with the task it just took.
@@ -182,9 +182,11 @@ func (w *Workers) loop(me *worker) {
 			// taking tasks until the queue is empty and it parks,
 			// leaving the workers idle while the submitter refills.
 			// One yield per wake-up (once per q/2 tasks) lets it refill
-			// at once: BenchmarkWorkers' tiny rows at GOMAXPROCS 2, 4
-			// and 8 showed the gain, against a build without it.
-			runtime.Gosched()
+			// at once. BenchmarkWorkersTuning (impl=yield against
+			// impl=noyield, -cpu 1,2,4,8) measures what it gains.
+			if !w.noYield {
+				runtime.Gosched()
+			}
 		}
 		// The common case, a task submitted with context.Background and
 		// no deadline or trace, needs neither start nor end: two calls

@@ -50,6 +50,9 @@ type Group struct {
 	// onGoexit and onInlineGoexit are the Goexit hooks, made once so that
 	// calling a task builds no method value.
 	onGoexit, onInlineGoexit func()
+	// noYield turns the Gosched in goSlow off, for the benchmark that
+	// shows what it gains (BenchmarkTuning, export_test.go).
+	noYield bool
 
 	// mu guards everything below. One mutex, not a channel of tokens:
 	// SetLimit must change the bound while tasks hold slots, a finishing
@@ -192,9 +195,11 @@ func (g *Group) goSlow(ctx context.Context, done <-chan struct{}, f task) error 
 	// Yield once before queueing: the tasks holding the slots are often
 	// runnable right behind this goroutine, and letting them finish frees
 	// a slot without parking the submitter, whose wake-up would cost a
-	// goroutine switch per task. (Parking at once was measured as the
-	// alternative: see BenchmarkGroup at -cpu 1,2,4,8.)
-	runtime.Gosched()
+	// goroutine switch per task. BenchmarkTuning (type=group,
+	// -cpu 1,2,4,8) measures the yield against parking at once.
+	if !g.noYield {
+		runtime.Gosched()
+	}
 	g.mu.Lock()
 	if err := g.refusal(); err != nil {
 		g.mu.Unlock()

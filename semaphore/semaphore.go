@@ -28,6 +28,9 @@ type Counting struct {
 	// receives, so that Acquirer can be send-only and len counts the
 	// slots in use.
 	tokens chan struct{}
+	// noYield turns the Gosched in acquireSlow off, for the benchmark
+	// that shows what it gains (BenchmarkTuning, export_test.go).
+	noYield bool
 }
 
 // NewCounting returns a counting semaphore with n slots, all free.
@@ -71,11 +74,13 @@ func (s *Counting) Acquire(ctx context.Context) error {
 // goroutines that hold the slots are often runnable right here, queued
 // behind this one, and letting them run to their Release usually frees a
 // slot without parking. Parking the acquirer as a blocked sender instead
-// turns every later handoff into a goroutine switch (a convoy). Whether
-// the yield pays is measured by BenchmarkAcquire (mode=parallel) at
-// -cpu 1,2,4,8.
+// turns every later handoff into a goroutine switch (a convoy).
+// BenchmarkTuning (type=counting, -cpu 1,2,4,8) measures the yield
+// against waiting at once.
 func (s *Counting) acquireSlow(ctx context.Context, done <-chan struct{}) error {
-	runtime.Gosched()
+	if !s.noYield {
+		runtime.Gosched()
+	}
 	// After the yield a slot is usually free: take it with a one-channel
 	// try before paying for a two-channel select.
 	select {

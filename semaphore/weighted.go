@@ -73,6 +73,9 @@ type Weighted struct {
 	// spare recycles waiters and their ready channels, so that blocking
 	// allocates nothing in the steady state.
 	spare sync.Pool
+	// noYield turns the Gosched in Acquire off, for the benchmark that
+	// shows what it gains (BenchmarkTuning, export_test.go).
+	noYield bool
 }
 
 // waiter is one goroutine blocked in Acquire.
@@ -140,9 +143,11 @@ func (w *Weighted) Acquire(ctx context.Context, k int64) error {
 	// Acquire must queue behind it and every Release must hand over through
 	// the lock and a goroutine switch; with enough goroutines that convoy
 	// never drains. Yielding first is not barging: a queued waiter still
-	// blocks the retry. BenchmarkAcquire (mode=parallel, -cpu 1,2,4,8)
+	// blocks the retry. BenchmarkTuning (type=weighted, -cpu 1,2,4,8)
 	// measures the yield against queueing at once.
-	runtime.Gosched()
+	if !w.noYield {
+		runtime.Gosched()
+	}
 	if !w.tryAcquire(k) {
 		if err := w.acquireSlow(ctx, done, k); err != nil {
 			return err

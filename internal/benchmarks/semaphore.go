@@ -217,21 +217,7 @@ func SemaphoreGroup() Pattern {
 		Doc:  "one tiny task (an atomic add) started and joined, at most 4 running; impl=waitgroup is a goroutine per task with no limit; shape=tree: each task submits its 2 children from inside; deadline=1s: each task gets its own deadline.",
 		Ours: []string{"group"},
 		Cases: []Case{
-			{Name: fmt.Sprintf("limit=%d/impl=group", limit), F: func(b *testing.B) {
-				var n atomic.Int64
-				task := func(context.Context) error { n.Add(1); return nil }
-				ctx := context.Background()
-				b.ReportAllocs()
-				g := semaphore.NewGroup(ctx, limit)
-				for range b.N {
-					if err := g.Go(ctx, task); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := g.Wait(); err != nil {
-					b.Fatal(err)
-				}
-			}},
+			{Name: fmt.Sprintf("limit=%d/impl=group", limit), F: groupFlat(limit, nil)},
 			{Name: fmt.Sprintf("limit=%d/impl=errgroup", limit), F: func(b *testing.B) {
 				var n atomic.Int64
 				task := func() error { n.Add(1); return nil }
@@ -320,22 +306,7 @@ func SemaphoreGroup() Pattern {
 				wg.Go(node(0))
 				wg.Wait()
 			}},
-			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=group", limit), F: func(b *testing.B) {
-				var n atomic.Int64
-				task := func(context.Context) error { n.Add(1); return nil }
-				ctx := context.Background()
-				b.ReportAllocs()
-				g := semaphore.NewGroup(ctx, limit, semaphore.TaskTimeout(time.Second))
-				for range b.N {
-					if err := g.Go(ctx, task); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := g.Wait(); err != nil {
-					b.Fatal(err)
-				}
-				_ = g.Close()
-			}},
+			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=group", limit), F: groupFlat(limit, nil, semaphore.TaskTimeout(time.Second))},
 			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=errgroup", limit), F: func(b *testing.B) {
 				var n atomic.Int64
 				// The deadline derives from the group's context, as
@@ -359,4 +330,97 @@ func SemaphoreGroup() Pattern {
 			}},
 		},
 	}
+}
+
+// groupFlat returns the body of SemaphoreGroup's flat impl=group cases:
+// b.N tiny tasks submitted from outside to one Group made with opts, then
+// joined. tune, if not nil, is applied to the Group before the first Go.
+func groupFlat(limit int, tune func(*semaphore.Group), opts ...semaphore.GroupOption) func(*testing.B) {
+	return func(b *testing.B) {
+		var n atomic.Int64
+		task := func(context.Context) error { n.Add(1); return nil }
+		ctx := context.Background()
+		b.ReportAllocs()
+		g := semaphore.NewGroup(ctx, limit, opts...)
+		if tune != nil {
+			tune(g)
+		}
+		for range b.N {
+			if err := g.Go(ctx, task); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		_ = g.Close()
+	}
+}
+
+// SemaphoreTuning runs the contended workloads of SemaphoreAcquire
+// (mode=parallel, limits 1 and 4, each work level) through Counting and
+// Weighted, and SemaphoreGroup's flat rows through Group, each with the
+// yield its slow path takes before it waits on (impl=yield) and off
+// (impl=noyield): the Gosched with which an Acquire or Go that finds no
+// free slot lets the holders run to their Release first. The tune
+// functions turn it on or off; only semaphore's own tests can, so the
+// pattern is not in All: run it as BenchmarkTuning in package semaphore,
+// with -cpu 1,2,4,8.
+func SemaphoreTuning(
+	counting func(s *semaphore.Counting, yield bool),
+	weighted func(w *semaphore.Weighted, yield bool),
+	group func(g *semaphore.Group, yield bool),
+) Pattern {
+	p := Pattern{
+		Pkg:  "semaphore",
+		Name: "Tuning",
+		Doc: "BenchmarkAcquire's mode=parallel and BenchmarkGroup's flat rows with the yield before waiting on and off; " +
+			"ns per Acquire+Release pair or per task.",
+		Ours: []string{"yield"},
+	}
+	aids := []struct {
+		name  string
+		yield bool
+	}{{"yield", true}, {"noyield", false}}
+	types := []struct {
+		name string
+		make func(limit int, yield bool) limiter
+	}{
+		{"counting", func(n int, yield bool) limiter {
+			s := semaphore.NewCounting(n)
+			counting(s, yield)
+			return s
+		}},
+		{"weighted", func(n int, yield bool) limiter {
+			w := semaphore.NewWeighted(int64(n))
+			weighted(w, yield)
+			return weightedOne{w}
+		}},
+	}
+	for _, t := range types {
+		for _, limit := range []int{1, 4} {
+			for _, work := range semaphoreWork {
+				for _, a := range aids {
+					p.Cases = append(p.Cases, Case{
+						Name: fmt.Sprintf("type=%s/limit=%d/work=%s/impl=%s", t.name, limit, work.name, a.name),
+						F:    acquireRelease(func(n int) limiter { return t.make(n, a.yield) }, limit, true, work.rounds),
+					})
+				}
+			}
+		}
+	}
+	const limit = 4
+	rows := []struct {
+		name string
+		opts []semaphore.GroupOption
+	}{{"", nil}, {"/deadline=1s", []semaphore.GroupOption{semaphore.TaskTimeout(time.Second)}}}
+	for _, row := range rows {
+		for _, a := range aids {
+			p.Cases = append(p.Cases, Case{
+				Name: fmt.Sprintf("type=group/limit=%d%s/impl=%s", limit, row.name, a.name),
+				F:    groupFlat(limit, func(g *semaphore.Group) { group(g, a.yield) }, row.opts...),
+			})
+		}
+	}
+	return p
 }

@@ -98,6 +98,48 @@ func PoolWorkers() Pattern {
 	return p
 }
 
+// PoolWorkersTuning runs PoolWorkers' tiny-task rows of pool.Workers
+// (the default queue of 64, 2, 4 and 8 workers) with its two scheduling
+// aids on and off: the Gosched with which a worker that has just woken a
+// submitter blocked for room lets it refill the queue (impl=yield, or
+// impl=noyield without it), and the mark at which a blocked submitter is
+// woken: when the queue is down to half (mark=half) or as soon as one
+// slot is free (mark=one), the alternative the code argues against. tune
+// sets them; only pool's own tests can, so the pattern is not in All: run
+// it as BenchmarkWorkersTuning in package pool, with -cpu 1,2,4,8.
+func PoolWorkersTuning(tune func(w *pool.Workers, yield, half bool)) Pattern {
+	p := Pattern{
+		Pkg:  "pool",
+		Name: "WorkersTuning",
+		Doc:  "BenchmarkWorkers' task=tiny rows of pool.Workers with the yield after a wake-up on and off, waking blocked submitters at half the queue or at one free slot; ns per task.",
+		Ours: []string{"yield"},
+	}
+	aids := []struct {
+		name  string
+		yield bool
+	}{{"yield", true}, {"noyield", false}}
+	marks := []struct {
+		name string
+		half bool
+	}{{"half", true}, {"one", false}}
+	for _, workers := range []int{2, 4, 8} {
+		for _, m := range marks {
+			for _, a := range aids {
+				p.Cases = append(p.Cases, Case{
+					Name: fmt.Sprintf("task=tiny/workers=%d/mark=%s/impl=%s", workers, m.name, a.name),
+					F: func(b *testing.B) {
+						var n atomic.Int64
+						r := newWorkersOurs()(workers, func() error { n.Add(1); return nil }).(*workersOurs)
+						tune(r.w, a.yield, m.half)
+						benchWorkers(b, r)
+					},
+				})
+			}
+		}
+	}
+	return p
+}
+
 // workersSpinRounds makes workersSpin take about a microsecond on the
 // reference machine.
 const workersSpinRounds = 750
