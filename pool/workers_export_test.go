@@ -12,3 +12,8 @@ func SetIdleExpiredHook(w *Workers, f func()) { w.hookExpired = f }
 // on the doorbell: the moment where a worker may ring for it before it
 // listens. Call it before submitting anything.
 func SetBlockedHook(w *Workers, f func()) { w.hookBlocked = f }
+
+// SetTickHook makes f run on a's timer goroutine as each tick begins,
+// before it takes any lock: the one place where a test can hold a tick in
+// progress, to see that Close waits for it. Call it before the first Put.
+func SetTickHook[E any](a *AgingRecycler[E], f func()) { a.hookTick = f }
