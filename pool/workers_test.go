@@ -132,7 +132,9 @@ func TestWorkersHugeSizes(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	w := pool.NewWorkers(bg, math.MaxInt, pool.QueueCapacity(math.MaxInt))
 	w.Resize(1 << 31)
+	w31 := pool.NewWorkers(bg, 1<<31) // issue 16's sweep: once 16 GiB up front
 	runtime.ReadMemStats(&after)
+	require.NoError(t, w31.Close())
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated up front")
 
 	g := newGate()
