@@ -71,7 +71,8 @@ type AgingRecycler[E any] struct {
 	timer *time.Timer // made on the first arming
 	// life joins the ticks: each arming counts one goroutine, which the
 	// tick ends, or Close if it stops the timer before the tick begins.
-	life lifecycle.Owner
+	life     lifecycle.Owner
+	hookTick func() // tests only: runs as a tick begins
 }
 
 // agingShard is one stack of an AgingRecycler, in a ring so that expiry can
@@ -338,6 +339,9 @@ func (a *AgingRecycler[E]) arm() {
 // idle for ttl, and sets the timer again if values are still idle.
 func (a *AgingRecycler[E]) expire() {
 	a.life.Labels().Apply()
+	if a.hookTick != nil {
+		a.hookTick()
+	}
 	// Cleared before the shards are looked at: a Put that keeps a value
 	// on a shard after this tick has looked at it then sees armed clear
 	// and sets the timer itself. (Put keeps, then reads armed; this clears

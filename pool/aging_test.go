@@ -414,3 +414,33 @@ func TestAgingPanickingSize(t *testing.T) {
 	a.Put(newBuf())
 	assert.Equal(t, pool.RecyclerStats{Puts: 1, Kept: 1, Idle: 1, IdleBytes: 10}, a.Stats())
 }
+
+// TestAgingCloseWaitsForTick holds a tick in progress and closes the
+// recycler: Close returns only once the tick has ended, as it promises
+// (it joins every goroutine it started), and releases the idle value.
+func TestAgingCloseWaitsForTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := aging(4)
+		inTick, resume := make(chan struct{}), make(chan struct{})
+		pool.SetTickHook(a, func() {
+			inTick <- struct{}{}
+			<-resume
+		})
+		a.Put(newBuf())
+		<-inTick // the first tick, ttl/4 after the Put, has begun
+		closed := make(chan error, 1)
+		go func() { closed <- a.Close() }()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Fatal("Close returned while a tick was in progress")
+		default:
+		}
+		close(resume)
+		assert.NoError(t, <-closed)
+		st := a.Stats()
+		assert.Zero(t, st.Idle)
+		assert.Equal(t, uint64(1), st.Expired, "Close released the value")
+		checkStats(t, st)
+	})
+}

@@ -25,3 +25,8 @@ func SetTuning(w *Workers, yield, half bool) {
 		w.wakeAt = w.q // ringRoom rings while Queued < q+coming: whenever admit would take a task
 	}
 }
+
+// SetTickHook makes f run on a's timer goroutine as each tick begins,
+// before it takes any lock: the one place where a test can hold a tick in
+// progress, to see that Close waits for it. Call it before the first Put.
+func SetTickHook[E any](a *AgingRecycler[E], f func()) { a.hookTick = f }

@@ -132,7 +132,9 @@ func TestWorkersHugeSizes(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	w := pool.NewWorkers(bg, math.MaxInt, pool.QueueCapacity(math.MaxInt))
 	w.Resize(1 << 31)
+	w31 := pool.NewWorkers(bg, 1<<31) // issue 16's sweep: once 16 GiB up front
 	runtime.ReadMemStats(&after)
+	require.NoError(t, w31.Close())
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated up front")
 
 	g := newGate()
@@ -1168,5 +1170,33 @@ func TestCloseWithRingPending(t *testing.T) {
 		synctest.Wait()
 		assert.ErrorIs(t, w.Go(bg, nop), compendium.ErrClosed, "the Go that heard the ring after Close")
 		assert.ErrorIs(t, <-closed, context.Canceled, "Close reports the task it cancelled")
+	})
+}
+
+// TestStopsRingTwiceBeforeGoListens checks a Go that found no room and is
+// about to wait when Shutdown and then Close both ring for it: the second
+// ring finds the doorbell still full and must not wait for room in it
+// (which, holding the pool's lock, would hang Close and every Go with it).
+// The Go is refused, and Shutdown and Close return.
+func TestStopsRingTwiceBeforeGoListens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := pool.NewWorkers(bg, 1, pool.QueueCapacity(0))
+		ended, cancel := context.WithCancel(bg)
+		cancel()
+		shut := errors.New("hook not run")
+		pool.SetBlockedHook(w, func() {
+			// Shutdown rings, and, its ctx having ended with a task still
+			// running, closes the pool, which rings again.
+			shut = w.Shutdown(ended)
+		})
+		g := newGate()
+		require.NoError(t, w.Go(bg, g.task))
+		assert.ErrorIs(t, w.Go(bg, nop), compendium.ErrClosed, "the Go blocked across Shutdown and Close")
+		assert.ErrorIs(t, shut, context.Canceled, "Shutdown's ctx ended")
+		closeErr := w.Close()
+		assert.ErrorIs(t, shut, closeErr, "Shutdown returned Close's result, which every Close returns")
+		st := w.Stats()
+		assertAccounted(t, st)
+		assert.Equal(t, uint64(1), st.Rejected)
 	})
 }
