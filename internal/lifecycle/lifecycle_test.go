@@ -322,14 +322,26 @@ func TestChecksPanicInOneForm(t *testing.T) {
 func panicHere(v any) { panic(v) }
 
 func TestCountersEndSortsByOutcome(t *testing.T) {
-	var c lifecycle.Counters
-	c.SubmitN(4)
-	c.StartN(4)
-	c.End(nil, nil)
-	c.End(nil, errBoom)
-	c.End(&compendium.PanicError{}, nil)
-	c.End(&compendium.PanicError{}, errBoom) // a panic is a panic, whatever err says
-	assert.Equal(t, compendium.TaskStats{Submitted: 4, Completed: 1, Failed: 1, Panicked: 2}, c.Snapshot())
+	cases := []struct {
+		name string
+		p    *compendium.PanicError
+		err  error
+		want compendium.TaskStats
+	}{
+		{"returned nil", nil, nil, compendium.TaskStats{Submitted: 1, Completed: 1}},
+		{"returned an error", nil, errBoom, compendium.TaskStats{Submitted: 1, Failed: 1}},
+		{"panicked", &compendium.PanicError{}, nil, compendium.TaskStats{Submitted: 1, Panicked: 1}},
+		{"panicked, whatever err says", &compendium.PanicError{}, errBoom, compendium.TaskStats{Submitted: 1, Panicked: 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var ctr lifecycle.Counters
+			ctr.Submit()
+			ctr.Start()
+			ctr.End(c.p, c.err)
+			assert.Equal(t, c.want, ctr.Snapshot())
+		})
+	}
 }
 
 func TestErrorsTakeAddsNoCountWhenNothingWasDropped(t *testing.T) {
