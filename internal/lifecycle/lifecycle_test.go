@@ -11,8 +11,10 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/internal/lifecycle"
@@ -311,9 +313,101 @@ func TestChecksPanicInOneForm(t *testing.T) {
 		lifecycle.NonNegative("p", "F", "d", 0)
 		lifecycle.UpFront[*int]("p", "F", "n", lifecycle.MaxUpFront/8)
 		lifecycle.UpFront[struct{}]("p", "F", "n", lifecycle.MaxUpFront)
+		lifecycle.UpFront[*int]("p", "F", "n", 0) // an unbuffered Buffer, an empty Bytes.Get
 	})
 	assert.Panics(t, func() { lifecycle.UpFront[*int]("p", "F", "n", lifecycle.MaxUpFront/8+1) })
 }
 
 //go:noinline
 func panicHere(v any) { panic(v) }
+
+func TestCountersEndSortsByOutcome(t *testing.T) {
+	cases := []struct {
+		name string
+		p    *compendium.PanicError
+		err  error
+		want compendium.TaskStats
+	}{
+		{"returned nil", nil, nil, compendium.TaskStats{Submitted: 1, Completed: 1}},
+		{"returned an error", nil, errBoom, compendium.TaskStats{Submitted: 1, Failed: 1}},
+		{"panicked", &compendium.PanicError{}, nil, compendium.TaskStats{Submitted: 1, Panicked: 1}},
+		{"panicked, whatever err says", &compendium.PanicError{}, errBoom, compendium.TaskStats{Submitted: 1, Panicked: 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var ctr lifecycle.Counters
+			ctr.Submit()
+			ctr.Start()
+			ctr.End(c.p, c.err)
+			assert.Equal(t, c.want, ctr.Snapshot())
+		})
+	}
+}
+
+func TestErrorsTakeAddsNoCountWhenNothingWasDropped(t *testing.T) {
+	e := lifecycle.NewErrors(2)
+	e.Add(errBoom)
+	err := e.Take()
+	require.Error(t, err)
+	assert.Equal(t, "boom", err.Error(), "no \"and 0 more\" line when every error was kept")
+}
+
+func TestErrorsTakeLetsGoOfWhatItReturned(t *testing.T) {
+	// A long-lived owner takes its errors batch by batch: once a batch is
+	// taken and the caller has dropped it, Errors must not keep it (and all
+	// it points to) reachable until the next batch overwrites it.
+	e := lifecycle.NewErrors(4)
+	w := addAndTake(t, &e)
+	runtime.GC()
+	runtime.GC()
+	assert.Nil(t, w.Value(), "an error Take returned is still referenced by Errors")
+	runtime.KeepAlive(&e)
+}
+
+type heapErr struct{ msg string }
+
+func (h *heapErr) Error() string { return h.msg }
+
+//go:noinline
+func addAndTake(t *testing.T, e *lifecycle.Errors) weak.Pointer[heapErr] {
+	err := &heapErr{"taken"}
+	e.Add(err)
+	require.ErrorIs(t, e.Take(), err)
+	return weak.Make(err)
+}
+
+func TestOwnerAddExitCountsGoroutinesForJoin(t *testing.T) {
+	o := newOwner(t, context.Background())
+	var exited atomic.Int32
+	o.Add(2)
+	for range 2 {
+		go func() {
+			defer o.Exit()
+			<-o.Done()
+			exited.Add(1)
+		}()
+	}
+	require.NoError(t, o.Close())
+	assert.Equal(t, int32(2), exited.Load(), "Close joins the goroutines counted with Add")
+}
+
+func TestOwnerStopAfterParentEndedKeepsTheParentsCause(t *testing.T) {
+	parent, cancel := context.WithCancelCause(context.Background())
+	o := newOwner(t, parent)
+	why := errors.New("shutdown")
+	cancel(why)
+	o.Stop(errors.New("consumer done"))
+	o.Fail(context.Canceled)
+	assert.Same(t, why, o.Close(), "the parent ended first: a Stop after it does not hide why the work was cut short")
+}
+
+func TestZeroLabelsStayZero(t *testing.T) {
+	var l lifecycle.Labels
+	assert.Nil(t, l.With("worker", "1").Context(), "the zero Labels with keys added still applies nothing")
+	assert.NotPanics(t, l.With("worker", "1").Apply)
+}
+
+func TestChecksMessageSizeUnits(t *testing.T) {
+	assert.PanicsWithValue(t, "p: F: n 1048576 would allocate 1 TiB up front, more than the 1 GiB limit",
+		func() { lifecycle.UpFront[[1 << 20]byte]("p", "F", "n", 1<<20) }, "exactly 1 TiB is written in TiB")
+}
