@@ -547,7 +547,9 @@ func (b *Balancer[Req, Resp]) admit(ctx context.Context) error {
 func (b *Balancer[Req, Resp]) Do(ctx context.Context, req Req) (Resp, error) {
 	lifecycle.Context(pkg, "Balancer.Do", ctx)
 	// A reply channel with room for the one answer, so the worker never
-	// waits; recycled, since making one costs two allocations.
+	// waits and an answer given before a Close is never dropped (the
+	// worker could only hand it over in person otherwise); recycled, since
+	// making one costs two allocations.
 	reply := b.replies.Get().(chan Result[Req, Resp])
 	if err := b.submit(request[Req, Resp]{ctx: ctx, req: req, reply: reply}); err != nil {
 		b.replies.Put(reply)
