@@ -99,6 +99,36 @@ func TestStageAddedToCanceledScope(t *testing.T) {
 		assert.ErrorIs(t, err, errBoom, "a pipeline added to a failed scope reports the failure")
 		assert.Empty(t, got)
 	})
+	// Each source alone, or before a one-worker stage (which does not
+	// look at the scope once its input has ended): the source itself
+	// must say it produced nothing because of the cancel, not because
+	// its input was empty.
+	sources := map[string]func(p *pipeline.Scope) *pipeline.Stream[int]{
+		"FromSlice": func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(10)) },
+		"FromSeq":   func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values(ints(10))) },
+		"FromChan":  func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromChan(p, feed(p, 10)) },
+		"FromChan/pumped": func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Buffer(pipeline.FromChan(p, feed(p, 10)), 5, pipeline.Block)
+		},
+	}
+	for name, src := range sources {
+		for _, stage := range []string{"alone", "Map"} {
+			t.Run(name+"/"+stage, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancelCause(t.Context())
+					p := pipeline.New(ctx)
+					cancel(errBoom)
+					in := src(p)
+					if stage == "Map" {
+						in = pipeline.Map(in, 1, square)
+					}
+					got, err := pipeline.Collect(in)
+					assert.ErrorIs(t, err, errBoom)
+					assert.Empty(t, got)
+				})
+			})
+		}
+	}
 }
 
 // TestCancelAtEveryStageSaysSo: whatever kind of stage stands before the
