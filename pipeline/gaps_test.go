@@ -412,3 +412,46 @@ func TestPumpCancelledSaysSo(t *testing.T) {
 		require.ErrorIs(t, err, context.Canceled)
 	})
 }
+
+// TestCloseStopsStagesWithoutParentCancel: Map's promise that once the
+// scope's context is done each worker starts at most one more call of f
+// holds for Close too when the parent can never be cancelled
+// (context.Background), where the scope's own cancels are the only ones.
+// The workers have items waiting when Close is called, and the source
+// stays blocked until the test has counted, so that no stage exiting on
+// the cancellation can be what stops the workers.
+func TestCloseStopsStagesWithoutParentCancel(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(context.Background())
+				release := make(chan struct{})
+				src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+					for i := range 100 {
+						if !yield(i) {
+							return nil
+						}
+					}
+					<-release // a wait that ignores ctx: Close waits for it
+					return nil
+				})
+				var late atomic.Int64
+				// Nobody reads the output: Close needs no reader.
+				pipeline.Map(src, workers, func(ctx context.Context, v int) (int, error) {
+					if ctx.Err() != nil {
+						late.Add(1)
+					}
+					<-ctx.Done() // busy until Close
+					return v, nil
+				})
+				synctest.Wait()
+				closed := make(chan error)
+				go func() { closed <- p.Close() }()
+				synctest.Wait() // the workers are gone; Close waits for the source
+				assert.LessOrEqual(t, late.Load(), int64(workers), "calls of f started after Close")
+				close(release)
+				require.NoError(t, <-closed)
+			})
+		})
+	}
+}
