@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pipeline"
@@ -347,6 +348,53 @@ func TestBatchCancelledWhileBlockedSaysSo(t *testing.T) {
 			}
 			return nil
 		})
+		if err == nil {
+			assert.Equal(t, n, seen, "a nil error with items missing")
+		} else {
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, seen, n)
+		}
+	})
+}
+
+// TestBatchCancelledWhileBlockedOnMaxWaitSaysSo: the same for a batch cut
+// by maxWait: a Batch stage cancelled while it waits to hand such a batch
+// to a busy sink, with an item of its input still unread and its source
+// gone, says so.
+func TestBatchCancelledWhileBlockedOnMaxWaitSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// One item per batch, each cut by maxWait: the first goes to the
+		// sink, which holds on to it, the next 256 fill Batch's output,
+		// and one more stays in the input.
+		const n = 1 + 256 + 1
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		in := make(chan int)
+		batches := pipeline.Batch(pipeline.FromChan(p, in), 2, time.Second)
+		hold := make(chan struct{})
+		seen := 0
+		done := make(chan error)
+		go func() {
+			done <- pipeline.ForEach(batches, func(_ context.Context, b []int) error {
+				if seen == 0 {
+					<-hold
+				}
+				seen += len(b)
+				return nil
+			})
+		}()
+		for i := range n - 1 {
+			in <- i
+			time.Sleep(2 * time.Second) // maxWait cuts a batch of one
+		}
+		in <- n - 1
+		close(in)
+		synctest.Wait() // the source is done; Batch waits to hand on its 257th batch
+		cancel()
+		synctest.Wait()
+		close(hold)
+		err := <-done
 		if err == nil {
 			assert.Equal(t, n, seen, "a nil error with items missing")
 		} else {
