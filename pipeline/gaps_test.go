@@ -404,6 +404,50 @@ func TestBatchCancelledWhileBlockedOnMaxWaitSaysSo(t *testing.T) {
 	})
 }
 
+// TestFlatMapCancelledWhileBlockedSaysSo: a FlatMap cancelled while it
+// waits to hand on its output to a busy sink, in the middle of its
+// input's last batch and with its source gone, says so: the calls it did
+// not make are not lost silently.
+func TestFlatMapCancelledWhileBlockedSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 200 // items 1 to 199 reach FlatMap in one batch; their 398 results fill its output
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		yielded := make(chan struct{})
+		src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+			for i := range n {
+				if !yield(i) {
+					return nil
+				}
+			}
+			close(yielded)
+			return nil
+		})
+		twice := pipeline.FlatMap(src, 1, func(_ context.Context, v int) ([]int, error) {
+			if v == 0 {
+				<-yielded // the rest wait on the source's shelf meanwhile
+			}
+			return []int{v, -v}, nil
+		})
+		seen := 0
+		err := pipeline.ForEach(twice, func(context.Context, int) error {
+			if seen++; seen == 1 {
+				synctest.Wait() // the source is done; FlatMap waits with calls left
+				cancel()
+				synctest.Wait()
+			}
+			return nil
+		})
+		if err == nil {
+			assert.Equal(t, 2*n, seen, "a nil error with items missing")
+		} else {
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, seen, 2*n)
+		}
+	})
+}
+
 // TestGenerateSeesParentCancel: with no stage to see a parent's cancel
 // first, a generator's yield still returns false within 64 yields of it;
 // after a stage saw it, or after a failure, at the next yield.
