@@ -197,13 +197,24 @@ func TestCloseCutsEveryStage(t *testing.T) {
 // (released, not left registered with its parent), with a cause matching
 // compendium.ErrClosed, and a pipeline added afterwards says so.
 func TestWaitEndsScope(t *testing.T) {
-	p := pipeline.New(t.Context())
-	_, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
-	require.NoError(t, err)
-	assert.Error(t, p.Context().Err(), "the context is done once Wait returned")
-	assert.ErrorIs(t, context.Cause(p.Context()), compendium.ErrClosed)
-	_, err = pipeline.Collect(pipeline.FromSlice(p, ints(3)))
-	assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
+	// With a parent that is never cancelled, the stages added afterwards
+	// know from the scope's own flag, not from the context.
+	parents := map[string]func(t *testing.T) context.Context{
+		"parent=cancelable": func(t *testing.T) context.Context { return t.Context() },
+		"parent=Background": func(*testing.T) context.Context { return context.Background() },
+	}
+	for name, parent := range parents {
+		t.Run(name, func(t *testing.T) {
+			p := pipeline.New(parent(t))
+			_, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+			require.NoError(t, err)
+			assert.Error(t, p.Context().Err(), "the context is done once Wait returned")
+			assert.ErrorIs(t, context.Cause(p.Context()), compendium.ErrClosed)
+			got, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+			assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
+			assert.Empty(t, got)
+		})
+	}
 }
 
 // TestSourceCancelledSaysSo: a source stopped by a parent's cancel while
