@@ -558,3 +558,65 @@ func TestCloseStopsStagesWithoutParentCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumerStopStopsStagesWithoutParentCancel: a consumer that stops
+// early (Head, a break out of All) stops every worker at its next item,
+// as Close does, when the parent can never be cancelled: each starts at
+// most one more call of f. The source stays blocked until the test has
+// counted, so that no stage exiting on the stop can be what stops the
+// workers.
+func TestConsumerStopStopsStagesWithoutParentCancel(t *testing.T) {
+	sinks := map[string]func(p *pipeline.Scope, out *pipeline.Stream[int]) (int, error){
+		"Head": func(_ *pipeline.Scope, out *pipeline.Stream[int]) (int, error) { return pipeline.Head(out) },
+		"All": func(p *pipeline.Scope, out *pipeline.Stream[int]) (int, error) {
+			first := -1
+			for v := range pipeline.All(out) {
+				first = v
+				break
+			}
+			return first, p.Wait()
+		},
+	}
+	for name, sink := range sinks {
+		for _, workers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/workers=%d", name, workers), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					p := pipeline.New(context.Background())
+					release := make(chan struct{})
+					src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+						for i := range 100 {
+							if !yield(i) {
+								return nil
+							}
+						}
+						<-release // a wait that ignores ctx: Wait waits for it
+						return nil
+					})
+					var late atomic.Int64
+					out := pipeline.Map(src, workers, func(ctx context.Context, v int) (int, error) {
+						if ctx.Err() != nil {
+							late.Add(1)
+						}
+						if v != 0 {
+							<-ctx.Done() // busy until the consumer stops
+						}
+						return v, nil
+					})
+					type result struct {
+						v   int
+						err error
+					}
+					done := make(chan result)
+					go func() {
+						v, err := sink(p, out)
+						done <- result{v, err}
+					}()
+					synctest.Wait() // the consumer stopped; it waits for the source
+					assert.LessOrEqual(t, late.Load(), int64(workers), "calls of f started after the stop")
+					close(release)
+					assert.Equal(t, result{0, nil}, <-done)
+				})
+			})
+		}
+	}
+}
