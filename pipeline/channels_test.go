@@ -280,6 +280,23 @@ func TestBatchMemoryFollowsItems(t *testing.T) {
 		}
 		assert.Equal(t, 200, total)
 	})
+	// A batch that opens part-way through an input batch: 200 items that
+	// arrive together (the items of one FlatMap call stay together) cut
+	// into batches of 64, the last holding 8 and room for about as many.
+	synctest.Test(t, func(t *testing.T) {
+		p := pipeline.New(t.Context())
+		together := pipeline.FlatMap(pipeline.FromSlice(p, ints(1)), 1, func(context.Context, int) ([]int, error) {
+			return ints(200), nil
+		})
+		got, err := pipeline.Collect(pipeline.Batch(together, 64, 0))
+		require.NoError(t, err)
+		var lens []int
+		for _, b := range got {
+			lens = append(lens, len(b))
+			assert.LessOrEqual(t, cap(b), 3*len(b), "a batch of %d items holds room for %d", len(b), cap(b))
+		}
+		assert.Equal(t, []int{64, 64, 64, 8}, lens)
+	})
 }
 
 // TestBatchMaxWaitEveryBatch: maxWait cuts every partial batch, not only

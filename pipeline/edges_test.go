@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -164,6 +165,50 @@ func TestBufferPolicies(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestBufferBlockTakesNothingWhenFull: a Block buffer whose room is full
+// takes no more items until there is room, even when nothing failed to
+// fit: items that each arrived on their own fill it exactly, and what
+// comes next stays with the producer, whose batch then fills and holds
+// it up. So the producer gets at most room items and its own batch (256)
+// ahead of a stuck sink, and every item still arrives, in order.
+func TestBufferBlockTakesNothingWhenFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, room, batch = 400, 3, 256
+		in := make(chan int)
+		p := pipeline.New(t.Context())
+		buffered := pipeline.Buffer(pipeline.FromChan(p, in), room, pipeline.Block)
+		gate := make(chan struct{})
+		var got []int
+		done := make(chan error)
+		go func() {
+			done <- pipeline.ForEach(buffered, func(_ context.Context, v int) error {
+				if v == 0 {
+					<-gate // stuck while the others arrive
+				}
+				got = append(got, v)
+				return nil
+			})
+		}()
+		for i := range 1 + room {
+			in <- i
+			synctest.Wait() // the buffer has it: room is exactly full
+		}
+		var sent atomic.Int64
+		go func() {
+			defer close(in)
+			for i := 1 + room; i < n; i++ {
+				in <- i
+				sent.Add(1)
+			}
+		}()
+		synctest.Wait() // the producer's batch is full and waits
+		assert.LessOrEqual(t, 1+room+sent.Load(), int64(1+room+batch), "items sent ahead of a stuck sink")
+		close(gate)
+		require.NoError(t, <-done)
+		assert.Equal(t, ints(n), got)
+	})
 }
 
 // TestOrderedStages: OrderedFilter and OrderedFlatMap keep the input's

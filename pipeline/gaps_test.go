@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/go-compendium/compendium"
 	"github.com/go-compendium/compendium/pipeline"
@@ -99,6 +100,36 @@ func TestStageAddedToCanceledScope(t *testing.T) {
 		assert.ErrorIs(t, err, errBoom, "a pipeline added to a failed scope reports the failure")
 		assert.Empty(t, got)
 	})
+	// Each source alone, or before a one-worker stage (which does not
+	// look at the scope once its input has ended): the source itself
+	// must say it produced nothing because of the cancel, not because
+	// its input was empty.
+	sources := map[string]func(p *pipeline.Scope) *pipeline.Stream[int]{
+		"FromSlice": func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSlice(p, ints(10)) },
+		"FromSeq":   func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromSeq(p, slices.Values(ints(10))) },
+		"FromChan":  func(p *pipeline.Scope) *pipeline.Stream[int] { return pipeline.FromChan(p, feed(p, 10)) },
+		"FromChan/pumped": func(p *pipeline.Scope) *pipeline.Stream[int] {
+			return pipeline.Buffer(pipeline.FromChan(p, feed(p, 10)), 5, pipeline.Block)
+		},
+	}
+	for name, src := range sources {
+		for _, stage := range []string{"alone", "Map"} {
+			t.Run(name+"/"+stage, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancelCause(t.Context())
+					p := pipeline.New(ctx)
+					cancel(errBoom)
+					in := src(p)
+					if stage == "Map" {
+						in = pipeline.Map(in, 1, square)
+					}
+					got, err := pipeline.Collect(in)
+					assert.ErrorIs(t, err, errBoom)
+					assert.Empty(t, got)
+				})
+			})
+		}
+	}
 }
 
 // TestCancelAtEveryStageSaysSo: whatever kind of stage stands before the
@@ -166,13 +197,24 @@ func TestCloseCutsEveryStage(t *testing.T) {
 // (released, not left registered with its parent), with a cause matching
 // compendium.ErrClosed, and a pipeline added afterwards says so.
 func TestWaitEndsScope(t *testing.T) {
-	p := pipeline.New(t.Context())
-	_, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
-	require.NoError(t, err)
-	assert.Error(t, p.Context().Err(), "the context is done once Wait returned")
-	assert.ErrorIs(t, context.Cause(p.Context()), compendium.ErrClosed)
-	_, err = pipeline.Collect(pipeline.FromSlice(p, ints(3)))
-	assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
+	// With a parent that is never cancelled, the stages added afterwards
+	// know from the scope's own flag, not from the context.
+	parents := map[string]func(t *testing.T) context.Context{
+		"parent=cancelable": func(t *testing.T) context.Context { return t.Context() },
+		"parent=Background": func(*testing.T) context.Context { return context.Background() },
+	}
+	for name, parent := range parents {
+		t.Run(name, func(t *testing.T) {
+			p := pipeline.New(parent(t))
+			_, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+			require.NoError(t, err)
+			assert.Error(t, p.Context().Err(), "the context is done once Wait returned")
+			assert.ErrorIs(t, context.Cause(p.Context()), compendium.ErrClosed)
+			got, err := pipeline.Collect(pipeline.FromSlice(p, ints(3)))
+			assert.ErrorIs(t, err, compendium.ErrClosed, "a pipeline added after Wait")
+			assert.Empty(t, got)
+		})
+	}
 }
 
 // TestSourceCancelledSaysSo: a source stopped by a parent's cancel while
@@ -326,6 +368,97 @@ func TestBatchCancelledWhileBlockedSaysSo(t *testing.T) {
 	})
 }
 
+// TestBatchCancelledWhileBlockedOnMaxWaitSaysSo: the same for a batch cut
+// by maxWait: a Batch stage cancelled while it waits to hand such a batch
+// to a busy sink, with an item of its input still unread and its source
+// gone, says so.
+func TestBatchCancelledWhileBlockedOnMaxWaitSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// One item per batch, each cut by maxWait: the first goes to the
+		// sink, which holds on to it, the next 256 fill Batch's output,
+		// and one more stays in the input.
+		const n = 1 + 256 + 1
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		in := make(chan int)
+		batches := pipeline.Batch(pipeline.FromChan(p, in), 2, time.Second)
+		hold := make(chan struct{})
+		seen := 0
+		done := make(chan error)
+		go func() {
+			done <- pipeline.ForEach(batches, func(_ context.Context, b []int) error {
+				if seen == 0 {
+					<-hold
+				}
+				seen += len(b)
+				return nil
+			})
+		}()
+		for i := range n - 1 {
+			in <- i
+			time.Sleep(2 * time.Second) // maxWait cuts a batch of one
+		}
+		in <- n - 1
+		close(in)
+		synctest.Wait() // the source is done; Batch waits to hand on its 257th batch
+		cancel()
+		synctest.Wait()
+		close(hold)
+		err := <-done
+		if err == nil {
+			assert.Equal(t, n, seen, "a nil error with items missing")
+		} else {
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, seen, n)
+		}
+	})
+}
+
+// TestFlatMapCancelledWhileBlockedSaysSo: a FlatMap cancelled while it
+// waits to hand on its output to a busy sink, in the middle of its
+// input's last batch and with its source gone, says so: the calls it did
+// not make are not lost silently.
+func TestFlatMapCancelledWhileBlockedSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 200 // items 1 to 199 reach FlatMap in one batch; their 398 results fill its output
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := pipeline.New(ctx)
+		yielded := make(chan struct{})
+		src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+			for i := range n {
+				if !yield(i) {
+					return nil
+				}
+			}
+			close(yielded)
+			return nil
+		})
+		twice := pipeline.FlatMap(src, 1, func(_ context.Context, v int) ([]int, error) {
+			if v == 0 {
+				<-yielded // the rest wait on the source's shelf meanwhile
+			}
+			return []int{v, -v}, nil
+		})
+		seen := 0
+		err := pipeline.ForEach(twice, func(context.Context, int) error {
+			if seen++; seen == 1 {
+				synctest.Wait() // the source is done; FlatMap waits with calls left
+				cancel()
+				synctest.Wait()
+			}
+			return nil
+		})
+		if err == nil {
+			assert.Equal(t, 2*n, seen, "a nil error with items missing")
+		} else {
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, seen, 2*n)
+		}
+	})
+}
+
 // TestGenerateSeesParentCancel: with no stage to see a parent's cancel
 // first, a generator's yield still returns false within 64 yields of it;
 // after a stage saw it, or after a failure, at the next yield.
@@ -381,4 +514,109 @@ func TestPumpCancelledSaysSo(t *testing.T) {
 		})
 		require.ErrorIs(t, err, context.Canceled)
 	})
+}
+
+// TestCloseStopsStagesWithoutParentCancel: Map's promise that once the
+// scope's context is done each worker starts at most one more call of f
+// holds for Close too when the parent can never be cancelled
+// (context.Background), where the scope's own cancels are the only ones.
+// The workers have items waiting when Close is called, and the source
+// stays blocked until the test has counted, so that no stage exiting on
+// the cancellation can be what stops the workers.
+func TestCloseStopsStagesWithoutParentCancel(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := pipeline.New(context.Background())
+				release := make(chan struct{})
+				src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+					for i := range 100 {
+						if !yield(i) {
+							return nil
+						}
+					}
+					<-release // a wait that ignores ctx: Close waits for it
+					return nil
+				})
+				var late atomic.Int64
+				// Nobody reads the output: Close needs no reader.
+				pipeline.Map(src, workers, func(ctx context.Context, v int) (int, error) {
+					if ctx.Err() != nil {
+						late.Add(1)
+					}
+					<-ctx.Done() // busy until Close
+					return v, nil
+				})
+				synctest.Wait()
+				closed := make(chan error)
+				go func() { closed <- p.Close() }()
+				synctest.Wait() // the workers are gone; Close waits for the source
+				assert.LessOrEqual(t, late.Load(), int64(workers), "calls of f started after Close")
+				close(release)
+				require.NoError(t, <-closed)
+			})
+		})
+	}
+}
+
+// TestConsumerStopStopsStagesWithoutParentCancel: a consumer that stops
+// early (Head, a break out of All) stops every worker at its next item,
+// as Close does, when the parent can never be cancelled: each starts at
+// most one more call of f. The source stays blocked until the test has
+// counted, so that no stage exiting on the stop can be what stops the
+// workers.
+func TestConsumerStopStopsStagesWithoutParentCancel(t *testing.T) {
+	sinks := map[string]func(p *pipeline.Scope, out *pipeline.Stream[int]) (int, error){
+		"Head": func(_ *pipeline.Scope, out *pipeline.Stream[int]) (int, error) { return pipeline.Head(out) },
+		"All": func(p *pipeline.Scope, out *pipeline.Stream[int]) (int, error) {
+			first := -1
+			for v := range pipeline.All(out) {
+				first = v
+				break
+			}
+			return first, p.Wait()
+		},
+	}
+	for name, sink := range sinks {
+		for _, workers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/workers=%d", name, workers), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					p := pipeline.New(context.Background())
+					release := make(chan struct{})
+					src := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+						for i := range 100 {
+							if !yield(i) {
+								return nil
+							}
+						}
+						<-release // a wait that ignores ctx: Wait waits for it
+						return nil
+					})
+					var late atomic.Int64
+					out := pipeline.Map(src, workers, func(ctx context.Context, v int) (int, error) {
+						if ctx.Err() != nil {
+							late.Add(1)
+						}
+						if v != 0 {
+							<-ctx.Done() // busy until the consumer stops
+						}
+						return v, nil
+					})
+					type result struct {
+						v   int
+						err error
+					}
+					done := make(chan result)
+					go func() {
+						v, err := sink(p, out)
+						done <- result{v, err}
+					}()
+					synctest.Wait() // the consumer stopped; it waits for the source
+					assert.LessOrEqual(t, late.Load(), int64(workers), "calls of f started after the stop")
+					close(release)
+					assert.Equal(t, result{0, nil}, <-done)
+				})
+			})
+		}
+	}
 }

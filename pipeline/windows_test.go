@@ -187,3 +187,45 @@ func TestBatchTakesLeftovers(t *testing.T) {
 		})
 	}
 }
+
+// TestBellNotLost: a consumer of a stream with several producers that has
+// looked at their shelves and found nothing, and is about to park, still
+// gets an item a producer publishes just then, though that producer goes
+// on to wait in f, for the consumer to have the item, rather than hand it
+// over: here the second item waits for the sink to receive the first.
+func TestBellNotLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Hour) // a lost ring ends here
+		defer cancel()
+		p := pipeline.New(ctx)
+		inWindow, received := make(chan struct{}), make(chan struct{})
+		var windows atomic.Int64
+		pipeline.SetHook(p, func(site string, _ int) {
+			if site == "recv Map#2" && windows.Add(1) == 1 {
+				close(inWindow) // the first item may come now
+				synctest.Wait() // it is published; its worker waits for the sink
+			}
+		})
+		out := pipeline.Map(pipeline.FromSlice(p, ints(2)), 2, func(ctx context.Context, v int) (int, error) {
+			wait := inWindow
+			if v == 1 {
+				wait = received
+			}
+			select {
+			case <-wait:
+				return v, nil
+			case <-ctx.Done():
+				return 0, context.Cause(ctx)
+			}
+		})
+		var got []int
+		err := pipeline.ForEach(out, func(_ context.Context, v int) error {
+			if got = append(got, v); len(got) == 1 {
+				close(received)
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 1}, got)
+	})
+}
