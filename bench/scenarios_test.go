@@ -505,3 +505,17 @@ func TestScenarioCases(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryCaseNamedOnce checks every pattern that compare runs: each case
+// names its impl, and no pattern measures the same case twice (a case
+// listed twice shows as two rows of one implementation in the results).
+func TestEveryCaseNamedOnce(t *testing.T) {
+	for _, p := range benchmarks.All() {
+		seen := map[string]bool{}
+		for _, c := range p.Cases {
+			assert.NotEmpty(t, c.Impl(), "%s.%s/%s names no impl", p.Pkg, p.Name, c.Name)
+			assert.False(t, seen[c.Name], "%s.%s/%s is listed twice", p.Pkg, p.Name, c.Name)
+			seen[c.Name] = true
+		}
+	}
+}

@@ -48,10 +48,6 @@ var recyclerImpls = []recyclerImpl{
 		t := newTalkRecycler(newBuffer(size))
 		return t, t.close
 	}},
-	{"talk", func(size int) (getPutter, func()) {
-		t := newTalkRecycler(newBuffer(size))
-		return t, t.close
-	}},
 	{"syncpool", func(size int) (getPutter, func()) {
 		return &syncPool{p: sync.Pool{New: func() any { return newBuffer(size)() }}}, nil
 	}},

@@ -201,11 +201,29 @@ func acquireRelease(mk func(int) limiter, limit int, parallel bool, rounds int) 
 	}
 }
 
+// groupTree is the number of tasks in one op of SemaphoreGroup's
+// shape=tree rows: a binary tree, each task submitting its children. A
+// tree per op, rather than one tree of b.N tasks, bounds how many
+// goroutines the unlimited waitgroup baseline has alive at once: with
+// millions, every later garbage collection in the process pays to scan
+// them (the runtime never frees a goroutine's descriptor), which slowed
+// pool.RecycleGC, run later by compare, for every implementation.
+const groupTree = 1023
+
+// checkTree fails b unless every task of every tree ran.
+func checkTree(b *testing.B, ran int64) {
+	b.Helper()
+	if want := int64(b.N) * groupTree; ran != want {
+		b.Fatalf("%d tasks ran; want %d", ran, want)
+	}
+}
+
 // SemaphoreGroup compares starting and joining tiny tasks (an atomic add)
 // with compendium's Group, errgroup with SetLimit, and a goroutine per task
 // joined by a sync.WaitGroup with no limit at all (the floor that any limit
-// adds to). One op is one task. shape=tree grows a binary tree of b.N
-// tasks, each submitting its children from inside (errgroup: TryGo, else
+// adds to). One op is one task, except in shape=tree, where one op is a
+// binary tree of groupTree tasks, each submitting its children from inside,
+// reported per task (errgroup: TryGo, else
 // the submitter calls the child itself, the caller-runs idiom errgroup
 // allows); deadline=1s gives each task its own deadline (TaskTimeout; for
 // errgroup, context.WithTimeout in the task).
@@ -214,7 +232,7 @@ func SemaphoreGroup() Pattern {
 	return Pattern{
 		Pkg:  "semaphore",
 		Name: "Group",
-		Doc:  "one tiny task (an atomic add) started and joined, at most 4 running; impl=waitgroup is a goroutine per task with no limit; shape=tree: each task submits its 2 children from inside; deadline=1s: each task gets its own deadline.",
+		Doc:  "one tiny task (an atomic add) started and joined, at most 4 running; impl=waitgroup is a goroutine per task with no limit; shape=tree: trees of 1,023 tasks, each submitting its 2 children from inside (ns per task); deadline=1s: each task gets its own deadline.",
 		Ours: []string{"group"},
 		Cases: []Case{
 			{Name: fmt.Sprintf("limit=%d/impl=group", limit), F: groupFlat(limit, nil)},
@@ -243,11 +261,12 @@ func SemaphoreGroup() Pattern {
 			{Name: fmt.Sprintf("limit=%d/shape=tree/impl=group", limit), F: func(b *testing.B) {
 				var n atomic.Int64
 				g := semaphore.NewGroup(context.Background(), limit)
+				defer func() { _ = g.Close() }()
 				var node func(i int) func(context.Context) error
 				node = func(i int) func(context.Context) error {
 					return func(ctx context.Context) error {
 						n.Add(1)
-						for c := 2*i + 1; c <= 2*i+2 && c < b.N; c++ {
+						for c := 2*i + 1; c <= 2*i+2 && c < groupTree; c++ {
 							if err := g.Go(ctx, node(c)); err != nil {
 								return err
 							}
@@ -255,14 +274,17 @@ func SemaphoreGroup() Pattern {
 						return nil
 					}
 				}
-				b.ReportAllocs()
-				if err := g.Go(context.Background(), node(0)); err != nil {
-					b.Fatal(err)
+				u := PerUnit(b, "task")
+				for range b.N {
+					if err := g.Go(context.Background(), node(0)); err != nil {
+						b.Fatal(err)
+					}
+					if err := g.Wait(); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if err := g.Wait(); err != nil {
-					b.Fatal(err)
-				}
-				_ = g.Close()
+				u.Stop(b.N * groupTree)
+				checkTree(b, n.Load())
 			}},
 			{Name: fmt.Sprintf("limit=%d/shape=tree/impl=errgroup", limit), F: func(b *testing.B) {
 				var n atomic.Int64
@@ -272,7 +294,7 @@ func SemaphoreGroup() Pattern {
 				node = func(i int) func() error {
 					return func() error {
 						n.Add(1)
-						for c := 2*i + 1; c <= 2*i+2 && c < b.N; c++ {
+						for c := 2*i + 1; c <= 2*i+2 && c < groupTree; c++ {
 							// errgroup's Go would block for a slot that only
 							// this task can free: TryGo, or run it here.
 							if f := node(c); !g.TryGo(f) {
@@ -284,11 +306,15 @@ func SemaphoreGroup() Pattern {
 						return nil
 					}
 				}
-				b.ReportAllocs()
-				g.Go(node(0))
-				if err := g.Wait(); err != nil {
-					b.Fatal(err)
+				u := PerUnit(b, "task")
+				for range b.N {
+					g.Go(node(0))
+					if err := g.Wait(); err != nil {
+						b.Fatal(err)
+					}
 				}
+				u.Stop(b.N * groupTree)
+				checkTree(b, n.Load())
 			}},
 			{Name: fmt.Sprintf("limit=%d/shape=tree/impl=waitgroup", limit), F: func(b *testing.B) {
 				var n atomic.Int64
@@ -297,14 +323,18 @@ func SemaphoreGroup() Pattern {
 				node = func(i int) func() {
 					return func() {
 						n.Add(1)
-						for c := 2*i + 1; c <= 2*i+2 && c < b.N; c++ {
+						for c := 2*i + 1; c <= 2*i+2 && c < groupTree; c++ {
 							wg.Go(node(c))
 						}
 					}
 				}
-				b.ReportAllocs()
-				wg.Go(node(0))
-				wg.Wait()
+				u := PerUnit(b, "task")
+				for range b.N {
+					wg.Go(node(0))
+					wg.Wait()
+				}
+				u.Stop(b.N * groupTree)
+				checkTree(b, n.Load())
 			}},
 			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=group", limit), F: groupFlat(limit, nil, semaphore.TaskTimeout(time.Second))},
 			{Name: fmt.Sprintf("limit=%d/deadline=1s/impl=errgroup", limit), F: func(b *testing.B) {
