@@ -104,8 +104,8 @@ func (s *Scope) Context() context.Context { return s.ctx }
 // the context is released, not left registered with its parent.
 func (s *Scope) Wait() error {
 	s.o.Join()
-	s.dead.Store(true)
 	s.o.Stop(s.o.ErrClosed())
+	s.dead.Store(true) // after Stop: see Scope.fail
 	return s.o.Result()
 }
 
@@ -117,8 +117,8 @@ func (s *Scope) Wait() error {
 // matching [compendium.ErrClosed], as does a sink of a stream added after
 // Close.
 func (s *Scope) Close() error {
-	s.dead.Store(true)
 	s.o.Stop(s.o.ErrClosed())
+	s.dead.Store(true) // after Stop: see Scope.fail
 	return s.Wait()
 }
 
@@ -161,10 +161,16 @@ func (s *Scope) failed(err error) error {
 // fail records err as the scope's failure if it is the first, or as a
 // consequence of its cancellation (see lifecycle.Owner.Fail); either way
 // the scope is cancelled, and dead says so. A nil err changes nothing.
+//
+// dead is set after Fail (and after Stop, everywhere else), never before:
+// a generator that sees dead returns errCanceled, which the owner drops as
+// an echo only once it has recorded why it was cancelled. Set first, a
+// racing generator's errCanceled became the scope's failure, in place of
+// the real error or of Close's nil.
 func (s *Scope) fail(err error) {
 	if err != nil {
-		s.dead.Store(true) // Fail cancels the scope, if it is not cancelled yet
-		s.o.Fail(err)
+		s.o.Fail(err) // cancels the scope, if it is not cancelled yet
+		s.dead.Store(true)
 	}
 }
 
@@ -173,7 +179,7 @@ func (s *Scope) fail(err error) {
 // cancels before it returns, not a flag that a goroutine sets later (a
 // context.AfterFunc runs late when every core is busy) - except when the
 // parent can never be cancelled: then the scope's own cancels are the only
-// ones, and each sets dead before it cancels.
+// ones, and each sets dead just after it cancels (see Scope.fail).
 func (s *Scope) canceled() bool {
 	if s.parentDone == nil {
 		return s.dead.Load()
@@ -183,8 +189,8 @@ func (s *Scope) canceled() bool {
 
 // stop cancels the scope because a consumer has what it wants.
 func (s *Scope) stop() {
-	s.dead.Store(true)
 	s.o.Stop(errStopped)
+	s.dead.Store(true) // after Stop: see Scope.fail
 }
 
 // closedErr is what a sink returns, in place of Wait's nil, when its stream
