@@ -38,11 +38,12 @@ func ExampleWatchdog() {
 // is watched until one of them calls Busy.
 func ExampleNewWatchdog() {
 	w := timeout.NewWatchdog(time.Millisecond, 4)
-	time.Sleep(10 * time.Millisecond)
+	// Ten periods pass with no report: an idle worker never stalls, on
+	// a machine of any speed.
 	select {
 	case i := <-w.Stalled():
 		fmt.Println("stalled:", i)
-	default:
+	case <-time.After(10 * time.Millisecond):
 		fmt.Println("four idle workers, none stalled")
 	}
 	fmt.Println(w.Close())
