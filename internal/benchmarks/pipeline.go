@@ -40,7 +40,6 @@ func PipelineThreeStage() Pattern {
 			b.Fatalf("sum = %d; want %d", got, want)
 		}
 	}
-	square := func(_ context.Context, v int) (int, error) { return v * v, nil }
 	chanPipeline := func(buffer int) func() int {
 		return func() int {
 			nums := make(chan int, buffer)
@@ -110,23 +109,7 @@ func PipelineThreeStage() Pattern {
 			}
 			return sum
 		}},
-		{"pipeline", func() int {
-			p := pipeline.New(context.Background())
-			nums := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
-				for i := range n {
-					if !yield(i) {
-						return nil
-					}
-				}
-				return nil
-			})
-			squares := pipeline.Map(nums, 1, square)
-			sum, err := pipeline.Reduce(squares, 0, func(acc, v int) int { return acc + v })
-			if err != nil {
-				panic(err)
-			}
-			return sum
-		}},
+		{"pipeline", threeStagePipeline},
 		{"mutexslice", func() int {
 			// Workers share the input through a mutex-guarded cursor,
 			// one item per lock, and add their sums at the end.
@@ -447,4 +430,24 @@ func PipelineMapCPU() Pattern {
 		}
 	}
 	return p
+}
+
+// threeStagePipeline is PipelineThreeStage's pipeline row: generate
+// 0..pipelineItems-1, square in a one-worker Map, sum.
+func threeStagePipeline() int {
+	p := pipeline.New(context.Background())
+	nums := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
+		for i := range pipelineItems {
+			if !yield(i) {
+				return nil
+			}
+		}
+		return nil
+	})
+	squares := pipeline.Map(nums, 1, func(_ context.Context, v int) (int, error) { return v * v, nil })
+	sum, err := pipeline.Reduce(squares, 0, func(acc, v int) int { return acc + v })
+	if err != nil {
+		panic(err)
+	}
+	return sum
 }

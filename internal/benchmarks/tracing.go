@@ -1,12 +1,9 @@
 package benchmarks
 
 import (
-	"context"
 	"io"
 	"runtime/trace"
 	"testing"
-
-	"github.com/go-compendium/compendium/pipeline"
 )
 
 // ScenarioTracing is what runtime/trace support costs: a pipeline's stages
@@ -15,23 +12,6 @@ import (
 // or task. impl=off runs with no trace recording (every user's normal
 // case), impl=on with a trace recorded into io.Discard.
 func ScenarioTracing() Pattern {
-	runPipeline := func() int {
-		p := pipeline.New(context.Background())
-		nums := pipeline.Generate(p, func(_ context.Context, yield func(int) bool) error {
-			for i := range pipelineItems {
-				if !yield(i) {
-					return nil
-				}
-			}
-			return nil
-		})
-		squares := pipeline.Map(nums, 1, func(_ context.Context, v int) (int, error) { return v * v, nil })
-		sum, err := pipeline.Reduce(squares, 0, func(acc, v int) int { return acc + v })
-		if err != nil {
-			panic(err)
-		}
-		return sum
-	}
 	// traced runs body with a trace recorded, or skips the case when one
 	// is already being recorded (go test -trace).
 	traced := func(b *testing.B, on bool, body func()) {
@@ -53,7 +33,7 @@ func ScenarioTracing() Pattern {
 					traced(b, on, func() {
 						u := PerUnit(b, "item")
 						for range b.N {
-							runPipeline()
+							threeStagePipeline()
 						}
 						u.Stop(b.N * pipelineItems)
 					})
